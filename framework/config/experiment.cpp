@@ -1,0 +1,195 @@
+#include "framework/config/experiment.h"
+
+#include <cstdio>
+#include <regex>
+
+namespace dlx::config {
+
+const std::vector<std::string>& dataset_names() {
+  static const std::vector<std::string> names{"fashion-mnist", "mnist", "synthetic"};
+  return names;
+}
+const std::vector<std::string>& optimizer_names() {
+  static const std::vector<std::string> names{"sgd", "adam", "adamw"};
+  return names;
+}
+const std::vector<std::string>& scheduler_names() {
+  static const std::vector<std::string> names{"none", "step", "multistep", "cosine"};
+  return names;
+}
+const std::vector<std::string>& init_names() {
+  static const std::vector<std::string> names{"default", "xavier_uniform", "xavier_normal",
+                                              "kaiming_uniform", "kaiming_normal"};
+  return names;
+}
+
+LayerSpec read_layer(const YAML::Node& item, const std::string& path,
+                     const std::shared_ptr<const Origins>& origins) {
+  // `- flatten` and `- conv2d: {...}` are both accepted.
+  Location where = origins->locate(path, item);
+  if (item.IsScalar()) return LayerSpec{item.Scalar(), YAML::Node(YAML::NodeType::Null), path, where, origins};
+  if (!item.IsMap() || item.size() != 1) {
+    throw ConfigError(where, path,
+                      "one layer as {type: {key: value, ...}}, e.g. {conv2d: {out_channels: 6}}",
+                      item.IsMap() ? "a mapping with " + std::to_string(item.size()) + " keys"
+                                   : describe(item));
+  }
+  auto entry = *item.begin();
+  return LayerSpec{entry.first.Scalar(), entry.second, path, where, origins};
+}
+
+namespace {
+
+void check_optimizer(const Tree& tree, const OptimizerSpec& o) {
+  const std::string at = "train.optimizer.";
+  if (o.betas.size() != 2 || o.betas[0] < 0 || o.betas[0] >= 1 || o.betas[1] < 0 ||
+      o.betas[1] >= 1) {
+    throw ConfigError(tree.locate(at + "betas"), at + "betas", "two numbers in [0, 1)",
+                      Json(o.betas).dump());
+  }
+  if (o.nesterov && (o.type != "sgd" || o.momentum <= 0)) {
+    throw ConfigError::plain(tree.locate(at + "nesterov"), at + "nesterov",
+                             "needs type sgd with momentum > 0 (found type " + o.type +
+                                 ", momentum " + Json(o.momentum).dump() + ")");
+  }
+}
+
+void check_scheduler(const Tree& tree, const SchedulerSpec& s, int64_t epochs) {
+  const std::string at = "train.scheduler.";
+  if (s.type == "multistep") {
+    bool increasing = !s.milestones.empty();
+    for (size_t i = 0; i < s.milestones.size(); ++i) {
+      increasing = increasing && s.milestones[i] >= 1 && (i == 0 || s.milestones[i] > s.milestones[i - 1]);
+    }
+    if (!increasing) {
+      throw ConfigError(tree.locate(at + "milestones"), at + "milestones",
+                        "a non-empty increasing list of epochs >= 1 for type multistep",
+                        Json(s.milestones).dump());
+    }
+  }
+  if (s.warmup_epochs >= epochs && s.warmup_epochs > 0) {
+    throw ConfigError(tree.locate(at + "warmup_epochs"), at + "warmup_epochs",
+                      "fewer warm-up epochs than train.epochs (" + std::to_string(epochs) + ")",
+                      std::to_string(s.warmup_epochs));
+  }
+}
+
+void check_device(const Tree& tree, const std::string& device) {
+  static const std::regex pattern("auto|cpu|cuda|cuda:[0-9]+");
+  if (!std::regex_match(device, pattern)) {
+    throw ConfigError(tree.locate("train.device"), "train.device", "auto, cpu, cuda or cuda:N",
+                      "'" + device + "'", did_you_mean(device, {"auto", "cpu", "cuda"}));
+  }
+}
+
+void check_input(const Tree& tree, const std::string& at, const std::vector<int64_t>& input) {
+  bool ok = input.empty() || input.size() == 3;
+  for (int64_t d : input) ok = ok && d > 0;
+  if (!ok) {
+    throw ConfigError(tree.locate(at), at, "[channels, height, width], all > 0", Json(input).dump());
+  }
+}
+
+}  // namespace
+
+std::vector<int64_t> example_shape(const DataSpec& data) {
+  bool synthetic = data.dataset == "synthetic";
+  int64_t side = data.resize ? data.resize : (synthetic ? data.synthetic.size : 28);
+  return {synthetic ? data.synthetic.channels : 1, side, side};
+}
+
+int64_t class_count(const DataSpec& data) {
+  return data.dataset == "synthetic" ? data.synthetic.classes : 10;
+}
+
+ExperimentSpec load_experiment(const std::filesystem::path& path,
+                               const std::vector<Override>& overrides) {
+  Tree tree = load_experiment_tree(path, overrides);
+  ExperimentSpec spec;
+  if (!tree.root["model"]) throw Reader(tree.root, "", tree.origins).missing("model", "a model file path or mapping");
+  Reader::read(tree, spec);
+  if (spec.name.empty()) spec.name = path.stem().string();
+  if (spec.model.name.empty()) spec.model.name = spec.name;
+  check_input(tree, "model.input", spec.model.input);
+  // The data decides what the model sees; a model file that says otherwise was meant for other data.
+  std::vector<int64_t> shape = example_shape(spec.data);
+  if (!spec.model.input.empty() && spec.model.input != shape) {
+    throw ConfigError(tree.locate("model.input"), "model.input",
+                      Json(shape).dump() + " as the data gives it (dataset " + spec.data.dataset +
+                          ", resize " + std::to_string(spec.data.resize) + ")",
+                      Json(spec.model.input).dump(), "set data.resize or change the model's input");
+  }
+  spec.model.input = shape;
+  check_optimizer(tree, spec.train.optimizer);
+  check_scheduler(tree, spec.train.scheduler, spec.train.epochs);
+  check_device(tree, spec.train.device);
+  return spec;
+}
+
+ModelSpec load_model(const std::filesystem::path& path, const std::vector<Override>& overrides) {
+  Tree tree = load_model_tree(path, overrides);
+  ModelSpec spec;
+  Reader::read(tree, spec);
+  if (spec.name.empty()) spec.name = path.stem().string();
+  check_input(tree, "input", spec.input);
+  return spec;
+}
+
+Json resolved_json(ExperimentSpec& spec) { return JsonWriter::write(spec); }
+
+std::string config_hash(const Json& resolved) {
+  // Canonical form: sorted keys, compact. FNV-1a is enough to tell configurations apart.
+  std::string canonical = nlohmann::json::parse(resolved.dump()).dump();
+  uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : canonical) hash = (hash ^ c) * 1099511628211ull;
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
+}
+
+namespace {
+
+bool all_scalars(const Json& j) {
+  for (const auto& item : j)
+    if (item.is_structured()) return false;
+  return true;
+}
+
+void emit(YAML::Emitter& out, const Json& j) {
+  if (j.is_object()) {
+    out << (all_scalars(j) && !j.empty() ? YAML::Flow : YAML::Block) << YAML::BeginMap;
+    for (const auto& [key, value] : j.items()) {
+      out << YAML::Key << key << YAML::Value;
+      emit(out, value);
+    }
+    out << YAML::EndMap;
+  } else if (j.is_array()) {
+    out << (all_scalars(j) ? YAML::Flow : YAML::Block) << YAML::BeginSeq;
+    for (const auto& item : j) emit(out, item);
+    out << YAML::EndSeq;
+  } else if (j.is_string()) {
+    // A string that YAML would read back as a number, bool or null must stay a string.
+    const std::string& s = j.get_ref<const std::string&>();
+    bool ambiguous = s.empty();
+    try {
+      ambiguous = ambiguous || !to_json(YAML::Load(s)).is_string();
+    } catch (const YAML::Exception&) {
+      ambiguous = true;
+    }
+    out << (ambiguous ? YAML::DoubleQuoted : YAML::Auto) << s;
+  } else if (j.is_null()) {
+    out << YAML::Null;
+  } else {
+    out << j.dump();  // numbers in their shortest round-trip form
+  }
+}
+
+}  // namespace
+
+std::string to_yaml(const Json& resolved) {
+  YAML::Emitter out;
+  emit(out, resolved);
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace dlx::config

@@ -1,0 +1,214 @@
+// The typed experiment: every key dlx reads, declared once with its default and a comment.
+// Specs are plain data; the nn, data and train floors turn them into modules, tensors and loops.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framework/config/reader.h"
+
+namespace dlx::config {
+
+/// The known names, one list each, used by both validation and help texts.
+const std::vector<std::string>& dataset_names();
+const std::vector<std::string>& optimizer_names();
+const std::vector<std::string>& scheduler_names();
+const std::vector<std::string>& init_names();
+
+/// One entry of a model's `layers:` list, kept raw: the nn builder reads its arguments against
+/// the layer registry, with the same strictness and locations.
+struct LayerSpec {
+  std::string type;   // "conv2d"
+  YAML::Node args;    // the mapping after the type, possibly empty
+  std::string path;   // "model.layers[3]"
+  Location where;     // of the list item
+  std::shared_ptr<const Origins> origins;
+};
+
+struct ModelSpec {
+  std::string name;                  // a label for reports
+  std::vector<int64_t> input;        // [C, H, W] without the batch; empty = taken from the data
+  std::vector<LayerSpec> layers;     // in order; input sizes are inferred
+
+  template <class V>
+  void visit(V& v) {
+    v.field("name", name, "a label for reports and tables");
+    v.field("input", input, "[channels, height, width] of one example; an experiment's data sets it");
+    read_layers(v.raw("layers", "the layers, in order: a list of {type: {key: value}}"), v);
+  }
+
+ private:
+  template <class V>
+  void read_layers(const YAML::Node& node, V& v);
+};
+
+struct SyntheticSpec {
+  int64_t train_size = 2048;  // examples in the training split
+  int64_t test_size = 512;    // examples in the test split
+  int64_t classes = 10;       // distinct labels
+  int64_t channels = 1;       // image channels
+  int64_t size = 28;          // height and width
+  double noise = 0.5;         // std of the noise added to each class's template
+
+  template <class V>
+  void visit(V& v) {
+    v.field("train_size", train_size, "examples in the training split", at_least(1));
+    v.field("test_size", test_size, "examples in the test split", at_least(1));
+    v.field("classes", classes, "number of labels", at_least(2));
+    v.field("channels", channels, "image channels", at_least(1));
+    v.field("size", size, "image height and width", at_least(1));
+    v.field("noise", noise, "std of the noise around each class's template", non_negative());
+  }
+};
+
+struct DataSpec {
+  std::string dataset = "fashion-mnist";  // see dataset_names()
+  std::string root;                       // folder with the IDX files; "" = search
+  int64_t resize = 0;                     // side after bilinear resize; 0 = native size
+  int64_t batch_size = 256;               // examples per training step
+  int64_t train_limit = 0;                // use only the first N training examples; 0 = all
+  int64_t test_limit = 0;                 // use only the first N test examples; 0 = all
+  SyntheticSpec synthetic;                // used when dataset is "synthetic"
+
+  template <class V>
+  void visit(V& v) {
+    v.field("dataset", dataset, "fashion-mnist, mnist or synthetic", one_of(dataset_names()));
+    v.field("root", root,
+            "folder holding the IDX files; default $DLX_DATA/<dataset>, then /usr/share/datasets/<dataset>");
+    v.field("resize", resize, "resize images to this side (bilinear, per batch); 0 keeps them", at_least(0));
+    v.field("batch_size", batch_size, "examples per training step", at_least(1));
+    v.field("train_limit", train_limit, "use only the first N training examples; 0 = all", at_least(0));
+    v.field("test_limit", test_limit, "use only the first N test examples; 0 = all", at_least(0));
+    v.section("synthetic", synthetic, "the generated dataset, for tests");
+  }
+};
+
+struct OptimizerSpec {
+  std::string type = "sgd";             // see optimizer_names()
+  double lr = 0.1;                      // learning rate
+  double momentum = 0.0;                // SGD momentum
+  double weight_decay = 0.0;            // L2 penalty (decoupled for adamw)
+  bool nesterov = false;                // SGD Nesterov momentum
+  std::vector<double> betas{0.9, 0.999};  // Adam(W) moment decay rates
+  double eps = 1e-8;                    // Adam(W) denominator term
+
+  template <class V>
+  void visit(V& v) {
+    v.field("type", type, "sgd, adam or adamw", one_of(optimizer_names()));
+    v.field("lr", lr, "learning rate", positive());
+    v.field("momentum", momentum, "SGD momentum", below(0, 1));
+    v.field("weight_decay", weight_decay, "L2 penalty (decoupled for adamw)", non_negative());
+    v.field("nesterov", nesterov, "SGD Nesterov momentum (needs momentum > 0)");
+    v.field("betas", betas, "Adam(W) decay rates of the moment estimates, two numbers in [0, 1)");
+    v.field("eps", eps, "Adam(W) term added to the denominator", positive());
+  }
+};
+
+struct SchedulerSpec {
+  std::string type = "none";           // see scheduler_names()
+  int64_t step_size = 10;              // step: epochs between decays
+  std::vector<int64_t> milestones;     // multistep: epochs (1-based) at which lr decays
+  double gamma = 0.1;                  // step, multistep: decay factor
+  double min_lr = 0.0;                 // cosine: the final learning rate
+  int64_t warmup_epochs = 0;           // linear warm-up from lr/warmup_epochs over this many epochs
+
+  template <class V>
+  void visit(V& v) {
+    v.field("type", type, "none, step, multistep or cosine", one_of(scheduler_names()));
+    v.field("step_size", step_size, "step: epochs between decays", at_least(1));
+    v.field("milestones", milestones, "multistep: epochs after which the lr decays");
+    v.field("gamma", gamma, "step, multistep: decay factor", positive());
+    v.field("min_lr", min_lr, "cosine: the final learning rate", non_negative());
+    v.field("warmup_epochs", warmup_epochs, "linear warm-up epochs before the schedule", at_least(0));
+  }
+};
+
+struct TrainSpec {
+  int64_t epochs = 10;                 // passes over the training set
+  OptimizerSpec optimizer;
+  SchedulerSpec scheduler;
+  std::string init = "default";        // see init_names()
+  int64_t seed = 0;                    // makes a CPU run repeat exactly
+  std::string device = "auto";         // auto, cpu, cuda or cuda:N
+  int64_t threads = 0;                 // intra-op CPU threads; 0 = one per core
+
+  template <class V>
+  void visit(V& v) {
+    v.field("epochs", epochs, "passes over the training set", at_least(1));
+    v.section("optimizer", optimizer, "the optimizer");
+    v.section("scheduler", scheduler, "the learning-rate schedule (per epoch)");
+    v.field("init", init, "weight init of conv and dense layers: default is LibTorch's",
+            one_of(init_names()));
+    v.field("seed", seed, "seeds weights, dropout and data order; a CPU run repeats exactly",
+            at_least(0));
+    v.field("device", device, "auto (cuda if present, else cpu), cpu, cuda or cuda:N");
+    v.field("threads", threads, "intra-op CPU threads; 0 = one per core", at_least(0));
+  }
+};
+
+struct ExperimentSpec {
+  int64_t version = 1;  // the schema version of this file
+  std::string name;     // defaults to the file's stem
+  std::string description;
+  ModelSpec model;
+  DataSpec data;
+  TrainSpec train;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("version", version, "schema version of this file (1)", Check<int64_t>{
+        [](const int64_t& x) { return x == 1; }, "1"});
+    v.field("name", name, "the experiment's name: runs go to runs/<name>/");
+    v.field("description", description, "free text, kept in the report");
+    v.section("model", model, "the network: a path to a model file (relative to this file) or a mapping");
+    v.section("data", data, "the dataset and batching");
+    v.section("train", train, "the training loop");
+  }
+};
+
+/// The shape [C, H, W] of one example as the model sees it (after any resize), and the classes.
+std::vector<int64_t> example_shape(const DataSpec& data);
+int64_t class_count(const DataSpec& data);
+
+/// Loads, merges, overrides and checks an experiment file. Cross-field checks included; the model's
+/// shapes are checked by the nn builder.
+ExperimentSpec load_experiment(const std::filesystem::path& path,
+                               const std::vector<Override>& overrides = {});
+
+/// Loads a model file on its own.
+ModelSpec load_model(const std::filesystem::path& path, const std::vector<Override>& overrides = {});
+
+/// The resolved config as JSON (declaration order), and the hash of its canonical form.
+Json resolved_json(ExperimentSpec& spec);
+std::string config_hash(const Json& resolved);
+
+/// The resolved config as YAML text: what config.yaml in a run folder holds.
+std::string to_yaml(const Json& resolved);
+
+// ---- implementation ----
+
+LayerSpec read_layer(const YAML::Node& item, const std::string& path,
+                     const std::shared_ptr<const Origins>& origins);
+
+template <class V>
+void ModelSpec::read_layers(const YAML::Node& node, V& v) {
+  if constexpr (std::is_same_v<V, Reader>) {
+    std::string path = child_path(v.path(), "layers");
+    if (!node) throw v.missing("layers", "a list of layers");
+    if (!node.IsSequence() || node.size() == 0) {
+      throw ConfigError(v.locate("layers"), path, "a non-empty list of layers", describe(node));
+    }
+    layers.clear();
+    for (size_t i = 0; i < node.size(); ++i) {
+      layers.push_back(read_layer(node[i], item_path(path, i), v.origins()));
+    }
+  } else if constexpr (std::is_same_v<V, JsonWriter>) {
+    Json list = Json::array();
+    for (const auto& layer : layers) list.push_back(Json{{layer.type, to_json(layer.args)}});
+    v.out()["layers"] = list;
+  }
+}
+
+}  // namespace dlx::config

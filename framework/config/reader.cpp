@@ -1,0 +1,47 @@
+#include "framework/config/reader.h"
+
+namespace dlx::config {
+
+Reader::Reader(YAML::Node map, std::string path, std::shared_ptr<const Origins> origins)
+    : map_(map), path_(std::move(path)), origins_(std::move(origins)) {
+  if (map_.IsDefined() && !map_.IsNull() && !map_.IsMap()) {
+    throw ConfigError(locate_self(), path_, "a mapping of keys", describe(map_));
+  }
+}
+
+YAML::Node Reader::entry(const char* key) const {
+  if (!map_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  YAML::Node node = map_[key];
+  // `key:` with nothing after it means "use the default", as in Hydra and yacs.
+  if (node && node.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
+  return node;
+}
+
+Location Reader::locate(const std::string& key) const {
+  std::string at = child_path(path_, key);
+  YAML::Node node = map_.IsMap() ? map_[key] : YAML::Node(YAML::NodeType::Undefined);
+  return node ? origins_->locate(at, node) : locate_self();
+}
+
+ConfigError Reader::missing(const std::string& key, const std::string& expected) const {
+  return ConfigError(locate_self(), child_path(path_, key), expected, "nothing (the key is required)");
+}
+
+ConfigError Reader::invalid(const std::string& key, const std::string& expected,
+                            const std::string& hint) const {
+  return ConfigError(locate(key), child_path(path_, key), expected, describe(map_[key]), hint);
+}
+
+void Reader::finish() const {
+  if (!map_.IsMap()) return;
+  std::vector<std::string> known(claimed_.begin(), claimed_.end());
+  for (const auto& entry : map_) {
+    std::string key = entry.first.Scalar();
+    if (claimed_.count(key)) continue;
+    std::string at = child_path(path_, key);
+    throw ConfigError(origins_->locate(at, entry.first), at, "one of the keys " + join(known),
+                      "unknown key '" + key + "'", did_you_mean(key, known));
+  }
+}
+
+}  // namespace dlx::config

@@ -1,0 +1,301 @@
+#include "framework/config/tree.h"
+
+#include <cctype>
+
+#include "framework/core/files.h"
+
+namespace dlx::config {
+
+namespace fs = std::filesystem;
+
+std::string child_path(const std::string& parent, const std::string& key) {
+  return parent.empty() ? key : parent + "." + key;
+}
+
+std::string item_path(const std::string& parent, size_t index) {
+  return parent + "[" + std::to_string(index) + "]";
+}
+
+namespace {
+
+Location location_of(const std::string& file, const YAML::Mark& mark) {
+  if (mark.is_null() || mark.line < 0) return {file, 0, 0};
+  return {file, mark.line + 1, mark.column + 1};
+}
+
+// yaml-cpp keeps both entries of a repeated key and silently reads the first; reject it instead.
+void reject_duplicate_keys(const YAML::Node& node, const std::string& path, const std::string& file) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) reject_duplicate_keys(node[i], item_path(path, i), file);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, YAML::Mark> seen;
+  for (const auto& entry : node) {
+    std::string key = entry.first.Scalar();
+    auto [it, inserted] = seen.emplace(key, entry.first.Mark());
+    if (!inserted) {
+      throw ConfigError::plain(location_of(file, entry.first.Mark()), child_path(path, key),
+                               "duplicate key (first given at line " +
+                                   std::to_string(it->second.line + 1) + ")");
+    }
+    reject_duplicate_keys(entry.second, child_path(path, key), file);
+  }
+}
+
+}  // namespace
+
+YAML::Node parse_yaml_text(const std::string& text, const std::string& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError::plain(location_of(origin, e.mark), "", "invalid YAML: " + e.msg);
+  }
+  reject_duplicate_keys(root, "", origin);
+  return root;
+}
+
+YAML::Node parse_yaml_file(const fs::path& path) {
+  std::string text;
+  try {
+    text = read_file(path);
+  } catch (const RuntimeError&) {
+    throw ConfigError::plain({path.string()}, "", "cannot read file (missing or unreadable)");
+  }
+  if (text.find('\0') != std::string::npos) {
+    throw ConfigError::plain({path.string()}, "", "not a text file (it contains NUL bytes)");
+  }
+  return parse_yaml_text(text, path.string());
+}
+
+namespace {
+// Whether dotted `path` is `ancestor` or lies below it ("" is everyone's ancestor).
+bool is_within(const std::string& path, const std::string& ancestor) {
+  if (ancestor.empty()) return true;
+  if (path.compare(0, ancestor.size(), ancestor) != 0) return false;
+  return path.size() == ancestor.size() || path[ancestor.size()] == '.' ||
+         path[ancestor.size()] == '[';
+}
+}  // namespace
+
+void Origins::set(const std::string& path, std::string origin, bool has_marks) {
+  // A subtree that was replaced wholesale forgets what its old children came from.
+  for (auto it = by_path_.begin(); it != by_path_.end();) {
+    it = is_within(it->first, path) ? by_path_.erase(it) : std::next(it);
+  }
+  by_path_[path] = Entry{std::move(origin), has_marks};
+}
+
+Location Origins::locate(const std::string& path, const YAML::Node& node) const {
+  const Entry* best = nullptr;
+  size_t best_length = 0;
+  for (const auto& [key, entry] : by_path_) {
+    if (is_within(path, key) && (!best || key.size() >= best_length)) {
+      best = &entry, best_length = key.size();
+    }
+  }
+  if (!best) return {};
+  if (!best->has_marks || !node.IsDefined()) return {best->origin, 0, 0};
+  return location_of(best->origin, node.Mark());
+}
+
+namespace {
+
+struct Segment {
+  std::string key;  // empty for a list index
+  size_t index = 0;
+};
+
+std::vector<Segment> split_path(const std::string& path) {
+  std::vector<Segment> segments;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '.') {
+      ++i;
+    } else if (path[i] == '[') {
+      size_t close = path.find(']', i);
+      segments.push_back({"", std::stoul(path.substr(i + 1, close - i - 1))});
+      i = close + 1;
+    } else {
+      size_t end = path.find_first_of(".[", i);
+      if (end == std::string::npos) end = path.size();
+      segments.push_back({path.substr(i, end - i), 0});
+      i = end;
+    }
+  }
+  return segments;
+}
+
+bool is_number(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+bool is_key_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }
+
+}  // namespace
+
+Location Tree::locate(const std::string& path) const {
+  YAML::Node node = root;
+  for (const Segment& s : split_path(path)) {
+    YAML::Node next = s.key.empty() ? (node.IsSequence() && s.index < node.size() ? node[s.index]
+                                                                                 : YAML::Node())
+                                    : (node.IsMap() ? node[s.key] : YAML::Node());
+    if (!next || next.IsNull()) break;
+    node.reset(next);
+  }
+  return origins->locate(path, node);
+}
+
+Override parse_override(const std::string& text) {
+  Location where{"--set " + text};
+  size_t equals = text.find('=');
+  if (equals == std::string::npos || equals == 0) {
+    throw ConfigError(where, "", "key=value", "'" + text + "'");
+  }
+  std::string raw_key = text.substr(0, equals);
+  std::string key;
+  size_t start = 0;
+  while (start <= raw_key.size()) {
+    size_t dot = raw_key.find('.', start);
+    if (dot == std::string::npos) dot = raw_key.size();
+    std::string part = raw_key.substr(start, dot - start);
+    bool valid = !part.empty();
+    for (char c : part) valid = valid && is_key_char(c);
+    if (!valid) throw ConfigError(where, raw_key, "a dotted key like train.optimizer.lr",
+                                  "'" + raw_key + "'");
+    key = is_number(part) ? key + "[" + part + "]" : child_path(key, part);
+    start = dot + 1;
+  }
+  return Override{key, text.substr(equals + 1), text};
+}
+
+namespace {
+
+void apply_override(YAML::Node root, const Override& o, Origins& origins) {
+  Location where{"--set " + o.text};
+  YAML::Node value = parse_yaml_text(o.value, where.file);
+  if (o.value.empty()) {
+    throw ConfigError(where, o.key, "a value after '='", "nothing");
+  }
+  std::vector<Segment> segments = split_path(o.key);
+  YAML::Node node = root;
+  std::string path;
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {
+    const Segment& s = segments[i];
+    YAML::Node next;
+    if (s.key.empty()) {
+      if (!node.IsSequence() || s.index >= node.size()) {
+        throw ConfigError::plain(where, item_path(path, s.index), "no such list item");
+      }
+      next.reset(node[s.index]);
+      path = item_path(path, s.index);
+    } else {
+      if (node.IsDefined() && !node.IsNull() && !node.IsMap()) {
+        throw ConfigError::plain(where, path, "is not a mapping, so it has no key '" + s.key + "'");
+      }
+      if (!node[s.key] || node[s.key].IsNull()) node[s.key] = YAML::Node(YAML::NodeType::Map);
+      next.reset(node[s.key]);
+      path = child_path(path, s.key);
+    }
+    node.reset(next);
+  }
+  const Segment& last = segments.back();
+  if (last.key.empty()) {
+    if (!node.IsSequence() || last.index >= node.size()) {
+      throw ConfigError::plain(where, o.key, "no such list item");
+    }
+    node[last.index] = value;
+  } else {
+    if (!node.IsMap()) throw ConfigError::plain(where, path, "is not a mapping");
+    node[last.key] = value;
+  }
+  origins.set(o.key, where.file, false);
+}
+
+fs::path relative_to(const std::string& file, const std::string& target) {
+  fs::path p(target);
+  return p.is_absolute() ? p : fs::path(file).parent_path() / p;
+}
+
+// Replaces a `model: path` entry by the model file's tree; returns that file, or "".
+std::string inline_model(YAML::Node root, const std::string& file) {
+  if (!root["model"] || !root["model"].IsScalar()) return {};
+  std::string model_file = relative_to(file, root["model"].Scalar()).lexically_normal().string();
+  root["model"] = parse_yaml_file(model_file);
+  return model_file;
+}
+
+void overlay(YAML::Node target, const YAML::Node& source, const std::string& path,
+             const std::string& file, Origins& origins) {
+  for (const auto& entry : source) {
+    std::string key = entry.first.Scalar();
+    if (path.empty() && key == "base") continue;
+    std::string at = child_path(path, key);
+    // A model is one piece: an experiment that names one replaces its base's whole.
+    bool merge = !(path.empty() && key == "model");
+    if (merge && entry.second.IsMap() && target[key] && target[key].IsMap()) {
+      overlay(target[key], entry.second, at, file, origins);
+    } else {
+      target[key] = entry.second;
+      origins.set(at, file, true);
+    }
+  }
+}
+
+YAML::Node load_base(const std::string& file, const YAML::Node& base_key, Origins& origins,
+                     int depth);
+
+YAML::Node load_layered(const fs::path& path, Origins& origins, int depth) {
+  const std::string file = path.string();
+  YAML::Node node = parse_yaml_file(path);
+  if (!node.IsMap()) {
+    throw ConfigError({file, node.IsDefined() ? node.Mark().line + 1 : 0, 1}, "",
+                      "a mapping of keys (name, model, data, train)",
+                      node.IsNull() ? "an empty file" : "something else");
+  }
+  std::string model_file = inline_model(node, file);
+  YAML::Node base_key = node["base"];
+  YAML::Node result;
+  if (!base_key) {
+    origins.set("", file, true);
+    result.reset(node);
+  } else {
+    result.reset(load_base(file, base_key, origins, depth));
+    overlay(result, node, "", file, origins);
+  }
+  if (!model_file.empty()) origins.set("model", model_file, true);
+  return result;
+}
+
+YAML::Node load_base(const std::string& file, const YAML::Node& base_key, Origins& origins,
+                     int depth) {
+  Location where = location_of(file, base_key.Mark());
+  if (!base_key.IsScalar()) throw ConfigError(where, "base", "a file path", "something else");
+  if (depth >= 8) throw ConfigError::plain(where, "base", "chain of base files is too deep (a cycle?)");
+  return load_layered(relative_to(file, base_key.Scalar()), origins, depth + 1);
+}
+
+}  // namespace
+
+Tree load_experiment_tree(const fs::path& path, const std::vector<Override>& overrides) {
+  Tree tree{YAML::Node(), std::make_shared<Origins>()};
+  tree.root = load_layered(path, *tree.origins, 0);
+  for (const auto& o : overrides) apply_override(tree.root, o, *tree.origins);
+  return tree;
+}
+
+Tree load_model_tree(const fs::path& path, const std::vector<Override>& overrides) {
+  Tree tree{parse_yaml_file(path), std::make_shared<Origins>()};
+  tree.origins->set("", path.string(), true);
+  if (!tree.root.IsMap()) {
+    throw ConfigError({path.string()}, "", "a mapping with 'layers'", "something else");
+  }
+  for (const auto& o : overrides) apply_override(tree.root, o, *tree.origins);
+  return tree;
+}
+
+}  // namespace dlx::config

@@ -1,0 +1,20 @@
+// Facts about the machine a run happens on, for the report's environment section.
+#pragma once
+
+#include <string>
+
+namespace dlx {
+
+/// Physical CPU cores (hyper-threads not counted); at least 1.
+int physical_cores();
+/// "AMD EPYC 7B13", or "unknown".
+std::string cpu_model();
+std::string host_name();
+/// The BLAS library this process loaded (from /proc/self/maps), or "" if none is mapped.
+std::string loaded_blas();
+/// Whether `blas_path` is the slow reference BLAS (Debian's libblas3).
+bool is_reference_blas(const std::string& blas_path);
+/// Now, as ISO 8601 UTC with milliseconds: 2026-11-22T14:03:07.123Z.
+std::string utc_now();
+
+}  // namespace dlx

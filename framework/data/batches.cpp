@@ -1,0 +1,46 @@
+#include "framework/data/batches.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/ops/randperm.h>
+#include <ATen/ops/upsample_bilinear2d.h>
+
+namespace dlx::data {
+
+BatchIterator::BatchIterator(const Split& split, const BatchOptions& options, int64_t epoch)
+    : split_(split), options_(options) {
+  if (options_.shuffle) {
+    // One generator per epoch, seeded from the run's seed and the epoch number.
+    at::Generator gen = at::detail::createCPUGenerator(options_.seed * 1000003ull + uint64_t(epoch));
+    order_ = at::randperm(split_.size(), gen, at::kLong);
+  }
+}
+
+at::Tensor prepare_images(const at::Tensor& images_u8, int64_t resize) {
+  at::Tensor x = images_u8.to(at::kFloat).div_(255.0);
+  if (resize > 0 && (x.size(2) != resize || x.size(3) != resize)) {
+    x = at::upsample_bilinear2d(x, {resize, resize}, /*align_corners=*/false);
+  }
+  return x;
+}
+
+bool BatchIterator::next(Batch& out) {
+  const int64_t n = split_.size();
+  if (position_ >= n) return false;
+  const int64_t size = std::min(options_.batch_size, n - position_);
+  at::Tensor images, labels;
+  if (order_.defined()) {
+    at::Tensor index = order_.narrow(0, position_, size);
+    images = split_.images.index_select(0, index);
+    labels = split_.labels.index_select(0, index);
+  } else {
+    images = split_.images.narrow(0, position_, size);
+    labels = split_.labels.narrow(0, position_, size);
+  }
+  position_ += size;
+  // Move the compact uint8 bytes, not the floats: 4x less to copy to a GPU.
+  out.images = prepare_images(images.to(options_.device, /*non_blocking=*/true), options_.resize);
+  out.labels = labels.to(options_.device, /*non_blocking=*/true);
+  return true;
+}
+
+}  // namespace dlx::data

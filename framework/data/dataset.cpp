@@ -1,0 +1,129 @@
+#include "framework/data/dataset.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/ops/randn.h>
+#include <ATen/ops/randint.h>
+#include <ATen/ops/arange.h>
+
+#include <cstdlib>
+
+#include "framework/core/error.h"
+#include "framework/data/idx.h"
+
+namespace dlx::data {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string>& class_names_of(const std::string& dataset) {
+  static const std::vector<std::string> fashion{"t-shirt", "trouser", "pullover", "dress", "coat",
+                                                "sandal",  "shirt",   "sneaker",  "bag",   "ankle boot"};
+  static const std::vector<std::string> digits{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  return dataset == "fashion-mnist" ? fashion : digits;
+}
+
+// The file as shipped (gzip) or unpacked.
+fs::path idx_file(const fs::path& root, const std::string& stem) {
+  fs::path gz = root / (stem + ".gz");
+  return fs::exists(gz) ? gz : root / stem;
+}
+
+bool has_idx_files(const fs::path& root) {
+  return fs::exists(idx_file(root, "train-images-idx3-ubyte"));
+}
+
+Split limited(Split split, int64_t limit) {
+  if (limit <= 0 || limit >= split.size()) return split;
+  return Split{split.images.narrow(0, 0, limit), split.labels.narrow(0, 0, limit)};
+}
+
+}  // namespace
+
+fs::path find_data_root(const config::DataSpec& spec) {
+  if (!spec.root.empty()) {
+    if (!has_idx_files(spec.root)) {
+      throw RuntimeError("data.root " + spec.root + ": no train-images-idx3-ubyte[.gz] there");
+    }
+    return spec.root;
+  }
+  std::vector<fs::path> tried;
+  if (const char* env = std::getenv("DLX_DATA")) tried.push_back(fs::path(env) / spec.dataset);
+  tried.push_back(fs::path("/usr/share/datasets") / spec.dataset);
+  for (const auto& candidate : tried) {
+    if (has_idx_files(candidate)) return candidate;
+  }
+  std::vector<std::string> names;
+  for (const auto& t : tried) names.push_back(t.string());
+  throw RuntimeError("dataset " + spec.dataset + " not found; looked in " + join(names) +
+                     " (set data.root or $DLX_DATA; Debian's dataset-fashion-mnist package installs "
+                     "Fashion-MNIST)");
+}
+
+Split read_idx_split(const fs::path& images_path, const fs::path& labels_path, int64_t classes) {
+  at::Tensor images = read_idx(images_path, 3);
+  at::Tensor labels = read_idx(labels_path, 1);
+  if (images.size(0) != labels.size(0)) {
+    throw RuntimeError(images_path.string() + " holds " + std::to_string(images.size(0)) +
+                       " images but " + labels_path.string() + " holds " +
+                       std::to_string(labels.size(0)) + " labels");
+  }
+  int64_t largest = labels.numel() ? labels.max().item<int64_t>() : 0;
+  if (largest >= classes) {
+    int64_t at = labels.ge(classes).nonzero()[0][0].item<int64_t>();
+    throw RuntimeError(labels_path.string() + ": label " + std::to_string(labels[at].item<int64_t>()) +
+                       " at index " + std::to_string(at) + " is not a class (expected 0.." +
+                       std::to_string(classes - 1) + ")");
+  }
+  return Split{images.unsqueeze(1), labels.to(at::kLong)};
+}
+
+Dataset load_dataset(const config::DataSpec& spec) {
+  Dataset d;
+  if (spec.dataset == "synthetic") {
+    d = make_synthetic(spec.synthetic);
+  } else {
+    fs::path root = find_data_root(spec);
+    d.name = spec.dataset;
+    d.source = root.string();
+    d.class_names = class_names_of(spec.dataset);
+    d.train = read_idx_split(idx_file(root, "train-images-idx3-ubyte"),
+                             idx_file(root, "train-labels-idx1-ubyte"), d.classes());
+    d.test = read_idx_split(idx_file(root, "t10k-images-idx3-ubyte"),
+                            idx_file(root, "t10k-labels-idx1-ubyte"), d.classes());
+  }
+  d.train = limited(d.train, spec.train_limit);
+  d.test = limited(d.test, spec.test_limit);
+  return d;
+}
+
+namespace {
+
+Split synthetic_split(const at::Tensor& templates, int64_t size, double noise, at::Generator& gen) {
+  const int64_t classes = templates.size(0);
+  at::Tensor labels = at::randint(classes, {size}, gen, at::kLong);
+  at::Tensor images = templates.index_select(0, labels) +
+                      noise * at::randn({size, templates.size(1), templates.size(2), templates.size(3)},
+                                        gen, at::kFloat);
+  images = (images.clamp(0, 1) * 255).round().to(at::kByte);
+  return Split{images, labels};
+}
+
+}  // namespace
+
+Dataset make_synthetic(const config::SyntheticSpec& spec) {
+  // A fixed seed: the data is part of the experiment's definition, not of its randomness.
+  at::Generator gen = at::detail::createCPUGenerator(20121203);
+  at::Tensor templates = at::randn({spec.classes, spec.channels, spec.size, spec.size}, gen, at::kFloat)
+                             .mul(0.25)
+                             .add(0.5);
+  Dataset d;
+  d.name = "synthetic";
+  d.source = "generated";
+  for (int64_t c = 0; c < spec.classes; ++c) d.class_names.push_back("class " + std::to_string(c));
+  d.train = synthetic_split(templates, spec.train_size, spec.noise, gen);
+  d.test = synthetic_split(templates, spec.test_size, spec.noise, gen);
+  return d;
+}
+
+}  // namespace dlx::data

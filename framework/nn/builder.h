@@ -1,0 +1,43 @@
+// Builds a network from a model spec: looks each layer up in the registry, names it as the d2l
+// chapter does (conv0, pool0, dense0, ...), and carries the shape through the list so that no
+// YAML states an input size. Every shape problem is found here, before any training.
+#pragma once
+
+#include <torch/nn/modules/container/sequential.h>
+
+#include "framework/config/experiment.h"
+#include "framework/nn/layer_registry.h"
+
+namespace dlx::nn {
+
+struct LayerSummary {
+  std::string name;  // "conv0": the checkpoint's key prefix
+  std::string type;  // "conv2d"
+  Shape output;      // batch excluded
+  int64_t parameters = 0;
+  int64_t macs = 0;  // multiply-adds for one example
+};
+
+struct Network {
+  torch::nn::Sequential body;
+  Shape input;
+  std::vector<LayerSummary> layers;
+
+  int64_t parameters() const;
+  int64_t macs() const;
+  const Shape& output() const { return layers.back().output; }
+};
+
+/// Builds `spec` for examples of shape `input`. Unknown layers, bad arguments and shapes that
+/// cannot work are ConfigErrors naming the layer.
+Network build_network(const config::ModelSpec& spec, const Shape& input,
+                      const LayerRegistry& registry = builtin_layers());
+
+/// Builds an experiment's model and checks that its output matches the dataset's classes.
+Network build_network(const config::ExperimentSpec& spec);
+
+/// The d2l chapter's table (`conv0 output shape:\t (1, 96, 54, 54)`, one line per layer), then a
+/// table of parameters, multiply-adds and activation memory per layer, and the totals.
+std::string shapes_table(const Network& network);
+
+}  // namespace dlx::nn

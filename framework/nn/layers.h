@@ -1,0 +1,48 @@
+// The modules behind the layer types that LibTorch lacks as such: a convolution or a dense layer
+// with its activation inside, so that the chapter's `conv0` is one layer (one line of the shapes
+// table) and its parameters are saved as conv0.weight and conv0.bias, as in PyTorch.
+#pragma once
+
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+
+#include <string>
+
+namespace dlx::nn {
+
+enum class Activation { kNone, kReLU, kSigmoid, kTanh, kGELU, kLeakyReLU };
+
+/// "relu" -> kReLU; the name must be one of activation_names().
+Activation parse_activation(const std::string& name);
+
+/// Applies the activation (kLeakyReLU uses PyTorch's default slope, 0.01).
+torch::Tensor activate(Activation activation, const torch::Tensor& x);
+
+class Conv2dActImpl : public torch::nn::Conv2dImpl {
+ public:
+  Conv2dActImpl(torch::nn::Conv2dOptions options, Activation activation)
+      : torch::nn::Conv2dImpl(std::move(options)), activation_(activation) {}
+  torch::Tensor forward(const torch::Tensor& x) {
+    return activate(activation_, torch::nn::Conv2dImpl::forward(x));
+  }
+
+ private:
+  Activation activation_;
+};
+TORCH_MODULE(Conv2dAct);
+
+/// A linear layer that flattens its input first (Gluon's Dense does the same).
+class DenseImpl : public torch::nn::LinearImpl {
+ public:
+  DenseImpl(torch::nn::LinearOptions options, Activation activation)
+      : torch::nn::LinearImpl(std::move(options)), activation_(activation) {}
+  torch::Tensor forward(const torch::Tensor& x) {
+    return activate(activation_, torch::nn::LinearImpl::forward(x.dim() > 2 ? x.flatten(1) : x));
+  }
+
+ private:
+  Activation activation_;
+};
+TORCH_MODULE(Dense);
+
+}  // namespace dlx::nn

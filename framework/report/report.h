@@ -1,0 +1,48 @@
+// The run's records: one line per epoch in metrics.jsonl (appended and flushed as training goes)
+// and report.json (rewritten atomically at the start, after each epoch and at the end, so that
+// it always tells the truth about the run: running, completed, failed, diverged or interrupted).
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace dlx::report {
+
+using Json = nlohmann::ordered_json;
+
+inline constexpr const char* kSchema = "dlx.run/1";
+
+/// The figures of one epoch, as d2l reports them.
+struct EpochRecord {
+  int64_t epoch = 0;  // 1-based
+  double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0;
+  double lr = 0;
+  double seconds = 0;           // training time of the epoch (evaluation excluded, as d2l)
+  double examples_per_sec = 0;  // training examples over training time
+  double data_seconds = 0;      // part of `seconds` spent preparing batches
+  double eval_seconds = 0;
+
+  Json to_json() const;
+  static EpochRecord from_json(const Json& j);
+};
+
+/// Appends one JSON line per epoch; each line is flushed and synced before append() returns.
+class MetricsLog {
+ public:
+  explicit MetricsLog(const std::filesystem::path& path);
+  ~MetricsLog();
+  MetricsLog(const MetricsLog&) = delete;
+  MetricsLog& operator=(const MetricsLog&) = delete;
+  void append(const EpochRecord& record);
+
+ private:
+  std::filesystem::path path_;
+  std::FILE* file_ = nullptr;
+};
+
+/// Writes report.json into `folder` atomically.
+void write_report(const std::filesystem::path& folder, const Json& report);
+
+}  // namespace dlx::report

@@ -1,0 +1,74 @@
+#include "framework/train/optim.h"
+
+#include <torch/nn/init.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+
+#include <cmath>
+
+#include "framework/nn/layers.h"
+
+namespace dlx::train {
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::OptimizerSpec& s,
+                                                        std::vector<torch::Tensor> parameters) {
+  if (s.type == "adam") {
+    auto options = torch::optim::AdamOptions(s.lr)
+                       .betas({s.betas[0], s.betas[1]})
+                       .eps(s.eps)
+                       .weight_decay(s.weight_decay);
+    return std::make_unique<torch::optim::Adam>(std::move(parameters), options);
+  }
+  if (s.type == "adamw") {
+    auto options = torch::optim::AdamWOptions(s.lr)
+                       .betas({s.betas[0], s.betas[1]})
+                       .eps(s.eps)
+                       .weight_decay(s.weight_decay);
+    return std::make_unique<torch::optim::AdamW>(std::move(parameters), options);
+  }
+  auto options = torch::optim::SGDOptions(s.lr)
+                     .momentum(s.momentum)
+                     .weight_decay(s.weight_decay)
+                     .nesterov(s.nesterov);
+  return std::make_unique<torch::optim::SGD>(std::move(parameters), options);
+}
+
+double scheduled_lr(const config::TrainSpec& spec, int64_t epoch) {
+  const config::SchedulerSpec& s = spec.scheduler;
+  const double base = spec.optimizer.lr;
+  if (epoch <= s.warmup_epochs) return base * double(epoch) / double(s.warmup_epochs);
+  const int64_t t = epoch - 1 - s.warmup_epochs;  // epochs done since warm-up
+  if (s.type == "step") return base * std::pow(s.gamma, double(t / s.step_size));
+  if (s.type == "multistep") {
+    int64_t passed = 0;
+    for (int64_t m : s.milestones) passed += epoch > m;
+    return base * std::pow(s.gamma, double(passed));
+  }
+  if (s.type == "cosine") {
+    const double span = double(spec.epochs - s.warmup_epochs);
+    return s.min_lr + (base - s.min_lr) * 0.5 * (1.0 + std::cos(M_PI * double(t) / span));
+  }
+  return base;
+}
+
+void set_lr(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+}
+
+void init_weights(nn::Network& network, const std::string& init) {
+  if (init == "default") return;
+  torch::NoGradGuard no_grad;
+  for (const auto& module : network.body->children()) {
+    torch::Tensor weight;
+    if (auto* conv = module->as<torch::nn::Conv2dImpl>()) weight = conv->weight;
+    if (auto* linear = module->as<torch::nn::LinearImpl>()) weight = linear->weight;
+    if (!weight.defined()) continue;
+    if (init == "xavier_uniform") torch::nn::init::xavier_uniform_(weight);
+    if (init == "xavier_normal") torch::nn::init::xavier_normal_(weight);
+    if (init == "kaiming_uniform") torch::nn::init::kaiming_uniform_(weight, 0, torch::kFanIn, torch::kReLU);
+    if (init == "kaiming_normal") torch::nn::init::kaiming_normal_(weight, 0, torch::kFanIn, torch::kReLU);
+  }
+}
+
+}  // namespace dlx::train

@@ -1,0 +1,35 @@
+// A whole run: from a checked experiment spec to a run folder holding config.yaml, metrics.jsonl,
+// report.json and checkpoint.pt. The report is written when the run starts, after every epoch and
+// at the end, whatever the end (completed, failed, diverged, interrupted).
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+
+#include "framework/config/experiment.h"
+
+namespace dlx::train {
+
+struct RunOptions {
+  std::filesystem::path runs_root = "runs";
+  std::string command;      // the command line, for the report
+  bool live_progress = false;
+};
+
+struct RunOutcome {
+  std::string status;  // completed | failed | diverged | interrupted
+  std::filesystem::path folder;
+  int exit_code = 0;   // 0 completed, 1 failed, 3 diverged, 128+signal interrupted
+};
+
+/// Resolves `auto`, `cpu`, `cuda`, `cuda:N` to a device; an unavailable GPU is a RuntimeError.
+c10::Device resolve_device(const std::string& name);
+
+/// Intra-op threads: `requested`, or one per physical core when 0.
+int configure_threads(int64_t requested);
+
+/// Runs the experiment, printing d2l's epoch lines to `out`.
+RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options, std::ostream& out);
+
+}  // namespace dlx::train

@@ -1,0 +1,30 @@
+// The dlx program's subcommands: each file adds one to the CLI11 app and sets `chosen` to the
+// function that runs it. The functions throw the library's errors; main catches them once.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "framework/config/tree.h"
+
+namespace dlx::tools {
+
+using Command = std::function<int()>;
+
+void add_run_command(CLI::App& app, Command& chosen);
+void add_shapes_command(CLI::App& app, Command& chosen);
+void add_validate_command(CLI::App& app, Command& chosen);
+void add_layers_command(CLI::App& app, Command& chosen);
+
+/// Adds the repeatable `--set key=value` option.
+void add_set_option(CLI::App& command, std::vector<std::string>& sets);
+/// Parses the `--set` texts.
+std::vector<config::Override> parse_overrides(const std::vector<std::string>& sets);
+
+/// The command line as typed, for the report.
+extern std::string command_line;
+
+}  // namespace dlx::tools

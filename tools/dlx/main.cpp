@@ -1,0 +1,52 @@
+// dlx: declarative deep-learning experiments on LibTorch. Parses arguments, runs one subcommand,
+// and turns any error into one line on stderr: exit 2 for a mistake in the user's input, 1 for a
+// failure of the run or the machine.
+#include <iostream>
+
+#include "framework/core/error.h"
+#include "tools/dlx/commands.h"
+
+namespace dlx::tools {
+
+std::string command_line;
+
+void add_set_option(CLI::App& command, std::vector<std::string>& sets) {
+  command.add_option("--set", sets, "override a key after loading, e.g. --set train.optimizer.lr=0.03 (repeatable)")
+      ->take_all()
+      ->allow_extra_args(false);
+}
+
+std::vector<config::Override> parse_overrides(const std::vector<std::string>& sets) {
+  std::vector<config::Override> out;
+  for (const auto& text : sets) out.push_back(config::parse_override(text));
+  return out;
+}
+
+}  // namespace dlx::tools
+
+int main(int argc, char** argv) {
+  using namespace dlx;
+  for (int i = 0; i < argc; ++i) tools::command_line += (i ? " " : "") + std::string(argv[i]);
+
+  CLI::App app{"dlx: declarative deep-learning experiments on LibTorch"};
+  app.require_subcommand(1);
+  tools::Command chosen;
+  tools::add_run_command(app, chosen);
+  tools::add_shapes_command(app, chosen);
+  tools::add_validate_command(app, chosen);
+  tools::add_layers_command(app, chosen);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    return chosen();
+  } catch (const ConfigError& e) {
+    std::cerr << e.what() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "dlx: error: " << error_message(e) << std::endl;
+    return 1;
+  }
+}
