@@ -78,7 +78,7 @@ void check_device(const Tree& tree, const std::string& device) {
   static const std::regex pattern("auto|cpu|cuda|cuda:[0-9]+");
   if (!std::regex_match(device, pattern)) {
     throw ConfigError(tree.locate("train.device"), "train.device", "auto, cpu, cuda or cuda:N",
-                      "'" + device + "'", did_you_mean(device, {"auto", "cpu", "cuda"}));
+                      "'" + device + "'");
   }
 }
 

@@ -2,16 +2,27 @@
 
 namespace dlx::config {
 
+namespace {
+// yaml-cpp answers a missing key with an "invalid" node that throws when asked its type;
+// an undefined node is what the rest of the reader expects.
+YAML::Node lookup(const YAML::Node& map, const std::string& key) {
+  if (!map.IsDefined() || !map.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  YAML::Node node = map[key];
+  return node.IsDefined() ? node : YAML::Node(YAML::NodeType::Undefined);
+}
+}  // namespace
+
 Reader::Reader(YAML::Node map, std::string path, std::shared_ptr<const Origins> origins)
-    : map_(map), path_(std::move(path)), origins_(std::move(origins)) {
+    : map_(map.IsDefined() ? map : YAML::Node(YAML::NodeType::Undefined)),
+      path_(std::move(path)),
+      origins_(std::move(origins)) {
   if (map_.IsDefined() && !map_.IsNull() && !map_.IsMap()) {
     throw ConfigError(locate_self(), path_, "a mapping of keys", describe(map_));
   }
 }
 
 YAML::Node Reader::entry(const char* key) const {
-  if (!map_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-  YAML::Node node = map_[key];
+  YAML::Node node = lookup(map_, key);
   // `key:` with nothing after it means "use the default", as in Hydra and yacs.
   if (node && node.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
   return node;
@@ -19,7 +30,7 @@ YAML::Node Reader::entry(const char* key) const {
 
 Location Reader::locate(const std::string& key) const {
   std::string at = child_path(path_, key);
-  YAML::Node node = map_.IsMap() ? map_[key] : YAML::Node(YAML::NodeType::Undefined);
+  YAML::Node node = lookup(map_, key);
   return node ? origins_->locate(at, node) : locate_self();
 }
 
@@ -29,11 +40,11 @@ ConfigError Reader::missing(const std::string& key, const std::string& expected)
 
 ConfigError Reader::invalid(const std::string& key, const std::string& expected,
                             const std::string& hint) const {
-  return ConfigError(locate(key), child_path(path_, key), expected, describe(map_[key]), hint);
+  return ConfigError(locate(key), child_path(path_, key), expected, describe(lookup(map_, key)), hint);
 }
 
 void Reader::finish() const {
-  if (!map_.IsMap()) return;
+  if (!map_.IsDefined() || !map_.IsMap()) return;
   std::vector<std::string> known(claimed_.begin(), claimed_.end());
   for (const auto& entry : map_) {
     std::string key = entry.first.Scalar();

@@ -1,0 +1,115 @@
+#include <doctest/doctest.h>
+
+#include "framework/config/experiment.h"
+#include "tests/helpers.h"
+
+using namespace dlx;
+using namespace dlx::config;
+
+namespace {
+const char* kTinyModel = R"(name: tiny
+layers:
+  - conv2d: {out_channels: 4, kernel_size: 3, activation: relu}
+  - dense: {units: 10}
+)";
+}  // namespace
+
+TEST_CASE("the chapter's experiment loads with its model inlined and the data's input shape") {
+  ExperimentSpec spec = load_experiment(testing::source_dir() / "experiments/alexnet-fashion-mnist.yaml");
+  CHECK(spec.name == "alexnet-fashion-mnist");
+  CHECK(spec.model.name == "alexnet");
+  CHECK(spec.model.layers.size() == 13);
+  CHECK(spec.model.layers[0].type == "conv2d");
+  CHECK(spec.model.input == std::vector<int64_t>{1, 224, 224});
+  CHECK(spec.data.batch_size == 128);
+  CHECK(spec.train.optimizer.type == "sgd");
+  CHECK(spec.train.optimizer.lr == 0.01);
+  CHECK(spec.train.init == "xavier_uniform");
+  CHECK(spec.train.epochs == 10);
+}
+
+TEST_CASE("keys left out keep their declared defaults") {
+  testing::TempDir dir;
+  dir.write("m.yaml", kTinyModel);
+  ExperimentSpec spec = load_experiment(dir.write("exp.yaml", "model: m.yaml\n"));
+  CHECK(spec.name == "exp");  // the file's stem
+  CHECK(spec.data.dataset == "fashion-mnist");
+  CHECK(spec.data.batch_size == 256);
+  CHECK(spec.train.optimizer.momentum == 0.0);
+  CHECK(spec.train.optimizer.betas == std::vector<double>{0.9, 0.999});
+  CHECK(spec.train.device == "auto");
+  CHECK(spec.model.input == std::vector<int64_t>{1, 28, 28});
+}
+
+TEST_CASE("a model may be written inline") {
+  testing::TempDir dir;
+  auto file = dir.write("exp.yaml", R"(model:
+  layers:
+    - flatten
+    - dense: {units: 10}
+)");
+  ExperimentSpec spec = load_experiment(file);
+  REQUIRE(spec.model.layers.size() == 2);
+  CHECK(spec.model.layers[0].type == "flatten");
+  CHECK(spec.model.layers[1].type == "dense");
+  CHECK(spec.model.layers[1].path == "model.layers[1]");
+}
+
+TEST_CASE("--set overrides are typed like the key they set, list items included") {
+  testing::TempDir dir;
+  dir.write("m.yaml", kTinyModel);
+  auto file = dir.write("exp.yaml", "model: m.yaml\n");
+  ExperimentSpec spec = load_experiment(
+      file, {parse_override("train.optimizer.lr=0.03"), parse_override("data.batch_size=64"),
+             parse_override("train.optimizer={type: adam, lr: 0.001}"),
+             parse_override("model.layers.0.conv2d.out_channels=8")});
+  CHECK(spec.train.optimizer.type == "adam");
+  CHECK(spec.train.optimizer.lr == 0.001);  // the later override wins
+  CHECK(spec.data.batch_size == 64);
+  CHECK(spec.model.layers[0].args["out_channels"].as<int>() == 8);
+}
+
+TEST_CASE("base: merges mappings key by key and replaces lists whole") {
+  testing::TempDir dir;
+  dir.write("m.yaml", kTinyModel);
+  dir.write("base.yaml", R"(model: m.yaml
+data: {batch_size: 32, resize: 0}
+train:
+  epochs: 3
+  optimizer: {type: sgd, lr: 0.5, momentum: 0.9}
+  scheduler: {type: multistep, milestones: [1, 2]}
+)");
+  auto file = dir.write("exp.yaml", R"(base: base.yaml
+train:
+  optimizer: {lr: 0.1}
+  scheduler: {milestones: [2]}
+)");
+  ExperimentSpec spec = load_experiment(file);
+  CHECK(spec.data.batch_size == 32);
+  CHECK(spec.train.epochs == 3);
+  CHECK(spec.train.optimizer.lr == 0.1);
+  CHECK(spec.train.optimizer.momentum == 0.9);
+  CHECK(spec.train.scheduler.milestones == std::vector<int64_t>{2});
+  CHECK(spec.model.name == "tiny");
+}
+
+TEST_CASE("the resolved config re-loads to the same config and hash") {
+  ExperimentSpec spec = load_experiment(testing::source_dir() / "experiments/lenet-fashion-mnist.yaml",
+                                        {parse_override("train.optimizer.lr=0.3")});
+  Json resolved = resolved_json(spec);
+  testing::TempDir dir;
+  ExperimentSpec again = load_experiment(dir.write("config.yaml", to_yaml(resolved)));
+  CHECK(resolved_json(again).dump() == resolved.dump());
+  CHECK(config_hash(resolved_json(again)) == config_hash(resolved));
+  CHECK(config_hash(resolved).size() == 16);
+  spec.train.optimizer.lr = 0.9;
+  CHECK(config_hash(resolved_json(spec)) != config_hash(resolved));
+}
+
+TEST_CASE("a string that looks like a number stays a string through config.yaml") {
+  testing::TempDir dir;
+  dir.write("m.yaml", kTinyModel);
+  ExperimentSpec spec = load_experiment(dir.write("exp.yaml", "name: '2024'\nmodel: m.yaml\n"));
+  ExperimentSpec again = load_experiment(dir.write("config.yaml", to_yaml(resolved_json(spec))));
+  CHECK(again.name == "2024");
+}

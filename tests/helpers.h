@@ -1,0 +1,37 @@
+// Shared by the tests: scratch folders, files written on the spot, and catching a ConfigError's
+// one-line message.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace dlx::testing {
+
+/// The repository's root, for the shipped models and experiments.
+std::filesystem::path source_dir();
+
+/// A fresh, empty folder under the system's temporary folder, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  /// Writes `text` to path()/name and returns the full path.
+  std::filesystem::path write(const std::string& name, const std::string& text) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Runs `body`; returns the ConfigError's message, or "" if none was thrown.
+std::string config_error(const std::function<void()>& body);
+/// Runs `body`; returns the RuntimeError's message, or "" if none was thrown.
+std::string runtime_error(const std::function<void()>& body);
+
+/// Runs a shell command; returns its exit code and fills `output` with stdout+stderr.
+int run_command(const std::string& command, std::string& output);
+
+}  // namespace dlx::testing

@@ -1,0 +1,58 @@
+// The dlx program end to end: exit codes and the one line a user sees.
+#include <doctest/doctest.h>
+
+#include "tests/helpers.h"
+
+using namespace dlx;
+
+namespace {
+int dlx_cli(const std::string& args, std::string& output) {
+  return testing::run_command(std::string(DLX_BINARY) + " " + args, output);
+}
+}  // namespace
+
+TEST_CASE("dlx shapes prints the chapter's table") {
+  std::string out;
+  REQUIRE(dlx_cli("shapes " + (testing::source_dir() / "models/alexnet.yaml").string(), out) == 0);
+  CHECK(out.rfind("conv0 output shape:\t (1, 96, 54, 54)\npool0 output shape:\t (1, 96, 26, 26)\n", 0) == 0);
+}
+
+TEST_CASE("a config mistake is one line on stderr and exit code 2") {
+  testing::TempDir dir;
+  auto file = dir.write("bad.yaml", "model: m.yaml\n");
+  dir.write("m.yaml", "layers: [dense: {units: 10}]\n");
+  std::string out;
+  CHECK(dlx_cli("validate " + file.string() + " --set train.optimizer.lr=fast", out) == 2);
+  CHECK(out == "--set train.optimizer.lr=fast: error: train.optimizer.lr: expected a number, found 'fast'\n");
+}
+
+TEST_CASE("a runtime failure is one line and exit code 1") {
+  testing::TempDir dir;
+  auto file = dir.write("exp.yaml", "model: {layers: [dense: {units: 10}]}\ndata: {dataset: mnist, root: /nonexistent}\n");
+  std::string out;
+  CHECK(dlx_cli("validate " + file.string(), out) == 1);
+  CHECK(out == "dlx: error: data.root /nonexistent: no train-images-idx3-ubyte[.gz] there\n");
+}
+
+TEST_CASE("every command has --help, and a bad command line exits 2") {
+  std::string out;
+  for (const char* cmd : {"run", "shapes", "validate", "layers"}) {
+    CAPTURE(cmd);
+    CHECK(dlx_cli(std::string(cmd) + " --help", out) == 0);
+    CHECK(out.find("Usage") != std::string::npos);
+  }
+  CHECK(dlx_cli("frobnicate", out) == 2);
+  CHECK(dlx_cli("run", out) == 2);
+}
+
+TEST_CASE("dlx run trains a synthetic experiment end to end") {
+  testing::TempDir dir;
+  auto file = dir.write("exp.yaml", R"(model: {layers: [dense: {units: 4}]}
+data: {dataset: synthetic, synthetic: {classes: 4, train_size: 256, test_size: 64, size: 6}}
+train: {epochs: 2, optimizer: {lr: 0.1}, device: cpu}
+)");
+  std::string out;
+  REQUIRE(dlx_cli("run " + file.string() + " --runs " + (dir.path() / "runs").string(), out) == 0);
+  CHECK(out.find("epoch 2/2: loss ") != std::string::npos);
+  CHECK(out.find("status: completed") != std::string::npos);
+}

@@ -1,0 +1,202 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "framework/core/files.h"
+#include "framework/report/report.h"
+#include "framework/train/checkpoint.h"
+#include "framework/train/optim.h"
+#include "framework/train/run.h"
+#include "tests/helpers.h"
+
+using namespace dlx;
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+namespace {
+
+const char* kSyntheticExperiment = R"(name: tiny
+model:
+  layers:
+    - conv2d: {out_channels: 8, kernel_size: 3, padding: 1}
+    - batchnorm2d
+    - relu
+    - maxpool2d: {kernel_size: 2}
+    - dense: {units: 10}
+data:
+  dataset: synthetic
+  batch_size: 64
+  synthetic: {train_size: 1024, test_size: 256, size: 12, noise: 0.4}
+train:
+  epochs: 3
+  optimizer: {type: sgd, lr: 0.05, momentum: 0.9}
+  init: xavier_uniform
+  seed: 7
+  device: cpu
+  threads: 1
+)";
+
+struct TinyRun {
+  testing::TempDir dir;
+  train::RunOutcome outcome;
+  std::string printed;
+
+  explicit TinyRun(const std::vector<std::string>& sets = {}) {
+    std::vector<config::Override> overrides;
+    for (const auto& s : sets) overrides.push_back(config::parse_override(s));
+    auto spec = config::load_experiment(dir.write("tiny.yaml", kSyntheticExperiment), overrides);
+    std::ostringstream out;
+    outcome = train::run_experiment(spec, {dir.path() / "runs", "dlx run tiny.yaml", false}, out);
+    printed = out.str();
+  }
+  Json report() const { return Json::parse(read_file(outcome.folder / "report.json")); }
+  std::string metrics() const { return read_file(outcome.folder / "metrics.jsonl"); }
+};
+
+}  // namespace
+
+TEST_CASE("a small network learns the synthetic data and the run folder holds every record") {
+  TinyRun run;
+  CHECK(run.outcome.status == "completed");
+  CHECK(run.outcome.exit_code == 0);
+  CHECK(run.outcome.folder.parent_path() == run.dir.path() / "runs" / "tiny");
+  for (const char* file : {"config.yaml", "metrics.jsonl", "report.json", "checkpoint.pt", "optimizer.pt"}) {
+    CAPTURE(file);
+    CHECK(fs::exists(run.outcome.folder / file));
+  }
+  Json r = run.report();
+  CHECK(r["final"]["test_acc"].get<double>() > 0.9);
+  CHECK(r["epochs"][0]["train_loss"].get<double>() > r["epochs"][2]["train_loss"].get<double>());
+  CHECK(run.printed.find("epoch 3/3: loss ") != std::string::npos);
+  CHECK(run.printed.find("examples/sec on cpu") != std::string::npos);
+}
+
+TEST_CASE("the report carries the contract's fields") {
+  TinyRun run;
+  Json r = run.report();
+  for (const char* key : {"schema", "run_id", "experiment", "status", "error", "config", "config_hash",
+                          "command", "environment", "model", "epochs", "final"}) {
+    CAPTURE(key);
+    CHECK(r.contains(key));
+  }
+  CHECK(r["schema"] == "dlx.run/1");
+  CHECK(r["status"] == "completed");
+  CHECK(r["error"].is_null());
+  CHECK(r["run_id"] == run.outcome.folder.filename().string());
+  CHECK(r["command"] == "dlx run tiny.yaml");
+  CHECK(r["config"]["train"]["seed"] == 7);
+  CHECK(r["config_hash"].get<std::string>().size() == 16);
+  for (const char* key : {"dlx_version", "libtorch_version", "device", "device_name", "threads", "host",
+                          "started", "ended"}) {
+    CAPTURE(key);
+    CHECK(r["environment"].contains(key));
+  }
+  CHECK(r["environment"]["threads"] == 1);
+  CHECK(r["model"]["parameters"] == 8 * 9 + 8 + 16 + 8 * 6 * 6 * 10 + 10);
+  CHECK(r["model"]["layers"][4]["output_shape"] == Json::array({10}));
+  REQUIRE(r["epochs"].size() == 3);
+  for (const char* key : {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
+                          "examples_per_sec"}) {
+    CAPTURE(key);
+    CHECK(r["epochs"][2].contains(key));
+  }
+  CHECK(r["epochs"][1]["examples_per_sec"].get<double>() ==
+        doctest::Approx(1024 / r["epochs"][1]["seconds"].get<double>()));
+  CHECK(r["final"]["test_acc"] == r["epochs"][2]["test_acc"]);
+  CHECK(r["final"].contains("wall_seconds"));
+  CHECK(r["final"].contains("mean_examples_per_sec"));
+  // metrics.jsonl holds the same epochs, one line each.
+  std::istringstream lines(run.metrics());
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) CHECK(Json::parse(line)["epoch"] == ++count);
+  CHECK(count == 3);
+}
+
+TEST_CASE("the same seed gives the same metrics on CPU, another seed does not") {
+  TinyRun a, b, c({"train.seed=8"});
+  auto strip_times = [](const Json& epochs) {
+    std::vector<double> out;
+    for (const auto& e : epochs) {
+      for (const char* k : {"train_loss", "train_acc", "test_loss", "test_acc"}) out.push_back(e[k].get<double>());
+    }
+    return out;
+  };
+  CHECK(strip_times(a.report()["epochs"]) == strip_times(b.report()["epochs"]));
+  CHECK(strip_times(a.report()["epochs"]) != strip_times(c.report()["epochs"]));
+}
+
+TEST_CASE("checkpoint.pt holds parameters and buffers by layer name and loads back") {
+  TinyRun run;
+  auto weights = train::read_weights(run.outcome.folder / "checkpoint.pt");
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : weights) keys.push_back(k);
+  CHECK(keys == std::vector<std::string>{"batchnorm0.bias", "batchnorm0.num_batches_tracked",
+                                         "batchnorm0.running_mean", "batchnorm0.running_var",
+                                         "batchnorm0.weight", "conv0.bias", "conv0.weight",
+                                         "dense0.bias", "dense0.weight"});
+  CHECK(weights["batchnorm0.num_batches_tracked"].item<int64_t>() == 3 * 16);
+  auto spec = config::load_experiment(run.dir.path() / "tiny.yaml");
+  nn::Network net = nn::build_network(spec);
+  train::load_weights(net, weights);
+  CHECK(net.body->named_parameters()["dense0.weight"].equal(weights["dense0.weight"]));
+  auto optimizer = train::make_optimizer(spec.train.optimizer, net.body->parameters());
+  train::load_optimizer(run.outcome.folder / "optimizer.pt", *optimizer);
+}
+
+TEST_CASE("a checkpoint of another model is refused with the reason") {
+  TinyRun run;
+  auto weights = train::read_weights(run.outcome.folder / "checkpoint.pt");
+  auto spec = config::load_experiment(run.dir.path() / "tiny.yaml",
+                                      {config::parse_override("model.layers.0.conv2d.out_channels=4")});
+  nn::Network other = nn::build_network(spec);
+  CHECK(testing::runtime_error([&] { train::load_weights(other, weights); }) ==
+        "checkpoint's conv0.weight has shape [8, 1, 3, 3], the model's has [4, 1, 3, 3] (another model's?)");
+  testing::TempDir dir;
+  CHECK(testing::runtime_error([&] { train::read_weights(dir.write("junk.pt", "not a checkpoint")); }) ==
+        (dir.path() / "junk.pt").string() + ": not a dlx checkpoint (cannot be unpickled)");
+}
+
+TEST_CASE("a diverging run ends as diverged with its own exit code") {
+  // Cross-entropy is stable for large finite logits; only overflowing the weights makes NaN.
+  TinyRun run({"train.optimizer.lr=1e38", "model.layers=[dense: {units: 10}]"});
+  CHECK(run.outcome.status == "diverged");
+  CHECK(run.outcome.exit_code == 3);
+  CHECK(run.report()["status"] == "diverged");
+}
+
+TEST_CASE("a run that fails is reported as failed, with the error, never as completed") {
+  TinyRun run({"data.dataset=mnist", "data.root=/nonexistent"});
+  CHECK(run.outcome.status == "failed");
+  CHECK(run.outcome.exit_code == 1);
+  Json r = run.report();
+  CHECK(r["status"] == "failed");
+  CHECK(r["error"] == "data.root /nonexistent: no train-images-idx3-ubyte[.gz] there");
+  CHECK(r["epochs"].empty());
+}
+
+TEST_CASE("the learning-rate schedule follows its spec, warm-up included") {
+  config::TrainSpec t;
+  t.epochs = 10;
+  t.optimizer.lr = 1.0;
+  CHECK(train::scheduled_lr(t, 7) == 1.0);
+  t.scheduler.type = "step";
+  t.scheduler.step_size = 3;
+  t.scheduler.gamma = 0.5;
+  CHECK(train::scheduled_lr(t, 3) == 1.0);
+  CHECK(train::scheduled_lr(t, 4) == 0.5);
+  CHECK(train::scheduled_lr(t, 7) == 0.25);
+  t.scheduler.type = "multistep";
+  t.scheduler.milestones = {2, 5};
+  CHECK(train::scheduled_lr(t, 2) == 1.0);
+  CHECK(train::scheduled_lr(t, 3) == 0.5);
+  CHECK(train::scheduled_lr(t, 6) == 0.25);
+  t.scheduler.type = "cosine";
+  t.scheduler.min_lr = 0.0;
+  t.scheduler.warmup_epochs = 2;
+  CHECK(train::scheduled_lr(t, 1) == 0.5);
+  CHECK(train::scheduled_lr(t, 2) == 1.0);
+  CHECK(train::scheduled_lr(t, 3) == 1.0);
+  CHECK(train::scheduled_lr(t, 7) == doctest::Approx(0.5));
+}
