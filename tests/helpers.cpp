@@ -13,7 +13,9 @@ namespace dlx::testing {
 
 namespace fs = std::filesystem;
 
-fs::path source_dir() { return DLX_SOURCE_DIR; }
+fs::path source_dir() {
+  return DLX_SOURCE_DIR;
+}
 
 TempDir::TempDir() {
   std::string pattern = (fs::temp_directory_path() / "dlx-test-XXXXXX").string();
@@ -31,24 +33,6 @@ fs::path TempDir::write(const std::string& name, const std::string& text) const 
   fs::create_directories(file.parent_path());
   std::ofstream(file) << text;
   return file;
-}
-
-std::string config_error(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-std::string runtime_error(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const RuntimeError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 int run_command(const std::string& command, std::string& output) {

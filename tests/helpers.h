@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "framework/core/error.h"
+
 namespace dlx::testing {
 
 /// The repository's root, for the shipped models and experiments.
@@ -26,10 +28,22 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-/// Runs `body`; returns the ConfigError's message, or "" if none was thrown.
-std::string config_error(const std::function<void()>& body);
-/// Runs `body`; returns the RuntimeError's message, or "" if none was thrown.
-std::string runtime_error(const std::function<void()>& body);
+/// Runs `body`; returns the message of the `Error` it threw, or "" if none was thrown.
+template <class Error>
+std::string message_of(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+inline std::string config_error(const std::function<void()>& body) {
+  return message_of<ConfigError>(body);
+}
+inline std::string runtime_error(const std::function<void()>& body) {
+  return message_of<RuntimeError>(body);
+}
 
 /// Runs a shell command; returns its exit code and fills `output` with stdout+stderr.
 int run_command(const std::string& command, std::string& output);

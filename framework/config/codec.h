@@ -28,7 +28,9 @@ struct Codec;
 template <>
 struct Codec<bool> {
   static constexpr const char* name = "true or false";
-  static bool decode(const YAML::Node& n, bool& v) { return n.IsScalar() && YAML::convert<bool>::decode(n, v); }
+  static bool decode(const YAML::Node& n, bool& v) {
+    return n.IsScalar() && YAML::convert<bool>::decode(n, v);
+  }
   static Json encode(bool v) { return v; }
 };
 
@@ -92,7 +94,9 @@ struct Check {
   std::vector<std::string> choices;  // for names: the message suggests the closest one
 };
 
-inline Check<double> positive() { return {[](const double& v) { return v > 0; }, "a number > 0"}; }
+inline Check<double> positive() {
+  return {[](const double& v) { return v > 0; }, "a number > 0"};
+}
 inline Check<double> non_negative() {
   return {[](const double& v) { return v >= 0; }, "a number >= 0"};
 }

@@ -27,12 +27,12 @@ LayerSpec read_layer(const YAML::Node& item, const std::string& path,
                      const std::shared_ptr<const Origins>& origins) {
   // `- flatten` and `- conv2d: {...}` are both accepted.
   Location where = origins->locate(path, item);
-  if (item.IsScalar()) return LayerSpec{item.Scalar(), YAML::Node(YAML::NodeType::Null), path, where, origins};
+  if (item.IsScalar())
+    return LayerSpec{item.Scalar(), YAML::Node(YAML::NodeType::Null), path, where, origins};
   if (!item.IsMap() || item.size() != 1) {
-    throw ConfigError(where, path,
-                      "one layer as {type: {key: value, ...}}, e.g. {conv2d: {out_channels: 6}}",
-                      item.IsMap() ? "a mapping with " + std::to_string(item.size()) + " keys"
-                                   : describe(item));
+    throw ConfigError(
+        where, path, "one layer as {type: {key: value, ...}}, e.g. {conv2d: {out_channels: 6}}",
+        item.IsMap() ? "a mapping with " + std::to_string(item.size()) + " keys" : describe(item));
   }
   auto entry = *item.begin();
   return LayerSpec{entry.first.Scalar(), entry.second, path, where, origins};
@@ -59,7 +59,8 @@ void check_scheduler(const Tree& tree, const SchedulerSpec& s, int64_t epochs) {
   if (s.type == "multistep") {
     bool increasing = !s.milestones.empty();
     for (size_t i = 0; i < s.milestones.size(); ++i) {
-      increasing = increasing && s.milestones[i] >= 1 && (i == 0 || s.milestones[i] > s.milestones[i - 1]);
+      increasing =
+          increasing && s.milestones[i] >= 1 && (i == 0 || s.milestones[i] > s.milestones[i - 1]);
     }
     if (!increasing) {
       throw ConfigError(tree.locate(at + "milestones"), at + "milestones",
@@ -86,7 +87,8 @@ void check_input(const Tree& tree, const std::string& at, const std::vector<int6
   bool ok = input.empty() || input.size() == 3;
   for (int64_t d : input) ok = ok && d > 0;
   if (!ok) {
-    throw ConfigError(tree.locate(at), at, "[channels, height, width], all > 0", Json(input).dump());
+    throw ConfigError(tree.locate(at), at, "[channels, height, width], all > 0",
+                      Json(input).dump());
   }
 }
 
@@ -106,12 +108,14 @@ ExperimentSpec load_experiment(const std::filesystem::path& path,
                                const std::vector<Override>& overrides) {
   Tree tree = load_experiment_tree(path, overrides);
   ExperimentSpec spec;
-  if (!tree.root["model"]) throw Reader(tree.root, "", tree.origins).missing("model", "a model file path or mapping");
+  if (!tree.root["model"])
+    throw Reader(tree.root, "", tree.origins).missing("model", "a model file path or mapping");
   Reader::read(tree, spec);
   if (spec.name.empty()) spec.name = path.stem().string();
   if (spec.model.name.empty()) spec.model.name = spec.name;
   check_input(tree, "model.input", spec.model.input);
-  // The data decides what the model sees; a model file that says otherwise was meant for other data.
+  // The data decides what the model sees; a model file that says otherwise was meant for other
+  // data.
   std::vector<int64_t> shape = example_shape(spec.data);
   if (!spec.model.input.empty() && spec.model.input != shape) {
     throw ConfigError(tree.locate("model.input"), "model.input",
@@ -135,7 +139,9 @@ ModelSpec load_model(const std::filesystem::path& path, const std::vector<Overri
   return spec;
 }
 
-Json resolved_json(ExperimentSpec& spec) { return JsonWriter::write(spec); }
+Json resolved_json(ExperimentSpec& spec) {
+  return JsonWriter::write(spec);
+}
 
 std::string config_hash(const Json& resolved) {
   // Canonical form: sorted keys, compact. FNV-1a is enough to tell configurations apart.

@@ -20,22 +20,23 @@ const std::vector<std::string>& init_names();
 /// One entry of a model's `layers:` list, kept raw: the nn builder reads its arguments against
 /// the layer registry, with the same strictness and locations.
 struct LayerSpec {
-  std::string type;   // "conv2d"
-  YAML::Node args;    // the mapping after the type, possibly empty
-  std::string path;   // "model.layers[3]"
-  Location where;     // of the list item
+  std::string type;  // "conv2d"
+  YAML::Node args;   // the mapping after the type, possibly empty
+  std::string path;  // "model.layers[3]"
+  Location where;    // of the list item
   std::shared_ptr<const Origins> origins;
 };
 
 struct ModelSpec {
-  std::string name;                  // a label for reports
-  std::vector<int64_t> input;        // [C, H, W] without the batch; empty = taken from the data
-  std::vector<LayerSpec> layers;     // in order; input sizes are inferred
+  std::string name;               // a label for reports
+  std::vector<int64_t> input;     // [C, H, W] without the batch; empty = taken from the data
+  std::vector<LayerSpec> layers;  // in order; input sizes are inferred
 
   template <class V>
   void visit(V& v) {
     v.field("name", name, "a label for reports and tables");
-    v.field("input", input, "[channels, height, width] of one example; an experiment's data sets it");
+    v.field("input", input,
+            "[channels, height, width] of one example; an experiment's data sets it");
     read_layers(v.raw("layers", "the layers, in order: a list of {type: {key: value}}"), v);
   }
 
@@ -76,23 +77,26 @@ struct DataSpec {
   void visit(V& v) {
     v.field("dataset", dataset, "fashion-mnist, mnist or synthetic", one_of(dataset_names()));
     v.field("root", root,
-            "folder holding the IDX files; default $DLX_DATA/<dataset>, then /usr/share/datasets/<dataset>");
-    v.field("resize", resize, "resize images to this side (bilinear, per batch); 0 keeps them", at_least(0));
+            "folder holding the IDX files; default $DLX_DATA/<dataset>, then "
+            "/usr/share/datasets/<dataset>");
+    v.field("resize", resize, "resize images to this side (bilinear, per batch); 0 keeps them",
+            at_least(0));
     v.field("batch_size", batch_size, "examples per training step", at_least(1));
-    v.field("train_limit", train_limit, "use only the first N training examples; 0 = all", at_least(0));
+    v.field("train_limit", train_limit, "use only the first N training examples; 0 = all",
+            at_least(0));
     v.field("test_limit", test_limit, "use only the first N test examples; 0 = all", at_least(0));
     v.section("synthetic", synthetic, "the generated dataset, for tests");
   }
 };
 
 struct OptimizerSpec {
-  std::string type = "sgd";             // see optimizer_names()
-  double lr = 0.1;                      // learning rate
-  double momentum = 0.0;                // SGD momentum
-  double weight_decay = 0.0;            // L2 penalty (decoupled for adamw)
-  bool nesterov = false;                // SGD Nesterov momentum
+  std::string type = "sgd";               // see optimizer_names()
+  double lr = 0.1;                        // learning rate
+  double momentum = 0.0;                  // SGD momentum
+  double weight_decay = 0.0;              // L2 penalty (decoupled for adamw)
+  bool nesterov = false;                  // SGD Nesterov momentum
   std::vector<double> betas{0.9, 0.999};  // Adam(W) moment decay rates
-  double eps = 1e-8;                    // Adam(W) denominator term
+  double eps = 1e-8;                      // Adam(W) denominator term
 
   template <class V>
   void visit(V& v) {
@@ -107,12 +111,12 @@ struct OptimizerSpec {
 };
 
 struct SchedulerSpec {
-  std::string type = "none";           // see scheduler_names()
-  int64_t step_size = 10;              // step: epochs between decays
-  std::vector<int64_t> milestones;     // multistep: epochs (1-based) at which lr decays
-  double gamma = 0.1;                  // step, multistep: decay factor
-  double min_lr = 0.0;                 // cosine: the final learning rate
-  int64_t warmup_epochs = 0;           // linear warm-up from lr/warmup_epochs over this many epochs
+  std::string type = "none";        // see scheduler_names()
+  int64_t step_size = 10;           // step: epochs between decays
+  std::vector<int64_t> milestones;  // multistep: epochs (1-based) at which lr decays
+  double gamma = 0.1;               // step, multistep: decay factor
+  double min_lr = 0.0;              // cosine: the final learning rate
+  int64_t warmup_epochs = 0;        // linear warm-up from lr/warmup_epochs over this many epochs
 
   template <class V>
   void visit(V& v) {
@@ -121,18 +125,19 @@ struct SchedulerSpec {
     v.field("milestones", milestones, "multistep: epochs after which the lr decays");
     v.field("gamma", gamma, "step, multistep: decay factor", positive());
     v.field("min_lr", min_lr, "cosine: the final learning rate", non_negative());
-    v.field("warmup_epochs", warmup_epochs, "linear warm-up epochs before the schedule", at_least(0));
+    v.field("warmup_epochs", warmup_epochs, "linear warm-up epochs before the schedule",
+            at_least(0));
   }
 };
 
 struct TrainSpec {
-  int64_t epochs = 10;                 // passes over the training set
+  int64_t epochs = 10;  // passes over the training set
   OptimizerSpec optimizer;
   SchedulerSpec scheduler;
-  std::string init = "default";        // see init_names()
-  int64_t seed = 0;                    // makes a CPU run repeat exactly
-  std::string device = "auto";         // auto, cpu, cuda or cuda:N
-  int64_t threads = 0;                 // intra-op CPU threads; 0 = one per core
+  std::string init = "default";  // see init_names()
+  int64_t seed = 0;              // makes a CPU run repeat exactly
+  std::string device = "auto";   // auto, cpu, cuda or cuda:N
+  int64_t threads = 0;           // intra-op CPU threads; 0 = one per core
 
   template <class V>
   void visit(V& v) {
@@ -158,11 +163,12 @@ struct ExperimentSpec {
 
   template <class V>
   void visit(V& v) {
-    v.field("version", version, "schema version of this file (1)", Check<int64_t>{
-        [](const int64_t& x) { return x == 1; }, "1"});
+    v.field("version", version, "schema version of this file (1)",
+            Check<int64_t>{[](const int64_t& x) { return x == 1; }, "1"});
     v.field("name", name, "the experiment's name: runs go to runs/<name>/");
     v.field("description", description, "free text, kept in the report");
-    v.section("model", model, "the network: a path to a model file (relative to this file) or a mapping");
+    v.section("model", model,
+              "the network: a path to a model file (relative to this file) or a mapping");
     v.section("data", data, "the dataset and batching");
     v.section("train", train, "the training loop");
   }
@@ -178,7 +184,8 @@ ExperimentSpec load_experiment(const std::filesystem::path& path,
                                const std::vector<Override>& overrides = {});
 
 /// Loads a model file on its own.
-ModelSpec load_model(const std::filesystem::path& path, const std::vector<Override>& overrides = {});
+ModelSpec load_model(const std::filesystem::path& path,
+                     const std::vector<Override>& overrides = {});
 
 /// The resolved config as JSON (declaration order), and the hash of its canonical form.
 Json resolved_json(ExperimentSpec& spec);

@@ -35,12 +35,14 @@ Location Reader::locate(const std::string& key) const {
 }
 
 ConfigError Reader::missing(const std::string& key, const std::string& expected) const {
-  return ConfigError(locate_self(), child_path(path_, key), expected, "nothing (the key is required)");
+  return ConfigError(locate_self(), child_path(path_, key), expected,
+                     "nothing (the key is required)");
 }
 
 ConfigError Reader::invalid(const std::string& key, const std::string& expected,
                             const std::string& hint) const {
-  return ConfigError(locate(key), child_path(path_, key), expected, describe(lookup(map_, key)), hint);
+  return ConfigError(locate(key), child_path(path_, key), expected, describe(lookup(map_, key)),
+                     hint);
 }
 
 void Reader::finish() const {

@@ -24,9 +24,11 @@ Location location_of(const std::string& file, const YAML::Mark& mark) {
 }
 
 // yaml-cpp keeps both entries of a repeated key and silently reads the first; reject it instead.
-void reject_duplicate_keys(const YAML::Node& node, const std::string& path, const std::string& file) {
+void reject_duplicate_keys(const YAML::Node& node, const std::string& path,
+                           const std::string& file) {
   if (node.IsSequence()) {
-    for (size_t i = 0; i < node.size(); ++i) reject_duplicate_keys(node[i], item_path(path, i), file);
+    for (size_t i = 0; i < node.size(); ++i)
+      reject_duplicate_keys(node[i], item_path(path, i), file);
     return;
   }
   if (!node.IsMap()) return;
@@ -35,9 +37,9 @@ void reject_duplicate_keys(const YAML::Node& node, const std::string& path, cons
     std::string key = entry.first.Scalar();
     auto [it, inserted] = seen.emplace(key, entry.first.Mark());
     if (!inserted) {
-      throw ConfigError::plain(location_of(file, entry.first.Mark()), child_path(path, key),
-                               "duplicate key (first given at line " +
-                                   std::to_string(it->second.line + 1) + ")");
+      throw ConfigError::plain(
+          location_of(file, entry.first.Mark()), child_path(path, key),
+          "duplicate key (first given at line " + std::to_string(it->second.line + 1) + ")");
     }
     reject_duplicate_keys(entry.second, child_path(path, key), file);
   }
@@ -134,16 +136,18 @@ bool is_number(const std::string& s) {
   return true;
 }
 
-bool is_key_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }
+bool is_key_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+}
 
 }  // namespace
 
 Location Tree::locate(const std::string& path) const {
   YAML::Node node = root;
   for (const Segment& s : split_path(path)) {
-    YAML::Node next = s.key.empty() ? (node.IsSequence() && s.index < node.size() ? node[s.index]
-                                                                                 : YAML::Node())
-                                    : (node.IsMap() ? node[s.key] : YAML::Node());
+    YAML::Node next =
+        s.key.empty() ? (node.IsSequence() && s.index < node.size() ? node[s.index] : YAML::Node())
+                      : (node.IsMap() ? node[s.key] : YAML::Node());
     if (!next || next.IsNull()) break;
     node.reset(next);
   }
@@ -165,8 +169,9 @@ Override parse_override(const std::string& text) {
     std::string part = raw_key.substr(start, dot - start);
     bool valid = !part.empty();
     for (char c : part) valid = valid && is_key_char(c);
-    if (!valid) throw ConfigError(where, raw_key, "a dotted key like train.optimizer.lr",
-                                  "'" + raw_key + "'");
+    if (!valid)
+      throw ConfigError(where, raw_key, "a dotted key like train.optimizer.lr",
+                        "'" + raw_key + "'");
     key = is_number(part) ? key + "[" + part + "]" : child_path(key, part);
     start = dot + 1;
   }
@@ -275,7 +280,8 @@ YAML::Node load_base(const std::string& file, const YAML::Node& base_key, Origin
                      int depth) {
   Location where = location_of(file, base_key.Mark());
   if (!base_key.IsScalar()) throw ConfigError(where, "base", "a file path", "something else");
-  if (depth >= 8) throw ConfigError::plain(where, "base", "chain of base files is too deep (a cycle?)");
+  if (depth >= 8)
+    throw ConfigError::plain(where, "base", "chain of base files is too deep (a cycle?)");
   return load_layered(relative_to(file, base_key.Scalar()), origins, depth + 1);
 }
 

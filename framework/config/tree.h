@@ -62,7 +62,8 @@ Tree load_experiment_tree(const std::filesystem::path& path,
                           const std::vector<Override>& overrides = {});
 
 /// Loads a model file on its own (for `dlx shapes models/x.yaml`), applying the overrides.
-Tree load_model_tree(const std::filesystem::path& path, const std::vector<Override>& overrides = {});
+Tree load_model_tree(const std::filesystem::path& path,
+                     const std::vector<Override>& overrides = {});
 
 /// Joins a parent path and a key: ("train", "epochs") -> "train.epochs".
 std::string child_path(const std::string& parent, const std::string& key);

@@ -23,11 +23,11 @@ std::string compose(const Location& where, const std::string& key, const std::st
 
 ConfigError::ConfigError(Location where, std::string key, std::string expected, std::string found,
                          std::string hint)
-    : ConfigError(where, key,
-                  compose(where, key,
-                          "expected " + expected + ", found " + found +
-                              (hint.empty() ? "" : "; " + hint)),
-                  0) {}
+    : ConfigError(
+          where, key,
+          compose(where, key,
+                  "expected " + expected + ", found " + found + (hint.empty() ? "" : "; " + hint)),
+          0) {}
 
 ConfigError::ConfigError(Location where, std::string key, std::string line, int)
     : std::runtime_error(std::move(line)), where_(std::move(where)), key_(std::move(key)) {}

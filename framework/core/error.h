@@ -10,7 +10,8 @@
 
 namespace dlx {
 
-/// A place in a user's file: `experiments/a.yaml:12:5`. Line and column are 1-based; 0 means unknown.
+/// A place in a user's file: `experiments/a.yaml:12:5`. Line and column are 1-based; 0 means
+/// unknown.
 struct Location {
   std::string file;
   int line = 0;

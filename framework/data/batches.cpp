@@ -10,7 +10,8 @@ BatchIterator::BatchIterator(const Split& split, const BatchOptions& options, in
     : split_(split), options_(options) {
   if (options_.shuffle) {
     // One generator per epoch, seeded from the run's seed and the epoch number.
-    at::Generator gen = at::detail::createCPUGenerator(options_.seed * 1000003ull + uint64_t(epoch));
+    at::Generator gen =
+        at::detail::createCPUGenerator(options_.seed * 1000003ull + uint64_t(epoch));
     order_ = at::randperm(split_.size(), gen, at::kLong);
   }
 }

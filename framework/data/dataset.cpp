@@ -1,9 +1,9 @@
 #include "framework/data/dataset.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/ops/randn.h>
-#include <ATen/ops/randint.h>
 #include <ATen/ops/arange.h>
+#include <ATen/ops/randint.h>
+#include <ATen/ops/randn.h>
 
 #include <cstdlib>
 
@@ -17,8 +17,9 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string>& class_names_of(const std::string& dataset) {
-  static const std::vector<std::string> fashion{"t-shirt", "trouser", "pullover", "dress", "coat",
-                                                "sandal",  "shirt",   "sneaker",  "bag",   "ankle boot"};
+  static const std::vector<std::string> fashion{"t-shirt", "trouser",   "pullover", "dress",
+                                                "coat",    "sandal",    "shirt",    "sneaker",
+                                                "bag",     "ankle boot"};
   static const std::vector<std::string> digits{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
   return dataset == "fashion-mnist" ? fashion : digits;
 }
@@ -55,9 +56,10 @@ fs::path find_data_root(const config::DataSpec& spec) {
   }
   std::vector<std::string> names;
   for (const auto& t : tried) names.push_back(t.string());
-  throw RuntimeError("dataset " + spec.dataset + " not found; looked in " + join(names) +
-                     " (set data.root or $DLX_DATA; Debian's dataset-fashion-mnist package installs "
-                     "Fashion-MNIST)");
+  throw RuntimeError(
+      "dataset " + spec.dataset + " not found; looked in " + join(names) +
+      " (set data.root or $DLX_DATA; Debian's dataset-fashion-mnist package installs "
+      "Fashion-MNIST)");
 }
 
 Split read_idx_split(const fs::path& images_path, const fs::path& labels_path, int64_t classes) {
@@ -71,8 +73,9 @@ Split read_idx_split(const fs::path& images_path, const fs::path& labels_path, i
   int64_t largest = labels.numel() ? labels.max().item<int64_t>() : 0;
   if (largest >= classes) {
     int64_t at = labels.ge(classes).nonzero()[0][0].item<int64_t>();
-    throw RuntimeError(labels_path.string() + ": label " + std::to_string(labels[at].item<int64_t>()) +
-                       " at index " + std::to_string(at) + " is not a class (expected 0.." +
+    throw RuntimeError(labels_path.string() + ": label " +
+                       std::to_string(labels[at].item<int64_t>()) + " at index " +
+                       std::to_string(at) + " is not a class (expected 0.." +
                        std::to_string(classes - 1) + ")");
   }
   return Split{images.unsqueeze(1), labels.to(at::kLong)};
@@ -102,9 +105,10 @@ namespace {
 Split synthetic_split(const at::Tensor& templates, int64_t size, double noise, at::Generator& gen) {
   const int64_t classes = templates.size(0);
   at::Tensor labels = at::randint(classes, {size}, gen, at::kLong);
-  at::Tensor images = templates.index_select(0, labels) +
-                      noise * at::randn({size, templates.size(1), templates.size(2), templates.size(3)},
-                                        gen, at::kFloat);
+  at::Tensor images =
+      templates.index_select(0, labels) +
+      noise * at::randn({size, templates.size(1), templates.size(2), templates.size(3)}, gen,
+                        at::kFloat);
   images = (images.clamp(0, 1) * 255).round().to(at::kByte);
   return Split{images, labels};
 }
@@ -114,9 +118,10 @@ Split synthetic_split(const at::Tensor& templates, int64_t size, double noise, a
 Dataset make_synthetic(const config::SyntheticSpec& spec) {
   // A fixed seed: the data is part of the experiment's definition, not of its randomness.
   at::Generator gen = at::detail::createCPUGenerator(20121203);
-  at::Tensor templates = at::randn({spec.classes, spec.channels, spec.size, spec.size}, gen, at::kFloat)
-                             .mul(0.25)
-                             .add(0.5);
+  at::Tensor templates =
+      at::randn({spec.classes, spec.channels, spec.size, spec.size}, gen, at::kFloat)
+          .mul(0.25)
+          .add(0.5);
   Dataset d;
   d.name = "synthetic";
   d.source = "generated";

@@ -48,11 +48,14 @@ at::Tensor read_idx(const std::filesystem::path& path, int64_t dims) {
   GzFile file(gzopen(path.c_str(), "rb"));
   if (!file) fail(path, "cannot open (missing or unreadable)");
   unsigned char magic[4];
-  if (read_some(file.get(), path, magic, 4) < 4) fail(path, "not an IDX file (shorter than its header)");
+  if (read_some(file.get(), path, magic, 4) < 4)
+    fail(path, "not an IDX file (shorter than its header)");
   if (magic[0] != 0 || magic[1] != 0) fail(path, "not an IDX file (bad magic number)");
-  if (magic[2] != 0x08) fail(path, "IDX element type " + std::to_string(magic[2]) + ", expected 8 (unsigned byte)");
+  if (magic[2] != 0x08)
+    fail(path, "IDX element type " + std::to_string(magic[2]) + ", expected 8 (unsigned byte)");
   if (magic[3] != dims) {
-    fail(path, "IDX file with " + std::to_string(magic[3]) + " dimensions, expected " + std::to_string(dims));
+    fail(path, "IDX file with " + std::to_string(magic[3]) + " dimensions, expected " +
+                   std::to_string(dims));
   }
   std::vector<int64_t> shape(dims);
   int64_t count = 1;
@@ -66,11 +69,12 @@ at::Tensor read_idx(const std::filesystem::path& path, int64_t dims) {
   at::Tensor data = at::empty(shape, at::kByte);
   size_t got = read_some(file.get(), path, data.data_ptr<uint8_t>(), static_cast<size_t>(count));
   if (got < static_cast<size_t>(count)) {
-    fail(path, "truncated: the header promises " + std::to_string(count) + " bytes of data, found " +
-                   std::to_string(got));
+    fail(path, "truncated: the header promises " + std::to_string(count) +
+                   " bytes of data, found " + std::to_string(got));
   }
   char extra;
-  if (read_some(file.get(), path, &extra, 1) != 0) fail(path, "longer than its header says (trailing data)");
+  if (read_some(file.get(), path, &extra, 1) != 0)
+    fail(path, "longer than its header says (trailing data)");
   return data;
 }
 
@@ -80,10 +84,12 @@ void write_idx(const std::filesystem::path& path, const at::Tensor& data, bool g
   at::Tensor bytes = data.contiguous();
   std::vector<unsigned char> header{0, 0, 0x08, static_cast<unsigned char>(bytes.dim())};
   for (int64_t d : bytes.sizes()) {
-    for (int shift = 24; shift >= 0; shift -= 8) header.push_back(static_cast<unsigned char>(d >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      header.push_back(static_cast<unsigned char>(d >> shift));
   }
   bool ok = gzwrite(file.get(), header.data(), static_cast<unsigned>(header.size())) > 0;
-  ok = ok && gzwrite(file.get(), bytes.data_ptr<uint8_t>(), static_cast<unsigned>(bytes.numel())) > 0;
+  ok = ok &&
+       gzwrite(file.get(), bytes.data_ptr<uint8_t>(), static_cast<unsigned>(bytes.numel())) > 0;
   if (!ok) throw RuntimeError(path.string() + ": cannot write");
 }
 

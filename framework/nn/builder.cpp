@@ -53,10 +53,9 @@ Network build_network(const config::ModelSpec& spec, const Shape& input,
     std::string name = type->prefix + std::to_string(counters[type->prefix]++);
     args.field("name", name, "the layer's name: its key in the checkpoint");
     if (!valid_name(name) || taken.count(name)) {
-      throw ConfigError(args.locate("name"), args_path + ".name",
-                        "a unique name of letters, digits, '_' or '-'",
-                        taken.count(name) ? "'" + name + "', already used by " + taken[name]
-                                          : "'" + name + "'");
+      throw ConfigError(
+          args.locate("name"), args_path + ".name", "a unique name of letters, digits, '_' or '-'",
+          taken.count(name) ? "'" + name + "', already used by " + taken[name] : "'" + name + "'");
     }
     taken[name] = layer.path;
     BuiltLayer built = type->build(args, BuildInput{shape, name, layer.path, layer.where});
@@ -102,10 +101,12 @@ std::string human_bytes(int64_t bytes) {
 
 std::string shapes_table(const Network& net) {
   std::string out;
-  for (const auto& l : net.layers) out += l.name + " output shape:\t " + format_shape(l.output) + "\n";
+  for (const auto& l : net.layers)
+    out += l.name + " output shape:\t " + format_shape(l.output) + "\n";
   out += "\n";
   const char* row = "{:<12} {:<20} {:<20} {:>14} {:>16} {:>12}\n";
-  out += fmt::format(row, "layer", "type", "output shape", "parameters", "multiply-adds", "activations");
+  out += fmt::format(row, "layer", "type", "output shape", "parameters", "multiply-adds",
+                     "activations");
   int64_t activation_bytes = 0;
   for (const auto& l : net.layers) {
     int64_t bytes = numel(l.output) * 4;  // float32, batch 1
@@ -113,8 +114,8 @@ std::string shapes_table(const Network& net) {
     out += fmt::format(row, l.name, l.type, format_shape(l.output), grouped(l.parameters),
                        grouped(l.macs), human_bytes(bytes));
   }
-  out += fmt::format(row, "total", "", "input " + format_shape(net.input), grouped(net.parameters()),
-                     grouped(net.macs()), human_bytes(activation_bytes));
+  out += fmt::format(row, "total", "", "input " + format_shape(net.input),
+                     grouped(net.parameters()), grouped(net.macs()), human_bytes(activation_bytes));
   out += fmt::format("parameter memory: {} (float32); activations are per example, forward only\n",
                      human_bytes(net.parameters() * 4));
   return out;

@@ -37,7 +37,8 @@ struct BuildInput {
 };
 
 /// A layer's shape does not fit its input: names the layer and both shapes.
-ConfigError shape_error(const BuildInput& in, const std::string& problem, const Shape& would_be = {});
+ConfigError shape_error(const BuildInput& in, const std::string& problem,
+                        const Shape& would_be = {});
 
 struct LayerType {
   std::string type;     // as written in YAML: "conv2d"

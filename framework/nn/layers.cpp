@@ -18,26 +18,33 @@ using config::at_least;
 using config::Check;
 
 const std::vector<std::string>& activation_names() {
-  static const std::vector<std::string> names{"none", "relu", "sigmoid", "tanh", "gelu", "leaky_relu"};
+  static const std::vector<std::string> names{"none", "relu", "sigmoid",
+                                              "tanh", "gelu", "leaky_relu"};
   return names;
 }
 
 Activation parse_activation(const std::string& name) {
   static const std::map<std::string, Activation> table{
-      {"none", Activation::kNone},       {"relu", Activation::kReLU}, {"sigmoid", Activation::kSigmoid},
-      {"tanh", Activation::kTanh},       {"gelu", Activation::kGELU},
-      {"leaky_relu", Activation::kLeakyReLU}};
+      {"none", Activation::kNone},       {"relu", Activation::kReLU},
+      {"sigmoid", Activation::kSigmoid}, {"tanh", Activation::kTanh},
+      {"gelu", Activation::kGELU},       {"leaky_relu", Activation::kLeakyReLU}};
   return table.at(name);
 }
 
 torch::Tensor activate(Activation activation, const torch::Tensor& x) {
   switch (activation) {
-    case Activation::kReLU: return torch::relu(x);
-    case Activation::kSigmoid: return torch::sigmoid(x);
-    case Activation::kTanh: return torch::tanh(x);
-    case Activation::kGELU: return torch::gelu(x);
-    case Activation::kLeakyReLU: return torch::leaky_relu(x, 0.01);
-    case Activation::kNone: break;
+    case Activation::kReLU:
+      return torch::relu(x);
+    case Activation::kSigmoid:
+      return torch::sigmoid(x);
+    case Activation::kTanh:
+      return torch::tanh(x);
+    case Activation::kGELU:
+      return torch::gelu(x);
+    case Activation::kLeakyReLU:
+      return torch::leaky_relu(x, 0.01);
+    case Activation::kNone:
+      break;
   }
   return x;
 }
@@ -48,7 +55,8 @@ namespace {
 
 void require_image(const BuildInput& in, const char* type) {
   if (in.shape.size() != 3) {
-    throw shape_error(in, std::string(type) + " needs an image input (N, C, H, W), but the input is not one");
+    throw shape_error(
+        in, std::string(type) + " needs an image input (N, C, H, W), but the input is not one");
   }
 }
 
@@ -69,13 +77,17 @@ struct Window {
 };
 
 Shape window_shape(const BuildInput& in, int64_t channels, const Window& w) {
-  int64_t h = window_output(in.shape[1], w.kernel.h, w.stride.h, w.pad.h, w.dilation.h, w.ceil_mode);
-  int64_t x = window_output(in.shape[2], w.kernel.w, w.stride.w, w.pad.w, w.dilation.w, w.ceil_mode);
+  int64_t h =
+      window_output(in.shape[1], w.kernel.h, w.stride.h, w.pad.h, w.dilation.h, w.ceil_mode);
+  int64_t x =
+      window_output(in.shape[2], w.kernel.w, w.stride.w, w.pad.w, w.dilation.w, w.ceil_mode);
   Shape out{channels, h, x};
   if (h < 1 || x < 1) {
-    throw shape_error(in, "window " + w.kernel.str() + " does not fit the padded input " +
-                              std::to_string(in.shape[1] + 2 * w.pad.h) + "x" +
-                              std::to_string(in.shape[2] + 2 * w.pad.w), out);
+    throw shape_error(in,
+                      "window " + w.kernel.str() + " does not fit the padded input " +
+                          std::to_string(in.shape[1] + 2 * w.pad.h) + "x" +
+                          std::to_string(in.shape[2] + 2 * w.pad.w),
+                      out);
   }
   return out;
 }
@@ -107,9 +119,11 @@ struct Conv2dArgs {
             Check<Padding>{[](const Padding& p) { return p.size.h >= 0 && p.size.w >= 0; },
                            "a padding >= 0"});
     v.field("dilation", dilation, "spacing between window elements", pair_at_least(1));
-    v.field("groups", groups, "channel groups: 2 gives the 2012 paper's two-GPU split", at_least(1));
+    v.field("groups", groups, "channel groups: 2 gives the 2012 paper's two-GPU split",
+            at_least(1));
     v.field("bias", bias, "learn an additive bias");
-    v.field("activation", activation, "applied to the output: none, relu, sigmoid, tanh, gelu, leaky_relu",
+    v.field("activation", activation,
+            "applied to the output: none, relu, sigmoid, tanh, gelu, leaky_relu",
             config::one_of(activation_names()));
   }
 };
@@ -129,7 +143,8 @@ BuiltLayer build_conv2d(const Conv2dArgs& a, const BuildInput& in) {
                      .bias(a.bias);
   Shape out;
   if (a.padding.mode == "same") {
-    if (!(a.stride == Pair(1))) throw shape_error(in, "padding 'same' needs stride 1, as in PyTorch");
+    if (!(a.stride == Pair(1)))
+      throw shape_error(in, "padding 'same' needs stride 1, as in PyTorch");
     options.padding(torch::kSame);
     out = Shape{a.out_channels, in.shape[1], in.shape[2]};
   } else {
@@ -143,65 +158,65 @@ BuiltLayer build_conv2d(const Conv2dArgs& a, const BuildInput& in) {
 
 // ---- pooling ----
 
-struct MaxPoolArgs {
+// The keys that max and average pooling share, and their shape rule.
+struct PoolArgs {
   Pair kernel_size;
   Pair stride{0};
   Pair padding{0};
-  Pair dilation{1};
   bool ceil_mode = false;
 
   template <class V>
-  void visit(V& v) {
+  void visit_window(V& v, const char* padding_help) {
     v.required("kernel_size", kernel_size, "window: k or [kh, kw]", pair_at_least(1));
     v.field("stride", stride, "step between windows; 0 = kernel_size", pair_at_least(0));
-    v.field("padding", padding, "implicit -inf padding on each side, at most half the window",
-            pair_at_least(0));
-    v.field("dilation", dilation, "spacing between window elements", pair_at_least(1));
+    v.field("padding", padding, padding_help, pair_at_least(0));
     v.field("ceil_mode", ceil_mode, "round the output size up instead of down");
+  }
+  Pair effective_stride() const {
+    return Pair(stride.h ? stride.h : kernel_size.h, stride.w ? stride.w : kernel_size.w);
+  }
+  Shape output(const BuildInput& in, const char* type, const Pair& dilation) const {
+    require_image(in, type);
+    require_half_window_padding(in, padding, kernel_size);
+    return window_shape(in, in.shape[0],
+                        Window{kernel_size, effective_stride(), padding, dilation, ceil_mode});
   }
 };
 
-Pair stride_or_kernel(const Pair& stride, const Pair& kernel) {
-  return Pair(stride.h ? stride.h : kernel.h, stride.w ? stride.w : kernel.w);
-}
+struct MaxPoolArgs : PoolArgs {
+  Pair dilation{1};
+
+  template <class V>
+  void visit(V& v) {
+    visit_window(v, "implicit -inf padding on each side, at most half the window");
+    v.field("dilation", dilation, "spacing between window elements", pair_at_least(1));
+  }
+};
 
 BuiltLayer build_maxpool2d(const MaxPoolArgs& a, const BuildInput& in) {
-  require_image(in, "maxpool2d");
-  Pair stride = stride_or_kernel(a.stride, a.kernel_size);
-  require_half_window_padding(in, a.padding, a.kernel_size);
-  Shape out = window_shape(in, in.shape[0], Window{a.kernel_size, stride, a.padding, a.dilation, a.ceil_mode});
+  Shape out = a.output(in, "maxpool2d", a.dilation);
   auto options = torch::nn::MaxPool2dOptions(a.kernel_size.array())
-                     .stride(stride.array())
+                     .stride(a.effective_stride().array())
                      .padding(a.padding.array())
                      .dilation(a.dilation.array())
                      .ceil_mode(a.ceil_mode);
   return {torch::nn::AnyModule(torch::nn::MaxPool2d(options)), out, 0};
 }
 
-struct AvgPoolArgs {
-  Pair kernel_size;
-  Pair stride{0};
-  Pair padding{0};
-  bool ceil_mode = false;
+struct AvgPoolArgs : PoolArgs {
   bool count_include_pad = true;
 
   template <class V>
   void visit(V& v) {
-    v.required("kernel_size", kernel_size, "window: k or [kh, kw]", pair_at_least(1));
-    v.field("stride", stride, "step between windows; 0 = kernel_size", pair_at_least(0));
-    v.field("padding", padding, "zero padding on each side, at most half the window", pair_at_least(0));
-    v.field("ceil_mode", ceil_mode, "round the output size up instead of down");
+    visit_window(v, "zero padding on each side, at most half the window");
     v.field("count_include_pad", count_include_pad, "count padding zeros in the average");
   }
 };
 
 BuiltLayer build_avgpool2d(const AvgPoolArgs& a, const BuildInput& in) {
-  require_image(in, "avgpool2d");
-  Pair stride = stride_or_kernel(a.stride, a.kernel_size);
-  require_half_window_padding(in, a.padding, a.kernel_size);
-  Shape out = window_shape(in, in.shape[0], Window{a.kernel_size, stride, a.padding, Pair(1), a.ceil_mode});
+  Shape out = a.output(in, "avgpool2d", Pair(1));
   auto options = torch::nn::AvgPool2dOptions(a.kernel_size.array())
-                     .stride(stride.array())
+                     .stride(a.effective_stride().array())
                      .padding(a.padding.array())
                      .ceil_mode(a.ceil_mode)
                      .count_include_pad(a.count_include_pad);
@@ -213,7 +228,8 @@ struct AdaptiveAvgPoolArgs {
 
   template <class V>
   void visit(V& v) {
-    v.required("output_size", output_size, "output height and width: s or [h, w]", pair_at_least(1));
+    v.required("output_size", output_size, "output height and width: s or [h, w]",
+               pair_at_least(1));
   }
 };
 
@@ -234,7 +250,8 @@ struct LocalResponseNormArgs {
 
   template <class V>
   void visit(V& v) {
-    v.required("size", size, "neighbouring channels summed over (5 in the 2012 paper)", at_least(1));
+    v.required("size", size, "neighbouring channels summed over (5 in the 2012 paper)",
+               at_least(1));
     v.field("alpha", alpha, "scale of the sum", config::non_negative());
     v.field("beta", beta, "exponent", config::non_negative());
     v.field("k", k, "additive constant (2 in the 2012 paper)", config::non_negative());
@@ -256,7 +273,8 @@ struct BatchNormArgs {
   template <class V>
   void visit(V& v) {
     v.field("eps", eps, "added to the variance", config::positive());
-    v.field("momentum", momentum, "weight of each batch in the running statistics", config::in_range(0, 1));
+    v.field("momentum", momentum, "weight of each batch in the running statistics",
+            config::in_range(0, 1));
     v.field("affine", affine, "learn a scale and shift per channel");
     v.field("track_running_stats", track_running_stats, "keep running mean/var for evaluation");
   }
@@ -305,7 +323,8 @@ struct DenseArgs {
   void visit(V& v) {
     v.required("units", units, "output features; the input is flattened first", at_least(1));
     v.field("bias", bias, "learn an additive bias");
-    v.field("activation", activation, "applied to the output: none, relu, sigmoid, tanh, gelu, leaky_relu",
+    v.field("activation", activation,
+            "applied to the output: none, relu, sigmoid, tanh, gelu, leaky_relu",
             config::one_of(activation_names()));
   }
 };
@@ -368,13 +387,18 @@ void register_builtin_layers(LayerRegistry& r) {
   r.add(make_layer<BatchNormArgs, build_batchnorm2d>("batchnorm2d", "batchnorm",
                                                      "batch normalisation per channel"));
   r.add(make_layer<DropoutArgs, build_dropout>("dropout", "dropout", "dropout while training"));
-  r.add(make_layer<NoArgs, build_flatten>("flatten", "flatten", "flattens all but the batch dimension"));
+  r.add(make_layer<NoArgs, build_flatten>("flatten", "flatten",
+                                          "flattens all but the batch dimension"));
   r.add(make_layer<DenseArgs, build_dense>("dense", "dense", "fully connected (+ activation)"));
   r.add(make_layer<NoArgs, build_activation<torch::nn::ReLU>>("relu", "relu", "max(x, 0)"));
-  r.add(make_layer<NoArgs, build_activation<torch::nn::Sigmoid>>("sigmoid", "sigmoid", "1 / (1 + e^-x)"));
-  r.add(make_layer<NoArgs, build_activation<torch::nn::Tanh>>("tanh", "tanh", "hyperbolic tangent"));
-  r.add(make_layer<NoArgs, build_activation<torch::nn::GELU>>("gelu", "gelu", "Gaussian error linear unit"));
-  r.add(make_layer<LeakyReluArgs, build_leaky_relu>("leaky_relu", "leakyrelu", "x, or slope * x below 0"));
+  r.add(make_layer<NoArgs, build_activation<torch::nn::Sigmoid>>("sigmoid", "sigmoid",
+                                                                 "1 / (1 + e^-x)"));
+  r.add(
+      make_layer<NoArgs, build_activation<torch::nn::Tanh>>("tanh", "tanh", "hyperbolic tangent"));
+  r.add(make_layer<NoArgs, build_activation<torch::nn::GELU>>("gelu", "gelu",
+                                                              "Gaussian error linear unit"));
+  r.add(make_layer<LeakyReluArgs, build_leaky_relu>("leaky_relu", "leakyrelu",
+                                                    "x, or slope * x below 0"));
 }
 
 }  // namespace dlx::nn

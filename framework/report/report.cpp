@@ -50,7 +50,8 @@ MetricsLog::~MetricsLog() {
 void MetricsLog::append(const EpochRecord& record) {
   // NaN is not JSON: a diverged epoch's loss is written as null.
   std::string line = record.to_json().dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
-  if (std::fputs(line.c_str(), file_) < 0 || std::fflush(file_) != 0 || ::fsync(fileno(file_)) != 0) {
+  if (std::fputs(line.c_str(), file_) < 0 || std::fflush(file_) != 0 ||
+      ::fsync(fileno(file_)) != 0) {
     throw RuntimeError(path_.string() + ": cannot write: " + std::strerror(errno));
   }
 }

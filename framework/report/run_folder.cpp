@@ -36,7 +36,8 @@ fs::path create_run_folder(const fs::path& root, const std::string& experiment) 
     fs::path folder = parent / id;
     if (::mkdir(folder.c_str(), 0755) == 0) return folder;
     if (errno != EEXIST) {
-      throw RuntimeError(folder.string() + ": cannot create the run folder: " + std::strerror(errno));
+      throw RuntimeError(folder.string() +
+                         ": cannot create the run folder: " + std::strerror(errno));
     }
   }
   throw RuntimeError(parent.string() + ": too many runs started in one second");

@@ -12,6 +12,7 @@ std::filesystem::path runs_root(const std::string& flag);
 
 /// Creates and returns a new, empty run folder runs_root/experiment/<run-id>.
 /// An unwritable root is a RuntimeError naming it.
-std::filesystem::path create_run_folder(const std::filesystem::path& root, const std::string& experiment);
+std::filesystem::path create_run_folder(const std::filesystem::path& root,
+                                        const std::string& experiment);
 
 }  // namespace dlx::report

@@ -38,7 +38,8 @@ std::map<std::string, torch::Tensor> read_weights(const fs::path& file) {
   } catch (const std::exception&) {
     throw RuntimeError(file.string() + ": not a dlx checkpoint (cannot be unpickled)");
   }
-  if (!value.isGenericDict()) throw RuntimeError(file.string() + ": not a name-to-tensor dictionary");
+  if (!value.isGenericDict())
+    throw RuntimeError(file.string() + ": not a name-to-tensor dictionary");
   std::map<std::string, torch::Tensor> out;
   for (const auto& entry : value.toGenericDict()) {
     if (!entry.key().isString() || !entry.value().isTensor()) {
@@ -53,7 +54,8 @@ void load_weights(nn::Network& network, const std::map<std::string, torch::Tenso
   torch::NoGradGuard no_grad;
   auto load = [&](const std::string& name, torch::Tensor& target) {
     auto it = weights.find(name);
-    if (it == weights.end()) throw RuntimeError("checkpoint has no " + name + " (another model's?)");
+    if (it == weights.end())
+      throw RuntimeError("checkpoint has no " + name + " (another model's?)");
     if (!it->second.sizes().equals(target.sizes())) {
       throw RuntimeError("checkpoint's " + name + " has shape " + c10::str(it->second.sizes()) +
                          ", the model's has " + c10::str(target.sizes()) + " (another model's?)");

@@ -11,21 +11,24 @@
 
 namespace dlx::train {
 
+namespace {
+// Adam and AdamW take the same options under different types.
+template <class Optimizer, class Options>
+std::unique_ptr<torch::optim::Optimizer> make_adam(const config::OptimizerSpec& s,
+                                                   std::vector<torch::Tensor> parameters) {
+  auto options =
+      Options(s.lr).betas({s.betas[0], s.betas[1]}).eps(s.eps).weight_decay(s.weight_decay);
+  return std::make_unique<Optimizer>(std::move(parameters), options);
+}
+}  // namespace
+
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::OptimizerSpec& s,
                                                         std::vector<torch::Tensor> parameters) {
   if (s.type == "adam") {
-    auto options = torch::optim::AdamOptions(s.lr)
-                       .betas({s.betas[0], s.betas[1]})
-                       .eps(s.eps)
-                       .weight_decay(s.weight_decay);
-    return std::make_unique<torch::optim::Adam>(std::move(parameters), options);
+    return make_adam<torch::optim::Adam, torch::optim::AdamOptions>(s, std::move(parameters));
   }
   if (s.type == "adamw") {
-    auto options = torch::optim::AdamWOptions(s.lr)
-                       .betas({s.betas[0], s.betas[1]})
-                       .eps(s.eps)
-                       .weight_decay(s.weight_decay);
-    return std::make_unique<torch::optim::AdamW>(std::move(parameters), options);
+    return make_adam<torch::optim::AdamW, torch::optim::AdamWOptions>(s, std::move(parameters));
   }
   auto options = torch::optim::SGDOptions(s.lr)
                      .momentum(s.momentum)
@@ -66,8 +69,10 @@ void init_weights(nn::Network& network, const std::string& init) {
     if (!weight.defined()) continue;
     if (init == "xavier_uniform") torch::nn::init::xavier_uniform_(weight);
     if (init == "xavier_normal") torch::nn::init::xavier_normal_(weight);
-    if (init == "kaiming_uniform") torch::nn::init::kaiming_uniform_(weight, 0, torch::kFanIn, torch::kReLU);
-    if (init == "kaiming_normal") torch::nn::init::kaiming_normal_(weight, 0, torch::kFanIn, torch::kReLU);
+    if (init == "kaiming_uniform")
+      torch::nn::init::kaiming_uniform_(weight, 0, torch::kFanIn, torch::kReLU);
+    if (init == "kaiming_normal")
+      torch::nn::init::kaiming_normal_(weight, 0, torch::kFanIn, torch::kReLU);
   }
 }
 

@@ -1,14 +1,14 @@
 #include "framework/train/run.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <fmt/format.h>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
-#include <fmt/format.h>
 #include <ostream>
 
 #include "framework/core/error.h"
@@ -32,7 +32,8 @@ c10::Device resolve_device(const std::string& name) {
   const bool available = torch::cuda::is_available();
   if (name == "auto") return available ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
   c10::Device device(name);
-  if (!available) throw RuntimeError("train.device is " + name + " but no CUDA device is available");
+  if (!available)
+    throw RuntimeError("train.device is " + name + " but no CUDA device is available");
   if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
     throw RuntimeError("train.device is " + name + " but only " +
                        std::to_string(torch::cuda::device_count()) + " CUDA device(s) exist");
@@ -67,17 +68,24 @@ class StopOnSignal {
   }
 
  private:
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 Json model_json(const nn::Network& net, const std::string& name) {
   Json layers = Json::array();
   for (const auto& l : net.layers) {
-    layers.push_back({{"name", l.name}, {"type", l.type}, {"output_shape", l.output},
-                      {"parameters", l.parameters}, {"macs", l.macs}});
+    layers.push_back({{"name", l.name},
+                      {"type", l.type},
+                      {"output_shape", l.output},
+                      {"parameters", l.parameters},
+                      {"macs", l.macs}});
   }
-  return {{"name", name}, {"input", net.input}, {"parameters", net.parameters()},
-          {"macs_per_example", net.macs()}, {"layers", layers}};
+  return {{"name", name},
+          {"input", net.input},
+          {"parameters", net.parameters()},
+          {"macs_per_example", net.macs()},
+          {"layers", layers}};
 }
 
 std::string device_name(const c10::Device& device) {
@@ -107,7 +115,8 @@ Json final_json(const Json& epochs, double wall_seconds) {
   final["mean_examples_per_sec"] = seconds > 0 ? examples / seconds : 0.0;
   final["best_test_acc"] = nullptr;
   for (const auto& e : epochs) {
-    if (final["best_test_acc"].is_null() || e["test_acc"].get<double>() > final["best_test_acc"].get<double>()) {
+    if (final["best_test_acc"].is_null() ||
+        e["test_acc"].get<double>() > final["best_test_acc"].get<double>()) {
       final["best_test_acc"] = e["test_acc"], final["best_epoch"] = e["epoch"];
     }
   }
@@ -115,9 +124,9 @@ Json final_json(const Json& epochs, double wall_seconds) {
 }
 
 std::string epoch_line(const report::EpochRecord& r, int64_t epochs, const c10::Device& device) {
-  return fmt::format("epoch {}/{}: loss {:.3f}, train acc {:.3f}, test acc {:.3f}, {:.1f} examples/sec on {}",
-                     r.epoch, epochs, r.train_loss, r.train_acc, r.test_acc, r.examples_per_sec,
-                     device.str());
+  return fmt::format(
+      "epoch {}/{}: loss {:.3f}, train acc {:.3f}, test acc {:.3f}, {:.1f} examples/sec on {}",
+      r.epoch, epochs, r.train_loss, r.train_acc, r.test_acc, r.examples_per_sec, device.str());
 }
 
 // The mutable state of one run, so that the loop and the end-of-run bookkeeping stay short.
@@ -148,11 +157,14 @@ void Run::finish(const std::string& status, const std::string& error) {
 
 std::string Run::train(nn::Network& net) {
   data::Dataset dataset = data::load_dataset(spec.data);
-  report["data"] = {{"dataset", dataset.name}, {"source", dataset.source},
-                    {"train_examples", dataset.train.size()}, {"test_examples", dataset.test.size()},
+  report["data"] = {{"dataset", dataset.name},
+                    {"source", dataset.source},
+                    {"train_examples", dataset.train.size()},
+                    {"test_examples", dataset.test.size()},
                     {"class_names", dataset.class_names}};
-  out << fmt::format("data: {} from {}: {} train, {} test examples\n", dataset.name, dataset.source,
-                     dataset.train.size(), dataset.test.size());
+  out << fmt::format("data: {} from {}: {} train, {} test examples", dataset.name, dataset.source,
+                     dataset.train.size(), dataset.test.size())
+      << std::endl;
   net.body->to(device);
   auto optimizer = make_optimizer(spec.train.optimizer, net.body->parameters());
   report::MetricsLog metrics(folder / "metrics.jsonl");
@@ -169,10 +181,16 @@ std::string Run::train(nn::Network& net) {
       return "interrupted";
     }
     EpochTotals test = evaluate(net, dataset.test, batching);
-    report::EpochRecord record{epoch,       fit.loss,    fit.accuracy,
-                               test.loss,   test.accuracy, lr,
-                               fit.seconds, double(fit.examples) / fit.seconds,
-                               fit.data_seconds, test.seconds};
+    report::EpochRecord record{epoch,
+                               fit.loss,
+                               fit.accuracy,
+                               test.loss,
+                               test.accuracy,
+                               lr,
+                               fit.seconds,
+                               double(fit.examples) / fit.seconds,
+                               fit.data_seconds,
+                               test.seconds};
     metrics.append(record);
     report["epochs"].push_back(record.to_json());
     out << epoch_line(record, spec.train.epochs, device) << std::endl;
@@ -192,7 +210,8 @@ int exit_code_for(const std::string& status) {
 
 }  // namespace
 
-RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options, std::ostream& out) {
+RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options,
+                          std::ostream& out) {
   Json resolved = config::resolved_json(spec);
   Run run{spec, options, out};
   run.device = resolve_device(spec.train.device);
@@ -215,8 +234,10 @@ RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options
                     {"model", model_json(net, spec.model.name)},
                     {"epochs", Json::array()}};
   run.save();
-  out << fmt::format("run: {} -> {}\nmodel: {}, {} parameters; device: {} ({} threads)\n", spec.name,
-                     run.folder.string(), spec.model.name, net.parameters(), run.device.str(), threads);
+  out << fmt::format("run: {} -> {}\nmodel: {}, {} parameters; device: {} ({} threads)", spec.name,
+                     run.folder.string(), spec.model.name, net.parameters(), run.device.str(),
+                     threads)
+      << std::endl;
   if (run.device.is_cpu() && is_reference_blas(loaded_blas())) {
     out << "warning: LibTorch is using the reference BLAS, which is ~40x slower; run tools/setup\n";
   }
@@ -233,13 +254,14 @@ RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options
   run.finish(status, error);
   const Json& final = run.report["final"];
   if (!run.report["epochs"].empty() && status != "diverged") {
-    out << fmt::format("loss {:.3f}, train acc {:.3f}, test acc {:.3f}\n{:.1f} examples/sec on {}\n",
-                       final["train_loss"].get<double>(), final["train_acc"].get<double>(),
-                       final["test_acc"].get<double>(), final["mean_examples_per_sec"].get<double>(),
-                       run.device.str());
+    out << fmt::format(
+        "loss {:.3f}, train acc {:.3f}, test acc {:.3f}\n{:.1f} examples/sec on {}\n",
+        final["train_loss"].get<double>(), final["train_acc"].get<double>(),
+        final["test_acc"].get<double>(), final["mean_examples_per_sec"].get<double>(),
+        run.device.str());
   }
-  out << "status: " << status << (error.empty() ? "" : " (" + error + ")") << "; report: "
-      << (run.folder / "report.json").string() << std::endl;
+  out << "status: " << status << (error.empty() ? "" : " (" + error + ")")
+      << "; report: " << (run.folder / "report.json").string() << std::endl;
   return RunOutcome{status, run.folder, exit_code_for(status)};
 }
 

@@ -13,14 +13,14 @@ namespace dlx::train {
 
 struct RunOptions {
   std::filesystem::path runs_root = "runs";
-  std::string command;      // the command line, for the report
+  std::string command;  // the command line, for the report
   bool live_progress = false;
 };
 
 struct RunOutcome {
   std::string status;  // completed | failed | diverged | interrupted
   std::filesystem::path folder;
-  int exit_code = 0;   // 0 completed, 1 failed, 3 diverged, 128+signal interrupted
+  int exit_code = 0;  // 0 completed, 1 failed, 3 diverged, 128+signal interrupted
 };
 
 /// Resolves `auto`, `cpu`, `cuda`, `cuda:N` to a device; an unavailable GPU is a RuntimeError.
@@ -30,6 +30,7 @@ c10::Device resolve_device(const std::string& name);
 int configure_threads(int64_t requested);
 
 /// Runs the experiment, printing d2l's epoch lines to `out`.
-RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options, std::ostream& out);
+RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options,
+                          std::ostream& out);
 
 }  // namespace dlx::train

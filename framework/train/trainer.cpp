@@ -73,7 +73,8 @@ EpochTotals train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
   return totals;
 }
 
-EpochTotals evaluate(nn::Network& network, const data::Split& split, const data::BatchOptions& options) {
+EpochTotals evaluate(nn::Network& network, const data::Split& split,
+                     const data::BatchOptions& options) {
   c10::InferenceMode inference;
   network.body->eval();
   data::BatchOptions in_order = options;

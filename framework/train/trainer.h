@@ -32,6 +32,7 @@ EpochTotals train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
                         Progress& progress);
 
 /// Mean loss and accuracy over `split`, in eval mode and without autograd.
-EpochTotals evaluate(nn::Network& network, const data::Split& split, const data::BatchOptions& options);
+EpochTotals evaluate(nn::Network& network, const data::Split& split,
+                     const data::BatchOptions& options);
 
 }  // namespace dlx::train

@@ -13,7 +13,8 @@ namespace {
 // Loads `text` as exp.yaml (next to a small model m.yaml) and builds its network.
 std::string error_of(const std::string& text, const std::vector<std::string>& sets = {}) {
   testing::TempDir dir;
-  dir.write("m.yaml", "layers:\n  - conv2d: {out_channels: 4, kernel_size: 3}\n  - dense: {units: 10}\n");
+  dir.write("m.yaml",
+            "layers:\n  - conv2d: {out_channels: 4, kernel_size: 3}\n  - dense: {units: 10}\n");
   auto file = dir.write("exp.yaml", text);
   std::string message = testing::config_error([&] {
     std::vector<Override> overrides;
@@ -31,7 +32,8 @@ std::string error_of(const std::string& text, const std::vector<std::string>& se
 TEST_CASE("an unknown key names the known ones and the closest") {
   CHECK(error_of("model: m.yaml\ntrain:\n  optimiser: {lr: 0.1}\n") ==
         "DIR/exp.yaml:3:3: error: train.optimiser: expected one of the keys device, epochs, init, "
-        "optimizer, scheduler, seed, threads, found unknown key 'optimiser'; did you mean 'optimizer'?");
+        "optimizer, scheduler, seed, threads, found unknown key 'optimiser'; did you mean "
+        "'optimizer'?");
 }
 
 TEST_CASE("a duplicate key is an error, not a silent choice") {
@@ -79,16 +81,18 @@ TEST_CASE("errors inside a model file name the model file") {
   dir.write("m.yaml", "layers:\n  - dense: {units: 10, bias: maybe}\n");
   auto file = dir.write("exp.yaml", "model: m.yaml\n");
   std::string message = testing::config_error([&] { nn::build_network(load_experiment(file)); });
-  CHECK(message == (dir.path() / "m.yaml").string() +
-                       ":2:30: error: model.layers[0].dense.bias: expected true or false, found 'maybe'");
+  CHECK(message ==
+        (dir.path() / "m.yaml").string() +
+            ":2:30: error: model.layers[0].dense.bias: expected true or false, found 'maybe'");
 }
 
 TEST_CASE("a missing required key says it is required") {
   CHECK(error_of("model:\n  layers:\n    - dense: {bias: false}\n") ==
         "DIR/exp.yaml:3:14: error: model.layers[0].dense.units: expected an integer, found nothing "
         "(the key is required)");
-  CHECK(error_of("name: x\n") == "DIR/exp.yaml:1:1: error: model: expected a model file path or "
-                                 "mapping, found nothing (the key is required)");
+  CHECK(error_of("name: x\n") ==
+        "DIR/exp.yaml:1:1: error: model: expected a model file path or "
+        "mapping, found nothing (the key is required)");
 }
 
 TEST_CASE("a --set mistake names the --set") {
@@ -99,9 +103,10 @@ TEST_CASE("a --set mistake names the --set") {
         "optimizer, scheduler, seed, threads, found unknown key 'epoch'; did you mean 'epochs'?");
   CHECK(error_of("model: m.yaml\n", {"train.epochs"}) ==
         "--set train.epochs: error: expected key=value, found 'train.epochs'");
-  CHECK(error_of("model: m.yaml\n", {"train..epochs=1"}) ==
-        "--set train..epochs=1: error: train..epochs: expected a dotted key like train.optimizer.lr, "
-        "found 'train..epochs'");
+  CHECK(
+      error_of("model: m.yaml\n", {"train..epochs=1"}) ==
+      "--set train..epochs=1: error: train..epochs: expected a dotted key like train.optimizer.lr, "
+      "found 'train..epochs'");
 }
 
 TEST_CASE("broken YAML gives the parser's position") {
@@ -110,7 +115,8 @@ TEST_CASE("broken YAML gives the parser's position") {
 }
 
 TEST_CASE("a missing model file is named") {
-  CHECK(error_of("model: nothere.yaml\n") == "DIR/nothere.yaml: error: cannot read file (missing or unreadable)");
+  CHECK(error_of("model: nothere.yaml\n") ==
+        "DIR/nothere.yaml: error: cannot read file (missing or unreadable)");
 }
 
 TEST_CASE("cross-field checks name the key") {
@@ -119,9 +125,10 @@ TEST_CASE("cross-field checks name the key") {
         "(found type sgd, momentum 0.0)");
   CHECK(error_of("model: m.yaml\ntrain: {device: gpu}\n") ==
         "DIR/exp.yaml:2:17: error: train.device: expected auto, cpu, cuda or cuda:N, found 'gpu'");
-  CHECK(error_of("model: m.yaml\ntrain: {epochs: 2, scheduler: {type: multistep}}\n") ==
-        "DIR/exp.yaml:2:31: error: train.scheduler.milestones: expected a non-empty increasing list "
-        "of epochs >= 1 for type multistep, found []");
+  CHECK(
+      error_of("model: m.yaml\ntrain: {epochs: 2, scheduler: {type: multistep}}\n") ==
+      "DIR/exp.yaml:2:31: error: train.scheduler.milestones: expected a non-empty increasing list "
+      "of epochs >= 1 for type multistep, found []");
 }
 
 TEST_CASE("a model whose input disagrees with the data is caught") {

@@ -15,7 +15,8 @@ layers:
 }  // namespace
 
 TEST_CASE("the chapter's experiment loads with its model inlined and the data's input shape") {
-  ExperimentSpec spec = load_experiment(testing::source_dir() / "experiments/alexnet-fashion-mnist.yaml");
+  ExperimentSpec spec =
+      load_experiment(testing::source_dir() / "experiments/alexnet-fashion-mnist.yaml");
   CHECK(spec.name == "alexnet-fashion-mnist");
   CHECK(spec.model.name == "alexnet");
   CHECK(spec.model.layers.size() == 13);
@@ -94,8 +95,9 @@ train:
 }
 
 TEST_CASE("the resolved config re-loads to the same config and hash") {
-  ExperimentSpec spec = load_experiment(testing::source_dir() / "experiments/lenet-fashion-mnist.yaml",
-                                        {parse_override("train.optimizer.lr=0.3")});
+  ExperimentSpec spec =
+      load_experiment(testing::source_dir() / "experiments/lenet-fashion-mnist.yaml",
+                      {parse_override("train.optimizer.lr=0.3")});
   Json resolved = resolved_json(spec);
   testing::TempDir dir;
   ExperimentSpec again = load_experiment(dir.write("config.yaml", to_yaml(resolved)));

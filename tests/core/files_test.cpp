@@ -17,6 +17,7 @@ TEST_CASE("an atomic write replaces the file whole and leaves no temporary behin
 
 TEST_CASE("writing into a missing folder is a runtime error naming the file") {
   testing::TempDir dir;
-  std::string message = testing::runtime_error([&] { write_file_atomic(dir.path() / "no/such/x", "y"); });
+  std::string message =
+      testing::runtime_error([&] { write_file_atomic(dir.path() / "no/such/x", "y"); });
   CHECK(message.find("no/such/x.tmp: cannot create") != std::string::npos);
 }

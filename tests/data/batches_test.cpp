@@ -13,11 +13,16 @@ using namespace dlx;
 namespace {
 data::Split numbered(int64_t n) {
   // Each image is filled with its own index, so a batch tells which examples it holds.
-  at::Tensor images = at::arange(n, at::kLong).to(at::kByte).reshape({n, 1, 1, 1}).expand({n, 1, 4, 4}).contiguous();
+  at::Tensor images = at::arange(n, at::kLong)
+                          .to(at::kByte)
+                          .reshape({n, 1, 1, 1})
+                          .expand({n, 1, 4, 4})
+                          .contiguous();
   return data::Split{images, at::arange(n, at::kLong)};
 }
 
-std::vector<at::Tensor> epoch_labels(const data::Split& split, data::BatchOptions options, int64_t epoch) {
+std::vector<at::Tensor> epoch_labels(const data::Split& split, data::BatchOptions options,
+                                     int64_t epoch) {
   data::BatchIterator it(split, options, epoch);
   std::vector<at::Tensor> out;
   data::Batch b;

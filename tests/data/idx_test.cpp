@@ -14,13 +14,18 @@ using namespace dlx;
 namespace fs = std::filesystem;
 
 namespace {
-at::Tensor images(int64_t n) { return at::arange(n * 2 * 3, at::kLong).remainder(256).to(at::kByte).reshape({n, 2, 3}); }
-at::Tensor labels(int64_t n) { return at::arange(n, at::kLong).remainder(10).to(at::kByte); }
+at::Tensor images(int64_t n) {
+  return at::arange(n * 2 * 3, at::kLong).remainder(256).to(at::kByte).reshape({n, 2, 3});
+}
+at::Tensor labels(int64_t n) {
+  return at::arange(n, at::kLong).remainder(10).to(at::kByte);
+}
 
 // Cuts `bytes` bytes off the end of a plain file.
 void truncate_by(const fs::path& file, size_t bytes) {
   std::string content = read_file(file);
-  std::ofstream(file, std::ios::binary | std::ios::trunc) << content.substr(0, content.size() - bytes);
+  std::ofstream(file, std::ios::binary | std::ios::trunc)
+      << content.substr(0, content.size() - bytes);
 }
 }  // namespace
 
@@ -43,7 +48,8 @@ TEST_CASE("a truncated IDX file is an error naming the file and the shortfall") 
   CHECK(testing::runtime_error([&] { data::read_idx(file, 3); }) ==
         file.string() + ": truncated: the header promises 24 bytes of data, found 19");
   truncate_by(file, read_file(file).size() - 6);
-  CHECK(testing::runtime_error([&] { data::read_idx(file, 3); }) == file.string() + ": truncated in its header");
+  CHECK(testing::runtime_error([&] { data::read_idx(file, 3); }) ==
+        file.string() + ": truncated in its header");
 }
 
 TEST_CASE("a file that is not IDX, or not of the expected kind, says so") {
@@ -83,9 +89,9 @@ TEST_CASE("images and labels must agree in count and labels must be classes") {
         }) == (dir.path() / "images").string() + " holds 4 images but " +
                   (dir.path() / "labels").string() + " holds 3 labels");
   data::write_idx(dir.path() / "labels", labels(4), false);
-  CHECK(testing::runtime_error([&] {
-          data::read_idx_split(dir.path() / "images", dir.path() / "labels", 3);
-        }) == (dir.path() / "labels").string() + ": label 3 at index 3 is not a class (expected 0..2)");
+  CHECK(testing::runtime_error(
+            [&] { data::read_idx_split(dir.path() / "images", dir.path() / "labels", 3); }) ==
+        (dir.path() / "labels").string() + ": label 3 at index 3 is not a class (expected 0..2)");
 }
 
 TEST_CASE("a data root is searched in data.root, then $DLX_DATA/<dataset>") {

@@ -61,7 +61,8 @@ TEST_CASE("multiply-adds are counted per conv and dense layer") {
 TEST_CASE("an experiment's network must end in one output per class") {
   testing::TempDir dir;
   auto file = dir.write("exp.yaml", "model:\n  layers:\n    - dense: {units: 20}\n");
-  std::string message = testing::config_error([&] { nn::build_network(config::load_experiment(file)); });
+  std::string message =
+      testing::config_error([&] { nn::build_network(config::load_experiment(file)); });
   CHECK(message.substr(message.find("error:")) ==
         "error: model.layers[0]: expected the last layer to output (1, 10) for the 10 classes of "
         "fashion-mnist, found (1, 20) from dense0");

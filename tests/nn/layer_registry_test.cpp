@@ -32,8 +32,8 @@ nn::Shape forward_shape(nn::Network& net, int64_t batch = 2) {
 TEST_CASE("the registry holds exactly the built-in layers, in order") {
   CHECK(nn::builtin_layers().names() ==
         std::vector<std::string>{"conv2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d",
-                                 "local_response_norm", "batchnorm2d", "dropout", "flatten", "dense",
-                                 "relu", "sigmoid", "tanh", "gelu", "leaky_relu"});
+                                 "local_response_norm", "batchnorm2d", "dropout", "flatten",
+                                 "dense", "relu", "sigmoid", "tanh", "gelu", "leaky_relu"});
 }
 
 TEST_CASE("every layer's inferred shape and parameter count match LibTorch's") {
@@ -43,11 +43,26 @@ TEST_CASE("every layer's inferred shape and parameter count match LibTorch's") {
     int64_t parameters;
   };
   std::vector<Case> cases{
-      {"conv2d: {out_channels: 96, kernel_size: 11, stride: 4}", {1, 224, 224}, {96, 54, 54}, 11712},
-      {"conv2d: {out_channels: 8, kernel_size: [3, 5], padding: [1, 2], bias: false}", {3, 10, 12}, {8, 10, 12}, 360},
-      {"conv2d: {out_channels: 4, kernel_size: 3, padding: same, dilation: 2}", {2, 9, 9}, {4, 9, 9}, 76},
-      {"conv2d: {out_channels: 4, kernel_size: 3, padding: valid, activation: tanh}", {2, 9, 9}, {4, 7, 7}, 76},
-      {"conv2d: {out_channels: 8, kernel_size: 3, groups: 2, stride: 2}", {4, 9, 9}, {8, 4, 4}, 152},
+      {"conv2d: {out_channels: 96, kernel_size: 11, stride: 4}",
+       {1, 224, 224},
+       {96, 54, 54},
+       11712},
+      {"conv2d: {out_channels: 8, kernel_size: [3, 5], padding: [1, 2], bias: false}",
+       {3, 10, 12},
+       {8, 10, 12},
+       360},
+      {"conv2d: {out_channels: 4, kernel_size: 3, padding: same, dilation: 2}",
+       {2, 9, 9},
+       {4, 9, 9},
+       76},
+      {"conv2d: {out_channels: 4, kernel_size: 3, padding: valid, activation: tanh}",
+       {2, 9, 9},
+       {4, 7, 7},
+       76},
+      {"conv2d: {out_channels: 8, kernel_size: 3, groups: 2, stride: 2}",
+       {4, 9, 9},
+       {8, 4, 4},
+       152},
       {"maxpool2d: {kernel_size: 3, stride: 2}", {96, 54, 54}, {96, 26, 26}, 0},
       {"maxpool2d: {kernel_size: 2}", {3, 7, 7}, {3, 3, 3}, 0},
       {"maxpool2d: {kernel_size: 2, ceil_mode: true}", {3, 7, 7}, {3, 4, 4}, 0},
@@ -101,7 +116,8 @@ TEST_CASE("activation: on conv2d and dense is applied inside the layer") {
   c10::InferenceMode guard;
   at::Tensor out = net.body->forward(at::rand({64, 3}) - 0.5);
   CHECK(out.min().item<float>() >= 0.0f);
-  nn::Network sig = one_layer("conv2d: {out_channels: 2, kernel_size: 1, activation: sigmoid}", {1, 3, 3});
+  nn::Network sig =
+      one_layer("conv2d: {out_channels: 2, kernel_size: 1, activation: sigmoid}", {1, 3, 3});
   at::Tensor s = sig.body->forward(at::rand({4, 1, 3, 3}) * 100 - 50);
   CHECK(s.min().item<float>() >= 0.0f);
   CHECK(s.max().item<float>() <= 1.0f);
@@ -111,7 +127,8 @@ namespace {
 std::string shape_error_of(const std::string& model, const nn::Shape& input) {
   testing::TempDir dir;
   auto file = dir.write("m.yaml", model);
-  std::string message = testing::config_error([&] { nn::build_network(config::load_model(file), input); });
+  std::string message =
+      testing::config_error([&] { nn::build_network(config::load_model(file), input); });
   return message.substr(message.find("error: "));
 }
 }  // namespace
@@ -121,25 +138,31 @@ TEST_CASE("a shape that cannot work names the layer and both shapes, before any 
   CHECK(shape_error_of("layers:\n  - maxpool2d: {kernel_size: 3}\n", {1, 2, 2}) ==
         "error: layers[0]: pool0: window 3x3 does not fit the padded input 2x2 (input "
         "(1, 1, 2, 2), output would be (1, 1, 0, 0))");
-  CHECK(shape_error_of("layers:\n  - conv2d: {out_channels: 4, kernel_size: 3, groups: 4}\n", {6, 8, 8}) ==
+  CHECK(shape_error_of("layers:\n  - conv2d: {out_channels: 4, kernel_size: 3, groups: 4}\n",
+                       {6, 8, 8}) ==
         "error: layers[0]: conv0: groups 4 must divide both the input's 6 channels and "
         "out_channels 4 (input (1, 6, 8, 8))");
-  CHECK(shape_error_of("layers:\n  - dense: {units: 10}\n  - conv2d: {out_channels: 4, kernel_size: 3}\n",
-                       {1, 8, 8}) ==
+  CHECK(shape_error_of(
+            "layers:\n  - dense: {units: 10}\n  - conv2d: {out_channels: 4, kernel_size: 3}\n",
+            {1, 8, 8}) ==
         "error: layers[1]: conv0: conv2d needs an image input (N, C, H, W), but the input is "
         "not one (input (1, 10))");
-  CHECK(shape_error_of("layers:\n  - avgpool2d: {kernel_size: 2, padding: 2}\n", {1, 8, 8}) ==
-        "error: layers[0]: pool0: padding 2x2 is more than half the window 2x2 (input (1, 1, 8, 8))");
-  CHECK(shape_error_of("layers:\n  - conv2d: {out_channels: 4, kernel_size: 3, stride: 2, padding: same}\n",
-                       {1, 8, 8}) ==
-        "error: layers[0]: conv0: padding 'same' needs stride 1, as in PyTorch (input (1, 1, 8, 8))");
+  CHECK(
+      shape_error_of("layers:\n  - avgpool2d: {kernel_size: 2, padding: 2}\n", {1, 8, 8}) ==
+      "error: layers[0]: pool0: padding 2x2 is more than half the window 2x2 (input (1, 1, 8, 8))");
+  CHECK(
+      shape_error_of(
+          "layers:\n  - conv2d: {out_channels: 4, kernel_size: 3, stride: 2, padding: same}\n",
+          {1, 8, 8}) ==
+      "error: layers[0]: conv0: padding 'same' needs stride 1, as in PyTorch (input (1, 1, 8, 8))");
 }
 
 TEST_CASE("two layers may not share a name") {
   std::string message = shape_error_of(
       "layers:\n  - dense: {units: 4, name: head}\n  - dense: {units: 4, name: head}\n", {3});
-  CHECK(message == "error: layers[1].dense.name: expected a unique name of letters, digits, '_' "
-                   "or '-', found 'head', already used by layers[0]");
+  CHECK(message ==
+        "error: layers[1].dense.name: expected a unique name of letters, digits, '_' "
+        "or '-', found 'head', already used by layers[0]");
 }
 
 TEST_CASE("dlx layers lists each layer's keys with defaults") {

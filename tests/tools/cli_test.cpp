@@ -14,7 +14,8 @@ int dlx_cli(const std::string& args, std::string& output) {
 TEST_CASE("dlx shapes prints the chapter's table") {
   std::string out;
   REQUIRE(dlx_cli("shapes " + (testing::source_dir() / "models/alexnet.yaml").string(), out) == 0);
-  CHECK(out.rfind("conv0 output shape:\t (1, 96, 54, 54)\npool0 output shape:\t (1, 96, 26, 26)\n", 0) == 0);
+  CHECK(out.rfind("conv0 output shape:\t (1, 96, 54, 54)\npool0 output shape:\t (1, 96, 26, 26)\n",
+                  0) == 0);
 }
 
 TEST_CASE("a config mistake is one line on stderr and exit code 2") {
@@ -23,12 +24,16 @@ TEST_CASE("a config mistake is one line on stderr and exit code 2") {
   dir.write("m.yaml", "layers: [dense: {units: 10}]\n");
   std::string out;
   CHECK(dlx_cli("validate " + file.string() + " --set train.optimizer.lr=fast", out) == 2);
-  CHECK(out == "--set train.optimizer.lr=fast: error: train.optimizer.lr: expected a number, found 'fast'\n");
+  CHECK(out ==
+        "--set train.optimizer.lr=fast: error: train.optimizer.lr: expected a number, found "
+        "'fast'\n");
 }
 
 TEST_CASE("a runtime failure is one line and exit code 1") {
   testing::TempDir dir;
-  auto file = dir.write("exp.yaml", "model: {layers: [dense: {units: 10}]}\ndata: {dataset: mnist, root: /nonexistent}\n");
+  auto file = dir.write(
+      "exp.yaml",
+      "model: {layers: [dense: {units: 10}]}\ndata: {dataset: mnist, root: /nonexistent}\n");
   std::string out;
   CHECK(dlx_cli("validate " + file.string(), out) == 1);
   CHECK(out == "dlx: error: data.root /nonexistent: no train-images-idx3-ubyte[.gz] there\n");
@@ -55,4 +60,25 @@ train: {epochs: 2, optimizer: {lr: 0.1}, device: cpu}
   REQUIRE(dlx_cli("run " + file.string() + " --runs " + (dir.path() / "runs").string(), out) == 0);
   CHECK(out.find("epoch 2/2: loss ") != std::string::npos);
   CHECK(out.find("status: completed") != std::string::npos);
+}
+
+TEST_CASE("SIGINT stops a run after the current step with status interrupted and exit 130") {
+  testing::TempDir dir;
+  auto file = dir.write("exp.yaml", R"(name: long
+model: {layers: [dense: {units: 4}]}
+data: {dataset: synthetic, batch_size: 1, synthetic: {classes: 4, train_size: 200000, test_size: 8, size: 4}}
+train: {epochs: 1000, device: cpu, threads: 1}
+)");
+  auto runs = dir.path() / "runs";
+  std::string out;
+  // Wait until the run folder's report exists (training has started), then interrupt it.
+  std::string script = std::string(DLX_BINARY) + " run " + file.string() + " --runs " +
+                       runs.string() + " & pid=$!; for i in $(seq 100); do ls " + runs.string() +
+                       "/long/*/report.json >/dev/null 2>&1 && break; sleep 0.1; done; sleep 0.5; "
+                       "kill -INT $pid; wait $pid";
+  CHECK(testing::run_command("bash -c '" + script + "'", out) == 130);
+  CHECK(out.find("status: interrupted") != std::string::npos);
+  std::string report;
+  testing::run_command("cat " + runs.string() + "/long/*/report.json", report);
+  CHECK(report.find("\"status\": \"interrupted\"") != std::string::npos);
 }

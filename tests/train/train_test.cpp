@@ -61,7 +61,8 @@ TEST_CASE("a small network learns the synthetic data and the run folder holds ev
   CHECK(run.outcome.status == "completed");
   CHECK(run.outcome.exit_code == 0);
   CHECK(run.outcome.folder.parent_path() == run.dir.path() / "runs" / "tiny");
-  for (const char* file : {"config.yaml", "metrics.jsonl", "report.json", "checkpoint.pt", "optimizer.pt"}) {
+  for (const char* file :
+       {"config.yaml", "metrics.jsonl", "report.json", "checkpoint.pt", "optimizer.pt"}) {
     CAPTURE(file);
     CHECK(fs::exists(run.outcome.folder / file));
   }
@@ -75,8 +76,8 @@ TEST_CASE("a small network learns the synthetic data and the run folder holds ev
 TEST_CASE("the report carries the contract's fields") {
   TinyRun run;
   Json r = run.report();
-  for (const char* key : {"schema", "run_id", "experiment", "status", "error", "config", "config_hash",
-                          "command", "environment", "model", "epochs", "final"}) {
+  for (const char* key : {"schema", "run_id", "experiment", "status", "error", "config",
+                          "config_hash", "command", "environment", "model", "epochs", "final"}) {
     CAPTURE(key);
     CHECK(r.contains(key));
   }
@@ -87,8 +88,8 @@ TEST_CASE("the report carries the contract's fields") {
   CHECK(r["command"] == "dlx run tiny.yaml");
   CHECK(r["config"]["train"]["seed"] == 7);
   CHECK(r["config_hash"].get<std::string>().size() == 16);
-  for (const char* key : {"dlx_version", "libtorch_version", "device", "device_name", "threads", "host",
-                          "started", "ended"}) {
+  for (const char* key : {"dlx_version", "libtorch_version", "device", "device_name", "threads",
+                          "host", "started", "ended"}) {
     CAPTURE(key);
     CHECK(r["environment"].contains(key));
   }
@@ -96,8 +97,8 @@ TEST_CASE("the report carries the contract's fields") {
   CHECK(r["model"]["parameters"] == 8 * 9 + 8 + 16 + 8 * 6 * 6 * 10 + 10);
   CHECK(r["model"]["layers"][4]["output_shape"] == Json::array({10}));
   REQUIRE(r["epochs"].size() == 3);
-  for (const char* key : {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
-                          "examples_per_sec"}) {
+  for (const char* key : {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr",
+                          "seconds", "examples_per_sec"}) {
     CAPTURE(key);
     CHECK(r["epochs"][2].contains(key));
   }
@@ -119,7 +120,8 @@ TEST_CASE("the same seed gives the same metrics on CPU, another seed does not") 
   auto strip_times = [](const Json& epochs) {
     std::vector<double> out;
     for (const auto& e : epochs) {
-      for (const char* k : {"train_loss", "train_acc", "test_loss", "test_acc"}) out.push_back(e[k].get<double>());
+      for (const char* k : {"train_loss", "train_acc", "test_loss", "test_acc"})
+        out.push_back(e[k].get<double>());
     }
     return out;
   };
@@ -148,14 +150,17 @@ TEST_CASE("checkpoint.pt holds parameters and buffers by layer name and loads ba
 TEST_CASE("a checkpoint of another model is refused with the reason") {
   TinyRun run;
   auto weights = train::read_weights(run.outcome.folder / "checkpoint.pt");
-  auto spec = config::load_experiment(run.dir.path() / "tiny.yaml",
-                                      {config::parse_override("model.layers.0.conv2d.out_channels=4")});
+  auto spec =
+      config::load_experiment(run.dir.path() / "tiny.yaml",
+                              {config::parse_override("model.layers.0.conv2d.out_channels=4")});
   nn::Network other = nn::build_network(spec);
   CHECK(testing::runtime_error([&] { train::load_weights(other, weights); }) ==
-        "checkpoint's conv0.weight has shape [8, 1, 3, 3], the model's has [4, 1, 3, 3] (another model's?)");
+        "checkpoint's conv0.weight has shape [8, 1, 3, 3], the model's has [4, 1, 3, 3] (another "
+        "model's?)");
   testing::TempDir dir;
-  CHECK(testing::runtime_error([&] { train::read_weights(dir.write("junk.pt", "not a checkpoint")); }) ==
-        (dir.path() / "junk.pt").string() + ": not a dlx checkpoint (cannot be unpickled)");
+  CHECK(testing::runtime_error([&] {
+          train::read_weights(dir.write("junk.pt", "not a checkpoint"));
+        }) == (dir.path() / "junk.pt").string() + ": not a dlx checkpoint (cannot be unpickled)");
 }
 
 TEST_CASE("a diverging run ends as diverged with its own exit code") {
@@ -199,4 +204,19 @@ TEST_CASE("the learning-rate schedule follows its spec, warm-up included") {
   CHECK(train::scheduled_lr(t, 2) == 1.0);
   CHECK(train::scheduled_lr(t, 3) == 1.0);
   CHECK(train::scheduled_lr(t, 7) == doctest::Approx(0.5));
+}
+
+TEST_CASE("Python's torch.load opens checkpoint.pt as a name-to-tensor dict") {
+  std::string out;
+  if (testing::run_command("/usr/bin/python3 -c 'import torch'", out) != 0) {
+    MESSAGE("skipped: no python3 with torch (Debian's python3-torch)");
+    return;
+  }
+  TinyRun run;
+  std::string script = "import torch; w = torch.load('" +
+                       (run.outcome.folder / "checkpoint.pt").string() +
+                       "'); print(type(w).__name__, len(w), tuple(w['conv0.weight'].shape), "
+                       "int(w['batchnorm0.num_batches_tracked']))";
+  REQUIRE(testing::run_command("/usr/bin/python3 -c \"" + script + "\"", out) == 0);
+  CHECK(out == "dict 9 (8, 1, 3, 3) 48\n");
 }

@@ -9,12 +9,13 @@
 namespace dlx::tools {
 
 void add_layers_command(CLI::App& app, Command& chosen) {
-  CLI::App* cmd = app.add_subcommand("layers", "list the layer types a model file may use, with their keys");
+  CLI::App* cmd =
+      app.add_subcommand("layers", "list the layer types a model file may use, with their keys");
   cmd->callback([&chosen] {
     chosen = [] {
       for (const auto& type : nn::builtin_layers().types()) {
-        std::cout << fmt::format("{}  (named {}0, {}1, ...)  {}\n", type.type, type.prefix, type.prefix,
-                                 type.summary);
+        std::cout << fmt::format("{}  (named {}0, {}1, ...)  {}\n", type.type, type.prefix,
+                                 type.prefix, type.summary);
         for (const auto& key : type.keys()) {
           std::cout << fmt::format("    {:<20} {:<12} {}\n", key.key, key.default_value, key.help);
         }

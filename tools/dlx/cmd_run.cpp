@@ -18,13 +18,15 @@ struct RunArgs {
 
 void add_run_command(CLI::App& app, Command& chosen) {
   auto args = std::make_shared<RunArgs>();
-  CLI::App* cmd = app.add_subcommand("run", "train an experiment; writes runs/<experiment>/<run-id>/");
+  CLI::App* cmd =
+      app.add_subcommand("run", "train an experiment; writes runs/<experiment>/<run-id>/");
   cmd->add_option("FILE", args->file, "experiment YAML")->required();
   add_set_option(*cmd, args->sets);
   cmd->add_option("--runs", args->runs, "runs root (default $DLX_RUNS, else ./runs)");
   cmd->callback([args, &chosen] {
     chosen = [args] {
-      config::ExperimentSpec spec = config::load_experiment(args->file, parse_overrides(args->sets));
+      config::ExperimentSpec spec =
+          config::load_experiment(args->file, parse_overrides(args->sets));
       train::RunOptions options{report::runs_root(args->runs), command_line,
                                 train::Progress::stderr_is_terminal()};
       return train::run_experiment(std::move(spec), options, std::cout).exit_code;

@@ -19,8 +19,9 @@ nn::Network build_from_file(const ShapesArgs& args) {
   if (config::parse_yaml_file(args.file)["layers"]) {
     config::ModelSpec model = config::load_model(args.file, overrides);
     if (model.input.empty()) {
-      throw ConfigError({args.file}, "input", "[channels, height, width] for a model file on its own",
-                        "nothing", "or run dlx shapes on an experiment that uses it");
+      throw ConfigError({args.file}, "input",
+                        "[channels, height, width] for a model file on its own", "nothing",
+                        "or run dlx shapes on an experiment that uses it");
     }
     return nn::build_network(model, model.input);
   }
@@ -32,7 +33,8 @@ nn::Network build_from_file(const ShapesArgs& args) {
 void add_shapes_command(CLI::App& app, Command& chosen) {
   auto args = std::make_shared<ShapesArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "shapes", "print each layer's output shape (as the d2l chapter does), parameters and multiply-adds");
+      "shapes",
+      "print each layer's output shape (as the d2l chapter does), parameters and multiply-adds");
   cmd->add_option("FILE", args->file, "model or experiment YAML")->required();
   add_set_option(*cmd, args->sets);
   cmd->callback([args, &chosen] {

@@ -20,19 +20,23 @@ struct ValidateArgs {
 
 void add_validate_command(CLI::App& app, Command& chosen) {
   auto args = std::make_shared<ValidateArgs>();
-  CLI::App* cmd = app.add_subcommand("validate", "check an experiment (config, shapes, data, device) without training");
+  CLI::App* cmd = app.add_subcommand(
+      "validate", "check an experiment (config, shapes, data, device) without training");
   cmd->add_option("FILE", args->file, "experiment YAML")->required();
   add_set_option(*cmd, args->sets);
   cmd->callback([args, &chosen] {
     chosen = [args] {
-      config::ExperimentSpec spec = config::load_experiment(args->file, parse_overrides(args->sets));
+      config::ExperimentSpec spec =
+          config::load_experiment(args->file, parse_overrides(args->sets));
       nn::Network net = nn::build_network(spec);
       c10::Device device = train::resolve_device(spec.train.device);
       data::Dataset data = data::load_dataset(spec.data);
-      std::cout << fmt::format("ok: {}: model {} ({} layers, {} parameters, output {}), data {} ({} train, {} test), device {}\n",
-                               spec.name, spec.model.name, net.layers.size(), net.parameters(),
-                               nn::format_shape(net.output()), data.name, data.train.size(),
-                               data.test.size(), device.str());
+      std::cout << fmt::format(
+          "ok: {}: model {} ({} layers, {} parameters, output {}), data {} ({} train, {} test), "
+          "device {}\n",
+          spec.name, spec.model.name, net.layers.size(), net.parameters(),
+          nn::format_shape(net.output()), data.name, data.train.size(), data.test.size(),
+          device.str());
       return 0;
     };
   });

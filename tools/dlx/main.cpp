@@ -11,7 +11,9 @@ namespace dlx::tools {
 std::string command_line;
 
 void add_set_option(CLI::App& command, std::vector<std::string>& sets) {
-  command.add_option("--set", sets, "override a key after loading, e.g. --set train.optimizer.lr=0.03 (repeatable)")
+  command
+      .add_option("--set", sets,
+                  "override a key after loading, e.g. --set train.optimizer.lr=0.03 (repeatable)")
       ->take_all()
       ->allow_extra_args(false);
 }
