@@ -1,7 +1,5 @@
 #include "framework/core/error.h"
 
-#include <c10/util/Exception.h>
-
 #include <algorithm>
 #include <cctype>
 
@@ -35,13 +33,6 @@ ConfigError::ConfigError(Location where, std::string key, std::string line, int)
 ConfigError ConfigError::plain(Location where, std::string key, std::string message) {
   std::string line = compose(where, key, message);
   return ConfigError(std::move(where), std::move(key), std::move(line), 0);
-}
-
-std::string error_message(const std::exception& e) {
-  const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
-  std::string text = torch_error ? torch_error->what_without_backtrace() : e.what();
-  size_t newline = text.find('\n');
-  return newline == std::string::npos ? text : text.substr(0, newline);
 }
 
 namespace {

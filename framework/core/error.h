@@ -44,6 +44,7 @@ class RuntimeError : public std::runtime_error {
 };
 
 /// The one-line text of any exception: LibTorch's errors without their C++ backtrace.
+/// (Defined in exception_text.cpp, which is built with LibTorch; the rest of core is not.)
 std::string error_message(const std::exception& e);
 
 /// The candidate closest to `word` by edit distance, or "" when none is plausibly meant.

@@ -13,6 +13,11 @@
 namespace dlx {
 
 std::string read_file(const std::filesystem::path& path) {
+  // A device or a pipe (/dev/zero, /dev/stdin) would never end: only regular files are read.
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+    throw RuntimeError(path.string() + ": cannot read: not a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw RuntimeError(path.string() + ": cannot read: " + std::strerror(errno));
   std::ostringstream buffer;

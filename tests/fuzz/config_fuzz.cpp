@@ -1,0 +1,34 @@
+// Feeds arbitrary bytes to the experiment loader as a YAML file, and to the --set parser.
+// Anything but success or a ConfigError (a crash, another exception, a sanitizer report) is a bug.
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "framework/config/experiment.h"
+
+namespace {
+std::filesystem::path scratch_file() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "dlx-fuzz-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) abort();
+  return std::filesystem::path(pattern) / "experiment.yaml";
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const std::filesystem::path file = scratch_file();
+  std::string text(reinterpret_cast<const char*>(data), size);
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
+  try {
+    dlx::config::ExperimentSpec spec = dlx::config::load_experiment(file);
+    dlx::config::config_hash(dlx::config::resolved_json(spec));
+  } catch (const dlx::ConfigError&) {
+  }
+  try {
+    dlx::config::parse_override(text);
+  } catch (const dlx::ConfigError&) {
+  }
+  return 0;
+}
