@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <regex>
 
+#include "framework/core/files.h"
+
 namespace dlx::config {
 
 const std::vector<std::string>& dataset_names() {
@@ -146,11 +148,32 @@ Json resolved_json(ExperimentSpec& spec) {
 std::string config_hash(const Json& resolved) {
   // Canonical form: sorted keys, compact. FNV-1a is enough to tell configurations apart.
   std::string canonical = nlohmann::json::parse(resolved.dump()).dump();
-  uint64_t hash = 1469598103934665603ull;
-  for (unsigned char c : canonical) hash = (hash ^ c) * 1099511628211ull;
+  uint64_t hash = fnv1a(canonical);
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
   return text;
+}
+
+namespace {
+void collect_differences(const Json& a, const Json& b, const std::string& path,
+                         std::vector<std::string>& out) {
+  if (a.is_object() && b.is_object()) {
+    for (const auto& [key, value] : a.items()) {
+      collect_differences(value, b.contains(key) ? b[key] : Json(), child_path(path, key), out);
+    }
+    for (const auto& [key, value] : b.items()) {
+      if (!a.contains(key)) out.push_back(child_path(path, key));
+    }
+  } else if (a != b) {
+    out.push_back(path);
+  }
+}
+}  // namespace
+
+std::vector<std::string> differing_keys(const Json& a, const Json& b) {
+  std::vector<std::string> out;
+  collect_differences(a, b, "", out);
+  return out;
 }
 
 namespace {

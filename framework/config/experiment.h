@@ -191,6 +191,9 @@ ModelSpec load_model(const std::filesystem::path& path,
 Json resolved_json(ExperimentSpec& spec);
 std::string config_hash(const Json& resolved);
 
+/// The dotted keys whose values differ between two resolved configs (lists compared whole).
+std::vector<std::string> differing_keys(const Json& a, const Json& b);
+
 /// The resolved config as YAML text: what config.yaml in a run folder holds.
 std::string to_yaml(const Json& resolved);
 

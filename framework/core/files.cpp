@@ -25,6 +25,12 @@ std::string read_file(const std::filesystem::path& path) {
   return buffer.str();
 }
 
+uint64_t fnv1a(std::string_view bytes) {
+  uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : bytes) hash = (hash ^ c) * 1099511628211ull;
+  return hash;
+}
+
 namespace {
 [[noreturn]] void fail(const std::filesystem::path& path, const char* what) {
   throw RuntimeError(path.string() + ": cannot " + what + ": " + std::strerror(errno));

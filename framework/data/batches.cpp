@@ -6,8 +6,11 @@
 
 namespace dlx::data {
 
-BatchIterator::BatchIterator(const Split& split, const BatchOptions& options, int64_t epoch)
-    : split_(split), options_(options) {
+BatchIterator::BatchIterator(const Split& split, const BatchOptions& options, int64_t epoch,
+                             int64_t skip)
+    : split_(split),
+      options_(options),
+      position_(std::min(skip * options.batch_size, split.size())) {
   if (options_.shuffle) {
     // One generator per epoch, seeded from the run's seed and the epoch number.
     at::Generator gen =

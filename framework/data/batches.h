@@ -26,7 +26,8 @@ struct BatchOptions {
 
 class BatchIterator {
  public:
-  BatchIterator(const Split& split, const BatchOptions& options, int64_t epoch);
+  /// The batches of `epoch`, starting after the first `skip` batches (to continue an epoch).
+  BatchIterator(const Split& split, const BatchOptions& options, int64_t epoch, int64_t skip = 0);
 
   /// Batches in the epoch; the last one may be smaller (as with d2l's DataLoader).
   int64_t count() const { return (split_.size() + options_.batch_size - 1) / options_.batch_size; }

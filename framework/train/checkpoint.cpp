@@ -1,8 +1,12 @@
 #include "framework/train/checkpoint.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Dict.h>
+#include <ATen/ops/scalar_tensor.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/serialize.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
 
 #include <sstream>
 
@@ -13,8 +17,9 @@ namespace dlx::train {
 
 namespace fs = std::filesystem;
 
-void save_checkpoint(const fs::path& folder, const nn::Network& network,
-                     torch::optim::Optimizer& optimizer) {
+namespace {
+
+std::string weights_bytes(const nn::Network& network) {
   c10::Dict<std::string, at::Tensor> weights;
   for (const auto& item : network.body->named_parameters()) {
     weights.insert(item.key(), item.value().detach().to(at::kCPU).contiguous());
@@ -23,11 +28,44 @@ void save_checkpoint(const fs::path& folder, const nn::Network& network,
     weights.insert(item.key(), item.value().detach().to(at::kCPU).contiguous());
   }
   std::vector<char> bytes = torch::pickle_save(c10::IValue(weights));
-  write_file_atomic(folder / "checkpoint.pt", std::string_view(bytes.data(), bytes.size()));
+  return std::string(bytes.data(), bytes.size());
+}
 
-  std::ostringstream state;
-  torch::save(optimizer, state);
-  write_file_atomic(folder / "optimizer.pt", state.str());
+// Archives hold tensors; the state's numbers go in as 0-d tensors (doubles kept exact).
+void write_number(torch::serialize::OutputArchive& archive, const std::string& key, double value) {
+  archive.write(key, at::scalar_tensor(value, at::kDouble));
+}
+double read_number(torch::serialize::InputArchive& archive, const std::string& key) {
+  at::Tensor t;
+  archive.read(key, t);
+  return t.item<double>();
+}
+
+}  // namespace
+
+void save_checkpoint(const fs::path& folder, const nn::Network& network,
+                     torch::optim::Optimizer& optimizer, const EpochState& next) {
+  const std::string weights = weights_bytes(network);
+  write_file_atomic(folder / "checkpoint.pt", weights);
+
+  torch::serialize::OutputArchive archive, optimizer_archive;
+  optimizer.save(optimizer_archive);
+  archive.write("optimizer", optimizer_archive);
+  archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  // An int64 fingerprint cannot pass through a double exactly; store it as two 32-bit halves.
+  const uint64_t fingerprint = fnv1a(weights);
+  write_number(archive, "checkpoint_fingerprint_high", double(fingerprint >> 32));
+  write_number(archive, "checkpoint_fingerprint_low", double(fingerprint & 0xffffffffu));
+  write_number(archive, "epoch", double(next.epoch));
+  write_number(archive, "steps", double(next.steps));
+  write_number(archive, "loss_sum", next.loss_sum);
+  write_number(archive, "correct", double(next.correct));
+  write_number(archive, "examples", double(next.examples));
+  write_number(archive, "seconds", next.seconds);
+  write_number(archive, "data_seconds", next.data_seconds);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomic(folder / "train_state.pt", bytes.str());
 }
 
 std::map<std::string, torch::Tensor> read_weights(const fs::path& file) {
@@ -38,8 +76,9 @@ std::map<std::string, torch::Tensor> read_weights(const fs::path& file) {
   } catch (const std::exception&) {
     throw RuntimeError(file.string() + ": not a dlx checkpoint (cannot be unpickled)");
   }
-  if (!value.isGenericDict())
+  if (!value.isGenericDict()) {
     throw RuntimeError(file.string() + ": not a name-to-tensor dictionary");
+  }
   std::map<std::string, torch::Tensor> out;
   for (const auto& entry : value.toGenericDict()) {
     if (!entry.key().isString() || !entry.value().isTensor()) {
@@ -71,12 +110,39 @@ void load_weights(nn::Network& network, const std::map<std::string, torch::Tenso
   }
 }
 
-void load_optimizer(const fs::path& file, torch::optim::Optimizer& optimizer) {
+EpochState load_train_state(const fs::path& folder, torch::optim::Optimizer& optimizer) {
+  const fs::path file = folder / "train_state.pt";
+  const std::string state_bytes = read_file(file);
+  torch::serialize::InputArchive archive, optimizer_archive;
+  EpochState s;
+  uint64_t fingerprint = 0;
   try {
-    torch::load(optimizer, file.string());
-  } catch (const c10::Error& e) {
-    throw RuntimeError(file.string() + ": cannot load optimizer state");
+    std::istringstream in(state_bytes);
+    archive.load_from(in);
+    archive.read("optimizer", optimizer_archive);
+    optimizer.load(optimizer_archive);
+    at::Tensor rng;
+    archive.read("rng_cpu", rng);
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(rng);
+    fingerprint = (uint64_t(read_number(archive, "checkpoint_fingerprint_high")) << 32) |
+                  uint64_t(read_number(archive, "checkpoint_fingerprint_low"));
+    s.epoch = int64_t(read_number(archive, "epoch"));
+    s.steps = int64_t(read_number(archive, "steps"));
+    s.loss_sum = read_number(archive, "loss_sum");
+    s.correct = int64_t(read_number(archive, "correct"));
+    s.examples = int64_t(read_number(archive, "examples"));
+    s.seconds = read_number(archive, "seconds");
+    s.data_seconds = read_number(archive, "data_seconds");
+  } catch (const c10::Error&) {
+    throw RuntimeError(file.string() + ": not a dlx training state, or one of another model");
   }
+  if (fnv1a(read_file(folder / "checkpoint.pt")) != fingerprint) {
+    throw RuntimeError((folder / "checkpoint.pt").string() +
+                       " is not the one saved with train_state.pt (the run was killed while "
+                       "saving); it cannot be resumed exactly");
+  }
+  return s;
 }
 
 }  // namespace dlx::train

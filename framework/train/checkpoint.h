@@ -1,7 +1,9 @@
-// checkpoint.pt: the weights as a name-to-tensor dictionary (parameters and buffers such as batch
-// norm's running statistics, keyed "conv0.weight" as the layer names say), in the zip+pickle
-// format that Python's torch.load reads. optimizer.pt beside it holds the optimizer's state in
-// LibTorch's archive format, for resuming.
+// What a run folder keeps so that the run can be examined and resumed exactly:
+// - checkpoint.pt: the weights as a name-to-tensor dictionary (parameters and buffers such as batch
+//   norm's running statistics, keyed "conv0.weight" as the layer names say), in the zip+pickle
+//   format that Python's torch.load reads;
+// - train_state.pt: the optimizer's state, the RNG state, where the epoch stands (EpochState) and
+//   a fingerprint of checkpoint.pt, so that a pair written by different steps is never mixed.
 #pragma once
 
 #include <torch/optim/optimizer.h>
@@ -11,21 +13,24 @@
 #include <string>
 
 #include "framework/nn/builder.h"
+#include "framework/train/trainer.h"
 
 namespace dlx::train {
 
-/// Writes checkpoint.pt and optimizer.pt into `folder`, each atomically.
+/// Writes checkpoint.pt, then train_state.pt, each atomically. `next` is where training resumes.
 void save_checkpoint(const std::filesystem::path& folder, const nn::Network& network,
-                     torch::optim::Optimizer& optimizer);
+                     torch::optim::Optimizer& optimizer, const EpochState& next);
 
-/// Reads checkpoint.pt's name-to-tensor dictionary. A missing or corrupt file is a RuntimeError.
+/// Reads a checkpoint's name-to-tensor dictionary. A missing or corrupt file is a RuntimeError.
 std::map<std::string, torch::Tensor> read_weights(const std::filesystem::path& file);
 
 /// Loads weights into `network`; a missing key, an unknown key or a shape mismatch is a
 /// RuntimeError naming it (the checkpoint is of another model).
 void load_weights(nn::Network& network, const std::map<std::string, torch::Tensor>& weights);
 
-/// Loads optimizer.pt into `optimizer`.
-void load_optimizer(const std::filesystem::path& file, torch::optim::Optimizer& optimizer);
+/// Restores the optimizer and the RNG from `folder`'s train_state.pt and returns where training
+/// resumes. Checks that checkpoint.pt is the one saved with it.
+EpochState load_train_state(const std::filesystem::path& folder,
+                            torch::optim::Optimizer& optimizer);
 
 }  // namespace dlx::train

@@ -2,13 +2,14 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
-#include <fmt/format.h>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <ostream>
 
 #include "framework/core/error.h"
@@ -20,6 +21,7 @@
 #include "framework/report/run_folder.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/optim.h"
+#include "framework/train/signals.h"
 #include "framework/train/trainer.h"
 
 namespace dlx::train {
@@ -51,27 +53,6 @@ int configure_threads(int64_t requested) {
 
 namespace {
 
-// Stops the run after the current step on the first SIGINT/SIGTERM; a second one kills at once.
-class StopOnSignal {
- public:
-  StopOnSignal() {
-    stop_signal = 0;
-    struct sigaction action {};
-    action.sa_handler = [](int signal) { stop_signal = signal; };
-    action.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &action, &old_int_);
-    sigaction(SIGTERM, &action, &old_term_);
-  }
-  ~StopOnSignal() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
- private:
-  struct sigaction old_int_ {
-  }, old_term_{};
-};
-
 Json model_json(const nn::Network& net, const std::string& name) {
   Json layers = Json::array();
   for (const auto& l : net.layers) {
@@ -88,15 +69,11 @@ Json model_json(const nn::Network& net, const std::string& name) {
           {"layers", layers}};
 }
 
-std::string device_name(const c10::Device& device) {
-  return device.is_cpu() ? cpu_model() : "CUDA device " + std::to_string(device.index());
-}
-
 Json environment_json(const c10::Device& device, int threads) {
   return {{"dlx_version", DLX_VERSION},
           {"libtorch_version", TORCH_VERSION},
           {"device", device.str()},
-          {"device_name", device_name(device)},
+          {"device_name", device.is_cpu() ? cpu_model() : "CUDA device " + device.str()},
           {"threads", threads},
           {"blas", loaded_blas()},
           {"host", host_name()},
@@ -107,19 +84,18 @@ Json environment_json(const c10::Device& device, int threads) {
 Json final_json(const Json& epochs, double wall_seconds) {
   Json final = epochs.empty() ? Json::object() : epochs.back();
   double examples = 0, seconds = 0;
+  Json best_acc = nullptr, best_epoch = nullptr;
   for (const auto& e : epochs) {
     examples += e["examples_per_sec"].get<double>() * e["seconds"].get<double>();
     seconds += e["seconds"].get<double>();
-  }
-  final["wall_seconds"] = wall_seconds;
-  final["mean_examples_per_sec"] = seconds > 0 ? examples / seconds : 0.0;
-  final["best_test_acc"] = nullptr;
-  for (const auto& e : epochs) {
-    if (final["best_test_acc"].is_null() ||
-        e["test_acc"].get<double>() > final["best_test_acc"].get<double>()) {
-      final["best_test_acc"] = e["test_acc"], final["best_epoch"] = e["epoch"];
+    if (best_acc.is_null() || e["test_acc"].get<double>() > best_acc.get<double>()) {
+      best_acc = e["test_acc"], best_epoch = e["epoch"];
     }
   }
+  final["best_test_acc"] = best_acc;
+  final["best_epoch"] = best_epoch;
+  final["wall_seconds"] = wall_seconds;
+  final["mean_examples_per_sec"] = seconds > 0 ? examples / seconds : 0.0;
   return final;
 }
 
@@ -129,7 +105,19 @@ std::string epoch_line(const report::EpochRecord& r, int64_t epochs, const c10::
       r.epoch, epochs, r.train_loss, r.train_acc, r.test_acc, r.examples_per_sec, device.str());
 }
 
-// The mutable state of one run, so that the loop and the end-of-run bookkeeping stay short.
+// metrics.jsonl's epochs before `epoch`; later lines (written before a crash) are dropped.
+Json epochs_before(const fs::path& metrics, int64_t epoch) {
+  Json epochs = Json::array();
+  std::ifstream in(metrics);
+  std::string line;
+  while (std::getline(in, line)) {
+    Json record = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object() && record.value("epoch", int64_t(0)) < epoch) epochs.push_back(record);
+  }
+  return epochs;
+}
+
+// The mutable state of one run, so that the loop and the bookkeeping around it stay short.
 struct Run {
   Run(config::ExperimentSpec& spec_, const RunOptions& options_, std::ostream& out_)
       : spec(spec_), options(options_), out(out_) {}
@@ -139,23 +127,40 @@ struct Run {
   fs::path folder;
   c10::Device device = c10::kCPU;
   Json report;
+  double earlier_wall_seconds = 0;  // of the sessions before a resume
+  StopOnSignal* signals = nullptr;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-  void save() { report::write_report(folder, report); }
+  void save();
+  std::string train(nn::Network& net, bool resuming);
+  void record_epoch(const EpochState& fit, const Evaluation& test, double lr,
+                    report::MetricsLog& metrics);
   void finish(const std::string& status, const std::string& error);
-  std::string train(nn::Network& net);
+  RunOutcome execute(nn::Network& net, bool resuming);
 };
 
-void Run::finish(const std::string& status, const std::string& error) {
-  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  report["status"] = status;
-  report["error"] = error.empty() ? Json(nullptr) : Json(error);
-  report["environment"]["ended"] = utc_now();
-  report["final"] = final_json(report["epochs"], wall);
-  save();
+void Run::save() {
+  report::write_report(folder, report);
+  if (!signals) return;
+  Json stopped = report;
+  stopped["status"] = "interrupted";
+  stopped["error"] = "stopped at once by a second signal";
+  signals->prepare(folder, stopped.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
 }
 
-std::string Run::train(nn::Network& net) {
+void Run::record_epoch(const EpochState& fit, const Evaluation& test, double lr,
+                       report::MetricsLog& metrics) {
+  report::EpochRecord record{fit.epoch,        fit.mean_loss(),
+                             fit.accuracy(),   test.loss,
+                             test.accuracy,    lr,
+                             fit.seconds,      double(fit.examples) / fit.seconds,
+                             fit.data_seconds, test.seconds};
+  metrics.append(record);
+  report["epochs"].push_back(record.to_json());
+  out << epoch_line(record, spec.train.epochs, device) << std::endl;
+}
+
+std::string Run::train(nn::Network& net, bool resuming) {
   data::Dataset dataset = data::load_dataset(spec.data);
   report["data"] = {{"dataset", dataset.name},
                     {"source", dataset.source},
@@ -167,38 +172,50 @@ std::string Run::train(nn::Network& net) {
       << std::endl;
   net.body->to(device);
   auto optimizer = make_optimizer(spec.train.optimizer, net.body->parameters());
+  EpochState state;
+  if (resuming) {
+    state = load_train_state(folder, *optimizer);
+    report["epochs"] = epochs_before(folder / "metrics.jsonl", state.epoch);
+    std::string kept;
+    for (const auto& e : report["epochs"]) kept += e.dump() + "\n";
+    write_file_atomic(folder / "metrics.jsonl", kept);
+    out << fmt::format("resuming at epoch {}, step {}", state.epoch, state.steps) << std::endl;
+  }
   report::MetricsLog metrics(folder / "metrics.jsonl");
   data::BatchOptions batching{spec.data.batch_size, true, static_cast<uint64_t>(spec.train.seed),
                               spec.data.resize, device};
   Progress progress(options.live_progress, spec.train.epochs);
-  for (int64_t epoch = 1; epoch <= spec.train.epochs; ++epoch) {
-    const double lr = scheduled_lr(spec.train, epoch);
+  while (state.epoch <= spec.train.epochs) {
+    const double lr = scheduled_lr(spec.train, state.epoch);
     set_lr(*optimizer, lr);
-    EpochTotals fit = train_epoch(net, *optimizer, dataset.train, batching, epoch, progress);
-    if (fit.stopped) {
-      save_checkpoint(folder, net, *optimizer);
-      report["interrupted_in_epoch"] = epoch;
+    EpochResult fit = train_epoch(net, *optimizer, dataset.train, batching, state, progress);
+    if (fit.state.diverged_step >= 0) {
+      report["diverged_at"] = {{"epoch", fit.state.epoch}, {"step", fit.state.diverged_step}};
+      out << fmt::format("diverged: the loss is not finite at epoch {}, step {}", fit.state.epoch,
+                         fit.state.diverged_step)
+          << std::endl;
+      return "diverged";
+    }
+    if (!fit.finished) {
+      save_checkpoint(folder, net, *optimizer, fit.state);
+      report["interrupted_at"] = {{"epoch", fit.state.epoch}, {"step", fit.state.steps}};
       return "interrupted";
     }
-    EpochTotals test = evaluate(net, dataset.test, batching);
-    report::EpochRecord record{epoch,
-                               fit.loss,
-                               fit.accuracy,
-                               test.loss,
-                               test.accuracy,
-                               lr,
-                               fit.seconds,
-                               double(fit.examples) / fit.seconds,
-                               fit.data_seconds,
-                               test.seconds};
-    metrics.append(record);
-    report["epochs"].push_back(record.to_json());
-    out << epoch_line(record, spec.train.epochs, device) << std::endl;
-    if (!std::isfinite(fit.loss)) return "diverged";
-    save_checkpoint(folder, net, *optimizer);
+    record_epoch(fit.state, evaluate(net, dataset.test, batching), lr, metrics);
+    state = EpochState{fit.state.epoch + 1};
+    save_checkpoint(folder, net, *optimizer, state);
     save();
   }
   return "completed";
+}
+
+void Run::finish(const std::string& status, const std::string& error) {
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  report["status"] = status;
+  report["error"] = error.empty() ? Json(nullptr) : Json(error);
+  report["environment"]["ended"] = utc_now();
+  report["final"] = final_json(report["epochs"], earlier_wall_seconds + wall);
+  save();
 }
 
 int exit_code_for(const std::string& status) {
@@ -208,12 +225,42 @@ int exit_code_for(const std::string& status) {
   return 1;
 }
 
+RunOutcome Run::execute(nn::Network& net, bool resuming) {
+  if (device.is_cpu() && is_reference_blas(loaded_blas())) {
+    out << "warning: LibTorch is using the reference BLAS, which is ~40x slower; run tools/setup\n";
+  }
+  std::string status, error;
+  {
+    StopOnSignal stop;
+    signals = &stop;
+    save();
+    try {
+      status = train(net, resuming);
+    } catch (const std::exception& e) {
+      status = "failed", error = error_message(e);
+    }
+    finish(status, error);
+    signals = nullptr;
+  }
+  const Json& final = report["final"];
+  if (status != "diverged" && final.contains("train_loss")) {
+    out << fmt::format(
+        "loss {:.3f}, train acc {:.3f}, test acc {:.3f}\n{:.1f} examples/sec on {}\n",
+        final["train_loss"].get<double>(), final["train_acc"].get<double>(),
+        final["test_acc"].get<double>(), final["mean_examples_per_sec"].get<double>(),
+        device.str());
+  }
+  out << "status: " << status << (error.empty() ? "" : " (" + error + ")")
+      << "; report: " << (folder / "report.json").string() << std::endl;
+  return RunOutcome{status, folder, exit_code_for(status)};
+}
+
 }  // namespace
 
 RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options,
                           std::ostream& out) {
   Json resolved = config::resolved_json(spec);
-  Run run{spec, options, out};
+  Run run(spec, options, out);
   run.device = resolve_device(spec.train.device);
   const int threads = configure_threads(spec.train.threads);
   at::manual_seed(static_cast<uint64_t>(spec.train.seed));
@@ -233,36 +280,66 @@ RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options
                     {"environment", environment_json(run.device, threads)},
                     {"model", model_json(net, spec.model.name)},
                     {"epochs", Json::array()}};
-  run.save();
   out << fmt::format("run: {} -> {}\nmodel: {}, {} parameters; device: {} ({} threads)", spec.name,
                      run.folder.string(), spec.model.name, net.parameters(), run.device.str(),
                      threads)
       << std::endl;
-  if (run.device.is_cpu() && is_reference_blas(loaded_blas())) {
-    out << "warning: LibTorch is using the reference BLAS, which is ~40x slower; run tools/setup\n";
-  }
+  return run.execute(net, false);
+}
 
-  std::string status, error;
-  {
-    StopOnSignal stop;
-    try {
-      status = run.train(net);
-    } catch (const std::exception& e) {
-      status = "failed", error = error_message(e);
-    }
+namespace {
+
+Json read_report(const fs::path& folder) {
+  Json report = Json::parse(read_file(folder / "report.json"), nullptr, false);
+  if (!report.is_object() || report.value("schema", "") != report::kSchema) {
+    throw RuntimeError((folder / "report.json").string() + ": not a dlx run report");
   }
-  run.finish(status, error);
-  const Json& final = run.report["final"];
-  if (!run.report["epochs"].empty() && status != "diverged") {
-    out << fmt::format(
-        "loss {:.3f}, train acc {:.3f}, test acc {:.3f}\n{:.1f} examples/sec on {}\n",
-        final["train_loss"].get<double>(), final["train_acc"].get<double>(),
-        final["test_acc"].get<double>(), final["mean_examples_per_sec"].get<double>(),
-        run.device.str());
+  return report;
+}
+
+void check_resumable(const fs::path& folder, const Json& old, const Json& resolved, bool force) {
+  const Location where{(folder / "config.yaml").string()};
+  std::vector<std::string> changed = config::differing_keys(old["config"], resolved);
+  if (!changed.empty() && !force) {
+    throw ConfigError::plain(where, "",
+                             "the config differs from the run's in " + join(changed) +
+                                 "; pass --force to resume with it anyway");
   }
-  out << "status: " << status << (error.empty() ? "" : " (" + error + ")")
-      << "; report: " << (run.folder / "report.json").string() << std::endl;
-  return RunOutcome{status, run.folder, exit_code_for(status)};
+  const std::string status = old.value("status", "");
+  if ((status == "completed" || status == "diverged") && !force) {
+    throw ConfigError::plain(
+        where, "", "the run is " + status + "; to train it longer, --set train.epochs=N --force");
+  }
+}
+
+}  // namespace
+
+RunOutcome resume_run(const fs::path& folder, const std::vector<config::Override>& overrides,
+                      bool force, const RunOptions& options, std::ostream& out) {
+  Json old = read_report(folder);
+  config::ExperimentSpec spec = config::load_experiment(folder / "config.yaml", overrides);
+  Json resolved = config::resolved_json(spec);
+  check_resumable(folder, old, resolved, force);
+
+  Run run(spec, options, out);
+  run.folder = folder;
+  run.device = resolve_device(spec.train.device);
+  const int threads = configure_threads(spec.train.threads);
+  nn::Network net = nn::build_network(spec);
+  load_weights(net, read_weights(folder / "checkpoint.pt"));
+  if (force) write_file_atomic(folder / "config.yaml", config::to_yaml(resolved));
+
+  run.report = old;
+  run.report["status"] = "running";
+  run.report["error"] = nullptr;
+  run.report["config"] = resolved;
+  run.report["config_hash"] = config::config_hash(resolved);
+  run.report["environment"] = environment_json(run.device, threads);
+  run.report["resumed"].push_back({{"command", options.command}, {"at", utc_now()}});
+  run.report.erase("interrupted_at");
+  run.earlier_wall_seconds = old.contains("final") ? old["final"].value("wall_seconds", 0.0) : 0.0;
+  out << fmt::format("resume: {} ({} threads)", folder.string(), threads) << std::endl;
+  return run.execute(net, true);
 }
 
 }  // namespace dlx::train

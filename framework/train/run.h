@@ -1,6 +1,7 @@
 // A whole run: from a checked experiment spec to a run folder holding config.yaml, metrics.jsonl,
-// report.json and checkpoint.pt. The report is written when the run starts, after every epoch and
-// at the end, whatever the end (completed, failed, diverged, interrupted).
+// report.json, checkpoint.pt and train_state.pt. The report is written when the run starts, after
+// every epoch and at the end, whatever the end (completed, failed, diverged, interrupted), and a
+// run can be resumed from its folder to the same result it would have reached uninterrupted.
 #pragma once
 
 #include <filesystem>
@@ -29,8 +30,14 @@ c10::Device resolve_device(const std::string& name);
 /// Intra-op threads: `requested`, or one per physical core when 0.
 int configure_threads(int64_t requested);
 
-/// Runs the experiment, printing d2l's epoch lines to `out`.
+/// Runs the experiment in a new run folder, printing d2l's epoch lines to `out`.
 RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options,
                           std::ostream& out);
+
+/// Continues the run in `folder` from its last checkpoint (its config.yaml, with `overrides`).
+/// A config that differs from the run's is a ConfigError listing the keys, unless `force`.
+RunOutcome resume_run(const std::filesystem::path& folder,
+                      const std::vector<config::Override>& overrides, bool force,
+                      const RunOptions& options, std::ostream& out);
 
 }  // namespace dlx::train

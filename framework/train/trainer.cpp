@@ -1,7 +1,9 @@
 #include "framework/train/trainer.h"
 
 #include <ATen/ops/cross_entropy_loss.h>
-#include <ATen/ops/zeros.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/isfinite.h>
+#include <ATen/ops/where.h>
 #include <c10/core/InferenceMode.h>
 
 #include <chrono>
@@ -18,84 +20,99 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Running sums kept on the device: reading them forces a sync, so it happens once per epoch.
+// How often (in steps) the loop reads the divergence flag back from the device.
+constexpr int64_t kDivergenceCheckEvery = 32;
+
+// Running sums kept on the device: reading them forces a sync, so it happens rarely.
 struct Sums {
-  at::Tensor loss, correct;
-  explicit Sums(c10::Device device)
-      : loss(at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device))),
-        correct(at::zeros({}, at::TensorOptions().dtype(at::kLong).device(device))) {}
-  void add(const at::Tensor& batch_loss, const at::Tensor& logits, const data::Batch& batch) {
-    loss.add_(batch_loss.detach() * batch.labels.size(0));
-    correct.add_(logits.argmax(1).eq(batch.labels).sum());
+  at::Tensor loss, correct, diverged_step;
+  Sums(c10::Device device, const EpochState& from)
+      : loss(at::full({}, from.loss_sum, at::TensorOptions().dtype(at::kDouble).device(device))),
+        correct(at::full({}, from.correct, at::TensorOptions().dtype(at::kLong).device(device))),
+        diverged_step(at::full({}, from.diverged_step,
+                               at::TensorOptions().dtype(at::kLong).device(device))) {}
+  void add(const at::Tensor& batch_loss, const at::Tensor& logits, const at::Tensor& labels) {
+    loss.add_(batch_loss.detach() * labels.size(0));
+    correct.add_(logits.argmax(1).eq(labels).sum());
+  }
+  // Records the first step whose loss is not finite, without a host round-trip.
+  void watch(const at::Tensor& batch_loss, int64_t step) {
+    at::Tensor first = diverged_step.lt(0).logical_and(at::isfinite(batch_loss).logical_not());
+    diverged_step = at::where(first, at::full({}, step, diverged_step.options()), diverged_step);
+  }
+  void read_into(EpochState& s) const {
+    s.loss_sum = loss.item<double>();
+    s.correct = correct.item<int64_t>();
+    s.diverged_step = diverged_step.item<int64_t>();
   }
 };
 
 }  // namespace
 
-EpochTotals train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer,
-                        const data::Split& split, const data::BatchOptions& options, int64_t epoch,
-                        Progress& progress) {
+EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer,
+                        const data::Split& split, const data::BatchOptions& options,
+                        const EpochState& from, Progress& progress) {
   network.body->train();
-  data::BatchIterator batches(split, options, epoch);
-  progress.start_epoch(epoch, batches.count());
-  Sums sums(options.device);
-  EpochTotals totals;
+  data::BatchIterator batches(split, options, from.epoch, from.steps);
+  progress.start_epoch(from.epoch, batches.count());
+  Sums sums(options.device, from);
+  EpochResult result{from, false};
+  EpochState& s = result.state;
   const auto start = Clock::now();
+  double data_seconds = 0;
   data::Batch batch;
-  int64_t step = 0;
   while (true) {
     const auto fetch = Clock::now();
-    if (!batches.next(batch)) break;
-    totals.data_seconds += seconds_since(fetch);
+    if (!batches.next(batch)) {
+      result.finished = true;
+      break;
+    }
+    data_seconds += seconds_since(fetch);
     optimizer.zero_grad();
     at::Tensor logits = network.body->forward(batch.images);
     at::Tensor loss = at::cross_entropy_loss(logits, batch.labels);
     loss.backward();
     optimizer.step();
-    sums.add(loss, logits, batch);
-    totals.examples += batch.labels.size(0);
-    ++step;
+    sums.add(loss, logits, batch.labels);
+    s.examples += batch.labels.size(0);
+    sums.watch(loss, ++s.steps);
     if (progress.due()) {
-      double running = sums.loss.item<double>() / double(totals.examples);
-      progress.update(step, running, double(totals.examples) / seconds_since(start));
+      double done_seconds = s.seconds + seconds_since(start);
+      progress.update(s.steps, sums.loss.item<double>() / double(s.examples),
+                      double(s.examples - from.examples) / (done_seconds - from.seconds));
     }
-    if (stop_signal.load() != 0) {
-      totals.stopped = true;
-      break;
-    }
+    if (s.steps % kDivergenceCheckEvery == 0 && sums.diverged_step.item<int64_t>() >= 0) break;
+    if (stop_signal.load() != 0) break;
   }
-  totals.seconds = seconds_since(start);
-  if (totals.examples > 0) {
-    totals.loss = sums.loss.item<double>() / double(totals.examples);
-    totals.accuracy = double(sums.correct.item<int64_t>()) / double(totals.examples);
-  }
+  s.seconds += seconds_since(start);
+  s.data_seconds += data_seconds;
+  sums.read_into(s);
+  if (s.diverged_step >= 0) result.finished = false;
   progress.finish_epoch();
-  return totals;
+  return result;
 }
 
-EpochTotals evaluate(nn::Network& network, const data::Split& split,
-                     const data::BatchOptions& options) {
+Evaluation evaluate(nn::Network& network, const data::Split& split,
+                    const data::BatchOptions& options) {
   c10::InferenceMode inference;
   network.body->eval();
   data::BatchOptions in_order = options;
   in_order.shuffle = false;
   data::BatchIterator batches(split, in_order, 0);
-  Sums sums(options.device);
-  EpochTotals totals;
+  Sums sums(options.device, EpochState{});
   const auto start = Clock::now();
+  int64_t examples = 0;
   data::Batch batch;
   while (batches.next(batch)) {
     at::Tensor logits = network.body->forward(batch.images);
-    sums.add(at::cross_entropy_loss(logits, batch.labels), logits, batch);
-    totals.examples += batch.labels.size(0);
+    sums.add(at::cross_entropy_loss(logits, batch.labels), logits, batch.labels);
+    examples += batch.labels.size(0);
   }
-  totals.seconds = seconds_since(start);
-  if (totals.examples > 0) {
-    totals.loss = sums.loss.item<double>() / double(totals.examples);
-    totals.accuracy = double(sums.correct.item<int64_t>()) / double(totals.examples);
-  }
+  EpochState totals;
+  sums.read_into(totals);
+  totals.examples = examples;
   network.body->train();
-  return totals;
+  return Evaluation{totals.mean_loss(), totals.accuracy(), seconds_since(start)};
 }
 
 }  // namespace dlx::train

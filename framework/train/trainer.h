@@ -1,15 +1,15 @@
 // d2l's training loop: one epoch of steps (forward, cross-entropy, backward, optimizer step), and
 // evaluation under inference mode. Loss and correct counts accumulate on the device and are read
-// once per epoch (and when the progress bar redraws), so no step waits on a host copy.
+// at the end of the epoch (and when the progress bar redraws), so no step waits on a host copy.
+// An epoch can stop between steps and be continued later from its EpochState, exactly.
 #pragma once
-
-#include <atomic>
 
 #include <torch/optim/optimizer.h>
 
+#include <atomic>
+
 #include "framework/data/batches.h"
 #include "framework/nn/builder.h"
-#include "framework/report/report.h"
 #include "framework/train/progress.h"
 
 namespace dlx::train {
@@ -17,22 +17,38 @@ namespace dlx::train {
 /// Set to a signal number (SIGINT, SIGTERM) to stop training after the current step.
 extern std::atomic<int> stop_signal;
 
-struct EpochTotals {
-  double loss = 0;  // mean over examples
-  double accuracy = 0;
+/// Where an epoch stands: the sums over the steps done so far. Saved with an interrupted run.
+struct EpochState {
+  int64_t epoch = 1;    // 1-based
+  int64_t steps = 0;    // steps done in this epoch
+  double loss_sum = 0;  // sum over examples of the loss
+  int64_t correct = 0;
   int64_t examples = 0;
-  double seconds = 0;
-  double data_seconds = 0;
-  bool stopped = false;  // stop_signal ended the epoch early
+  double seconds = 0;          // training time so far (evaluation excluded)
+  double data_seconds = 0;     // part of `seconds` spent preparing batches
+  int64_t diverged_step = -1;  // first step (1-based) whose loss was not finite, or -1
+
+  double mean_loss() const { return examples ? loss_sum / double(examples) : 0.0; }
+  double accuracy() const { return examples ? double(correct) / double(examples) : 0.0; }
 };
 
-/// Trains one epoch (1-based) over `split`.
-EpochTotals train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer,
-                        const data::Split& split, const data::BatchOptions& options, int64_t epoch,
-                        Progress& progress);
+struct EpochResult {
+  EpochState state;
+  bool finished = false;  // false: stopped by stop_signal, or by a non-finite loss
+};
+
+/// Trains the rest of the epoch `from` describes (from its first step when from.steps is 0).
+EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer,
+                        const data::Split& split, const data::BatchOptions& options,
+                        const EpochState& from, Progress& progress);
 
 /// Mean loss and accuracy over `split`, in eval mode and without autograd.
-EpochTotals evaluate(nn::Network& network, const data::Split& split,
-                     const data::BatchOptions& options);
+struct Evaluation {
+  double loss = 0;
+  double accuracy = 0;
+  double seconds = 0;
+};
+Evaluation evaluate(nn::Network& network, const data::Split& split,
+                    const data::BatchOptions& options);
 
 }  // namespace dlx::train

@@ -62,7 +62,7 @@ TEST_CASE("a small network learns the synthetic data and the run folder holds ev
   CHECK(run.outcome.exit_code == 0);
   CHECK(run.outcome.folder.parent_path() == run.dir.path() / "runs" / "tiny");
   for (const char* file :
-       {"config.yaml", "metrics.jsonl", "report.json", "checkpoint.pt", "optimizer.pt"}) {
+       {"config.yaml", "metrics.jsonl", "report.json", "checkpoint.pt", "train_state.pt"}) {
     CAPTURE(file);
     CHECK(fs::exists(run.outcome.folder / file));
   }
@@ -144,7 +144,9 @@ TEST_CASE("checkpoint.pt holds parameters and buffers by layer name and loads ba
   train::load_weights(net, weights);
   CHECK(net.body->named_parameters()["dense0.weight"].equal(weights["dense0.weight"]));
   auto optimizer = train::make_optimizer(spec.train.optimizer, net.body->parameters());
-  train::load_optimizer(run.outcome.folder / "optimizer.pt", *optimizer);
+  train::EpochState next = train::load_train_state(run.outcome.folder, *optimizer);
+  CHECK(next.epoch == 4);
+  CHECK(next.steps == 0);
 }
 
 TEST_CASE("a checkpoint of another model is refused with the reason") {
@@ -169,6 +171,8 @@ TEST_CASE("a diverging run ends as diverged with its own exit code") {
   CHECK(run.outcome.status == "diverged");
   CHECK(run.outcome.exit_code == 3);
   CHECK(run.report()["status"] == "diverged");
+  CHECK(run.report()["diverged_at"]["epoch"] == 1);
+  CHECK(run.report()["diverged_at"]["step"].get<int>() >= 1);
 }
 
 TEST_CASE("a run that fails is reported as failed, with the error, never as completed") {

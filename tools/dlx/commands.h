@@ -18,6 +18,7 @@ void add_run_command(CLI::App& app, Command& chosen);
 void add_shapes_command(CLI::App& app, Command& chosen);
 void add_validate_command(CLI::App& app, Command& chosen);
 void add_layers_command(CLI::App& app, Command& chosen);
+void add_resume_command(CLI::App& app, Command& chosen);
 
 /// Adds the repeatable `--set key=value` option.
 void add_set_option(CLI::App& command, std::vector<std::string>& sets);

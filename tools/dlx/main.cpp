@@ -1,6 +1,7 @@
 // dlx: declarative deep-learning experiments on LibTorch. Parses arguments, runs one subcommand,
 // and turns any error into one line on stderr: exit 2 for a mistake in the user's input, 1 for a
 // failure of the run or the machine.
+#include <csignal>
 #include <iostream>
 
 #include "framework/core/error.h"
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
   using namespace dlx;
   for (int i = 0; i < argc; ++i) tools::command_line += (i ? " " : "") + std::string(argv[i]);
 
+  // A write past a file-size limit (a full disk's stand-in) should fail with EFBIG, not kill us.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"dlx: declarative deep-learning experiments on LibTorch"};
   app.require_subcommand(1);
   tools::Command chosen;
@@ -37,6 +40,7 @@ int main(int argc, char** argv) {
   tools::add_shapes_command(app, chosen);
   tools::add_validate_command(app, chosen);
   tools::add_layers_command(app, chosen);
+  tools::add_resume_command(app, chosen);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

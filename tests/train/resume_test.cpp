@@ -1,0 +1,146 @@
+// Interrupting a real dlx process (SIGINT, or kill -9) and resuming it must reach bit-for-bit the
+// weights and metrics of an uninterrupted run with the same seed.
+#include <doctest/doctest.h>
+
+#include <ATen/ops/equal.h>
+
+#include "framework/core/files.h"
+#include "framework/train/checkpoint.h"
+#include "tests/helpers.h"
+
+using namespace dlx;
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+namespace {
+
+const char* kExperiment = R"(name: resumable
+model:
+  layers:
+    - conv2d: {out_channels: 4, kernel_size: 3}
+    - batchnorm2d
+    - relu
+    - dropout: {p: 0.2}
+    - dense: {units: 4}
+data:
+  dataset: synthetic
+  batch_size: 8
+  synthetic: {classes: 4, train_size: 4096, test_size: 64, size: 8}
+train:
+  epochs: 3
+  optimizer: {type: sgd, lr: 0.02, momentum: 0.9}
+  seed: 3
+  device: cpu
+  threads: 1
+)";
+
+std::string dlx_binary() {
+  return DLX_BINARY;
+}
+
+// The only run folder under runs/resumable.
+fs::path only_run(const fs::path& runs) {
+  std::vector<fs::path> found;
+  for (const auto& entry : fs::directory_iterator(runs / "resumable"))
+    found.push_back(entry.path());
+  REQUIRE(found.size() == 1);
+  return found[0];
+}
+
+// Starts a run, and once its first epoch is logged sends `signal`; returns the exit code.
+int run_and_signal(const fs::path& experiment, const fs::path& runs, const std::string& signal) {
+  std::string script = dlx_binary() + " run " + experiment.string() + " --runs " + runs.string() +
+                       " >/dev/null & pid=$!; for i in $(seq 300); do test -s " + runs.string() +
+                       "/resumable/*/metrics.jsonl 2>/dev/null && break; sleep 0.05; done; "
+                       "kill -" +
+                       signal + " $pid; wait $pid";
+  std::string out;
+  return testing::run_command("bash -c '" + script + "'", out);
+}
+
+Json epochs_without_times(const fs::path& folder) {
+  Json epochs = Json::parse(read_file(folder / "report.json"))["epochs"];
+  for (auto& e : epochs) {
+    for (const char* timing : {"seconds", "examples_per_sec", "data_seconds", "eval_seconds"})
+      e.erase(timing);
+  }
+  return epochs;
+}
+
+void check_same_result(const fs::path& a, const fs::path& b) {
+  auto wa = train::read_weights(a / "checkpoint.pt");
+  auto wb = train::read_weights(b / "checkpoint.pt");
+  REQUIRE(wa.size() == wb.size());
+  for (const auto& [name, tensor] : wa) {
+    CAPTURE(name);
+    CHECK(at::equal(tensor, wb.at(name)));
+  }
+  CHECK(epochs_without_times(a) == epochs_without_times(b));
+}
+
+}  // namespace
+
+TEST_CASE("a run interrupted by SIGINT and resumed matches an uninterrupted run bit for bit") {
+  testing::TempDir dir;
+  auto experiment = dir.write("resumable.yaml", kExperiment);
+  std::string out;
+  REQUIRE(testing::run_command(dlx_binary() + " run " + experiment.string() + " --runs " +
+                                   (dir.path() / "straight").string(),
+                               out) == 0);
+  const fs::path straight = only_run(dir.path() / "straight");
+
+  REQUIRE(run_and_signal(experiment, dir.path() / "cut", "INT") == 130);
+  const fs::path cut = only_run(dir.path() / "cut");
+  Json report = Json::parse(read_file(cut / "report.json"));
+  CHECK(report["status"] == "interrupted");
+  CHECK(report["interrupted_at"]["epoch"].get<int>() >= 2);
+  REQUIRE(testing::run_command(dlx_binary() + " resume " + cut.string(), out) == 0);
+  CHECK(out.find("resuming at epoch") != std::string::npos);
+  CHECK(Json::parse(read_file(cut / "report.json"))["status"] == "completed");
+  check_same_result(straight, cut);
+}
+
+TEST_CASE("after kill -9 the last epoch's checkpoint survives and resume reaches the same result") {
+  testing::TempDir dir;
+  auto experiment = dir.write("resumable.yaml", kExperiment);
+  std::string out;
+  REQUIRE(testing::run_command(dlx_binary() + " run " + experiment.string() + " --runs " +
+                                   (dir.path() / "straight").string(),
+                               out) == 0);
+  REQUIRE(run_and_signal(experiment, dir.path() / "killed", "KILL") == 137);
+  const fs::path killed = only_run(dir.path() / "killed");
+  CHECK(Json::parse(read_file(killed / "report.json"))["status"] == "running");
+  REQUIRE(testing::run_command(dlx_binary() + " resume " + killed.string(), out) == 0);
+  check_same_result(only_run(dir.path() / "straight"), killed);
+}
+
+TEST_CASE("resume refuses a changed config, listing the keys, unless --force") {
+  testing::TempDir dir;
+  auto experiment = dir.write("resumable.yaml", kExperiment);
+  REQUIRE(run_and_signal(experiment, dir.path() / "runs", "INT") == 130);
+  const fs::path run = only_run(dir.path() / "runs");
+  std::string out;
+  CHECK(testing::run_command(dlx_binary() + " resume " + run.string() +
+                                 " --set train.optimizer.lr=0.5 --set data.batch_size=16",
+                             out) == 2);
+  CHECK(out == (run / "config.yaml").string() +
+                   ": error: the config differs from the run's in data.batch_size, "
+                   "train.optimizer.lr; pass --force to resume with it anyway\n");
+  CHECK(testing::run_command(
+            dlx_binary() + " resume " + run.string() + " --set train.optimizer.lr=0.5 --force",
+            out) == 0);
+  CHECK(testing::run_command(dlx_binary() + " resume " + run.string(), out) == 2);
+  CHECK(out.find("the run is completed; to train it longer") != std::string::npos);
+}
+
+TEST_CASE("a checkpoint that is not the one saved with the training state is refused") {
+  testing::TempDir dir;
+  auto experiment = dir.write("resumable.yaml", kExperiment);
+  REQUIRE(run_and_signal(experiment, dir.path() / "runs", "INT") == 130);
+  const fs::path run = only_run(dir.path() / "runs");
+  auto weights = read_file(run / "checkpoint.pt");
+  write_file_atomic(run / "checkpoint.pt", weights + "x");
+  std::string out;
+  CHECK(testing::run_command(dlx_binary() + " resume " + run.string(), out) == 1);
+  CHECK(out.find("is not the one saved with train_state.pt") != std::string::npos);
+}
