@@ -1,5 +1,7 @@
 #include "framework/config/codec.h"
 
+#include <sstream>
+
 namespace dlx::config {
 
 Json to_json(const YAML::Node& node) {
@@ -27,6 +29,12 @@ Json to_json(const YAML::Node& node) {
     default:
       return nullptr;
   }
+}
+
+std::string number_text(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
 }
 
 std::string describe(const YAML::Node& node) {

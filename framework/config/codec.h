@@ -100,13 +100,16 @@ inline Check<double> positive() {
 inline Check<double> non_negative() {
   return {[](const double& v) { return v >= 0; }, "a number >= 0"};
 }
+/// A number as a person writes it: 0, 1, 0.5, 1e-05.
+std::string number_text(double v);
+
 inline Check<double> in_range(double lo, double hi) {
   return {[=](const double& v) { return v >= lo && v <= hi; },
-          "a number in [" + Json(lo).dump() + ", " + Json(hi).dump() + "]"};
+          "a number in [" + number_text(lo) + ", " + number_text(hi) + "]"};
 }
 inline Check<double> below(double lo, double hi) {
   return {[=](const double& v) { return v >= lo && v < hi; },
-          "a number in [" + Json(lo).dump() + ", " + Json(hi).dump() + ")"};
+          "a number in [" + number_text(lo) + ", " + number_text(hi) + ")"};
 }
 inline Check<int64_t> at_least(int64_t lo) {
   return {[=](const int64_t& v) { return v >= lo; }, "an integer >= " + std::to_string(lo)};

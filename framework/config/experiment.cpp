@@ -52,7 +52,7 @@ void check_optimizer(const Tree& tree, const OptimizerSpec& o) {
   if (o.nesterov && (o.type != "sgd" || o.momentum <= 0)) {
     throw ConfigError::plain(tree.locate(at + "nesterov"), at + "nesterov",
                              "needs type sgd with momentum > 0 (found type " + o.type +
-                                 ", momentum " + Json(o.momentum).dump() + ")");
+                                 ", momentum " + number_text(o.momentum) + ")");
   }
 }
 

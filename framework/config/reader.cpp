@@ -46,11 +46,16 @@ ConfigError Reader::invalid(const std::string& key, const std::string& expected,
 }
 
 void Reader::finish() const {
+  reject_unknown({claimed_.begin(), claimed_.end()});
+}
+
+void Reader::reject_unknown(const std::vector<std::string>& names) const {
   if (!map_.IsDefined() || !map_.IsMap()) return;
-  std::vector<std::string> known(claimed_.begin(), claimed_.end());
+  std::set<std::string> sorted(names.begin(), names.end());
+  std::vector<std::string> known(sorted.begin(), sorted.end());
   for (const auto& entry : map_) {
     std::string key = entry.first.Scalar();
-    if (claimed_.count(key)) continue;
+    if (sorted.count(key)) continue;
     std::string at = child_path(path_, key);
     throw ConfigError(origins_->locate(at, entry.first), at, "one of the keys " + join(known),
                       "unknown key '" + key + "'", did_you_mean(key, known));

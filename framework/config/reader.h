@@ -15,6 +15,36 @@
 
 namespace dlx::config {
 
+/// A spec's own key names (not those of its sections' keys), in declaration order.
+class KeyNames {
+ public:
+  template <class S>
+  static std::vector<std::string> of(S& spec) {
+    KeyNames names;
+    spec.visit(names);
+    return names.keys_;
+  }
+  template <class T, class C = Check<T>>
+  void field(const char* key, T&, const char*, const C& = {}) {
+    keys_.push_back(key);
+  }
+  template <class T, class C = Check<T>>
+  void required(const char* key, T&, const char*, const C& = {}) {
+    keys_.push_back(key);
+  }
+  template <class S>
+  void section(const char* key, S&, const char*) {
+    keys_.push_back(key);
+  }
+  YAML::Node raw(const char* key, const char*) {
+    keys_.push_back(key);
+    return {};
+  }
+
+ private:
+  std::vector<std::string> keys_;
+};
+
 /// Reads one YAML mapping into a spec; call finish() after visiting to reject unclaimed keys.
 class Reader {
  public:
@@ -22,9 +52,16 @@ class Reader {
   /// Reads the whole of `tree` into `spec`.
   template <class S>
   static void read(const Tree& tree, S& spec) {
-    Reader reader(tree.root, "", tree.origins);
-    spec.visit(reader);
-    reader.finish();
+    Reader(tree.root, "", tree.origins).read_spec(spec);
+  }
+
+  /// Reads this mapping into `spec`: unknown keys first (a misspelt key is the likelier
+  /// mistake than the missing one it was meant to be), then every value.
+  template <class S>
+  void read_spec(S& spec) {
+    reject_unknown(KeyNames::of(spec));
+    spec.visit(*this);
+    finish();
   }
 
   /// An optional key: left at its default when absent.
@@ -48,9 +85,7 @@ class Reader {
   template <class S>
   void section(const char* key, S& spec, const char*) {
     claimed_.insert(key);
-    Reader child(entry(key), child_path(path_, key), origins_);
-    spec.visit(child);
-    child.finish();
+    Reader(entry(key), child_path(path_, key), origins_).read_spec(spec);
   }
 
   /// A raw subtree kept for a later stage (model layers are read by the nn builder).
@@ -61,6 +96,8 @@ class Reader {
 
   /// Rejects any key of the mapping that no field claimed.
   void finish() const;
+  /// Rejects any key of the mapping not in `known`.
+  void reject_unknown(const std::vector<std::string>& known) const;
 
   const std::string& path() const { return path_; }
   const std::shared_ptr<const Origins>& origins() const { return origins_; }

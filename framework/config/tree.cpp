@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "framework/config/codec.h"
 #include "framework/core/files.h"
 
 namespace dlx::config {
@@ -202,9 +203,12 @@ void apply_override(YAML::Node root, const Override& o, Origins& origins) {
       if (node.IsDefined() && !node.IsNull() && !node.IsMap()) {
         throw ConfigError::plain(where, path, "is not a mapping, so it has no key '" + s.key + "'");
       }
-      if (!node[s.key] || node[s.key].IsNull()) node[s.key] = YAML::Node(YAML::NodeType::Map);
-      next.reset(node[s.key]);
       path = child_path(path, s.key);
+      if (!node[s.key] || node[s.key].IsNull()) {
+        node[s.key] = YAML::Node(YAML::NodeType::Map);
+        origins.set(path, where.file, false);  // the --set made it, so errors there name the --set
+      }
+      next.reset(node[s.key]);
     }
     node.reset(next);
   }
@@ -260,7 +264,7 @@ YAML::Node load_layered(const fs::path& path, Origins& origins, int depth) {
   if (!node.IsMap()) {
     throw ConfigError({file, node.IsDefined() ? node.Mark().line + 1 : 0, 1}, "",
                       "a mapping of keys (name, model, data, train)",
-                      node.IsNull() ? "an empty file" : "something else");
+                      node.IsNull() ? "an empty file" : describe(node));
   }
   std::string model_file = inline_model(node, file);
   YAML::Node base_key = node["base"];

@@ -63,7 +63,12 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
   }
   // Beyond a third of the word's length the "match" is a different word, not a typo.
   size_t limit = std::max<size_t>(2, word.size() / 3);
-  return best_distance <= limit ? best : std::string{};
+  if (best_distance <= limit) return best;
+  // A shortened name ("kernel" for "kernel_size") is meant too.
+  for (const auto& candidate : candidates) {
+    if (word.size() >= 3 && candidate.compare(0, word.size(), word) == 0) return candidate;
+  }
+  return {};
 }
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {

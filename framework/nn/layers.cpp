@@ -364,6 +364,9 @@ LayerType make_layer(const char* type, const char* prefix, const char* summary) 
   return LayerType{type, prefix, summary,
                    [](config::Reader& reader, const BuildInput& in) {
                      Args args;
+                     std::vector<std::string> known = config::KeyNames::of(args);
+                     known.push_back("name");  // read by the builder
+                     reader.reject_unknown(known);
                      args.visit(reader);
                      reader.finish();
                      return Build(args, in);

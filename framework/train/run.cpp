@@ -252,7 +252,7 @@ RunOutcome Run::execute(nn::Network& net, bool resuming) {
   }
   out << "status: " << status << (error.empty() ? "" : " (" + error + ")")
       << "; report: " << (folder / "report.json").string() << std::endl;
-  return RunOutcome{status, folder, exit_code_for(status)};
+  return RunOutcome{status, folder, exit_code_for(status), error};
 }
 
 }  // namespace

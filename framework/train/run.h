@@ -22,6 +22,7 @@ struct RunOutcome {
   std::string status;  // completed | failed | diverged | interrupted
   std::filesystem::path folder;
   int exit_code = 0;  // 0 completed, 1 failed, 3 diverged, 128+signal interrupted
+  std::string error;  // why it failed
 };
 
 /// Resolves `auto`, `cpu`, `cuda`, `cuda:N` to a device; an unavailable GPU is a RuntimeError.

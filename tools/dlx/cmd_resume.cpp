@@ -26,9 +26,10 @@ void add_resume_command(CLI::App& app, Command& chosen) {
   cmd->callback([args, &chosen] {
     chosen = [args] {
       train::RunOptions options{"", command_line, train::Progress::stderr_is_terminal()};
-      return train::resume_run(args->folder, parse_overrides(args->sets), args->force, options,
-                               std::cout)
-          .exit_code;
+      train::RunOutcome outcome = train::resume_run(args->folder, parse_overrides(args->sets),
+                                                    args->force, options, std::cout);
+      if (outcome.status == "failed") std::cerr << "dlx: error: " << outcome.error << std::endl;
+      return outcome.exit_code;
     };
   });
 }

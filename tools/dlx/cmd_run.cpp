@@ -29,7 +29,10 @@ void add_run_command(CLI::App& app, Command& chosen) {
           config::load_experiment(args->file, parse_overrides(args->sets));
       train::RunOptions options{report::runs_root(args->runs), command_line,
                                 train::Progress::stderr_is_terminal()};
-      return train::run_experiment(std::move(spec), options, std::cout).exit_code;
+      train::RunOutcome outcome = train::run_experiment(std::move(spec), options, std::cout);
+      // A failed run's error goes to stderr too, as every other failure does.
+      if (outcome.status == "failed") std::cerr << "dlx: error: " << outcome.error << std::endl;
+      return outcome.exit_code;
     };
   });
 }

@@ -1,0 +1,109 @@
+// Runs every case of the bad-input corpus (tests/data/bad) through the real dlx program and checks
+// that each gives its exit code and exactly its one line on stderr: never a crash, a hang, an
+// uncaught exception's text or a run folder claiming success.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "framework/core/files.h"
+#include "tests/helpers.h"
+
+using namespace dlx;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Case {
+  fs::path file;
+  std::string args, error, before;
+  int exit_code = -1;
+};
+
+Case read_case(const fs::path& file) {
+  Case c;
+  c.file = file;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto value = [&](const char* key) {
+      std::string prefix = std::string("# ") + key + ": ";
+      return line.rfind(prefix, 0) == 0 ? line.substr(prefix.size()) : std::string();
+    };
+    if (auto v = value("args"); !v.empty()) c.args = v;
+    if (auto v = value("error"); !v.empty()) c.error = v;
+    if (auto v = value("before"); !v.empty()) c.before = v;
+    if (auto v = value("exit"); !v.empty()) c.exit_code = std::stoi(v);
+  }
+  return c;
+}
+
+std::string substitute(std::string text, const std::string& key, const std::string& value) {
+  for (size_t at = text.find(key); at != std::string::npos;
+       at = text.find(key, at + value.size())) {
+    text.replace(at, key.size(), value);
+  }
+  return text;
+}
+
+// '*' matches any run of characters; everything else literally.
+bool matches(const std::string& pattern, const std::string& text) {
+  std::string regex;
+  for (char c : pattern) {
+    if (c == '*')
+      regex += ".*";
+    else if (std::string("\\^$.|?+()[]{}").find(c) != std::string::npos)
+      regex += std::string("\\") + c;
+    else
+      regex += c;
+  }
+  return std::regex_match(text, std::regex(regex));
+}
+
+bool any_completed_report(const fs::path& root) {
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (entry.path().filename() == "report.json" &&
+        read_file(entry.path()).find("\"status\": \"completed\"") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("every case of the bad-input corpus gives its exit code and its one line") {
+  const fs::path corpus = testing::source_dir() / "tests/data/bad";
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(corpus)) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  CHECK(files.size() >= 40);
+  for (const auto& file : files) {
+    Case c = read_case(file);
+    CAPTURE(file.filename().string());
+    REQUIRE(!c.args.empty());
+    REQUIRE(!c.error.empty());
+    testing::TempDir tmp;
+    auto fill = [&](std::string text) {
+      text = substitute(text, "{FILE}", file.filename().string());
+      text = substitute(text, "{TMP}", tmp.path().string());
+      return substitute(text, "{DLX}", DLX_BINARY);
+    };
+    const std::string script = "cd '" + corpus.string() + "' || exit 99\n" + fill(c.before) + "\n" +
+                               std::string(DLX_BINARY) + " " + fill(c.args) + " 2>'" +
+                               (tmp.path() / "stderr").string() + "' >/dev/null\n";
+    auto script_file = tmp.write("case.sh", script);
+    std::string ignored;
+    int code = testing::run_command("timeout 60 bash " + script_file.string(), ignored);
+    CHECK(code == c.exit_code);
+    std::string err = read_file(tmp.path() / "stderr");
+    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+    std::string line = err.substr(0, err.find('\n'));
+    INFO("stderr: ", line);
+    CHECK(matches(fill(c.error), line));
+    if (c.args.rfind("run ", 0) == 0) CHECK_FALSE(any_completed_report(tmp.path()));
+  }
+}
