@@ -1,7 +1,6 @@
 #include "framework/config/experiment.h"
 
 #include <cstdio>
-#include <regex>
 
 #include "framework/core/files.h"
 
@@ -77,9 +76,15 @@ void check_scheduler(const Tree& tree, const SchedulerSpec& s, int64_t epochs) {
   }
 }
 
+bool valid_device(const std::string& device) {
+  if (device == "auto" || device == "cpu" || device == "cuda") return true;
+  const std::string prefix = "cuda:";
+  if (device.size() <= prefix.size() || device.compare(0, prefix.size(), prefix) != 0) return false;
+  return device.find_first_not_of("0123456789", prefix.size()) == std::string::npos;
+}
+
 void check_device(const Tree& tree, const std::string& device) {
-  static const std::regex pattern("auto|cpu|cuda|cuda:[0-9]+");
-  if (!std::regex_match(device, pattern)) {
+  if (!valid_device(device)) {
     throw ConfigError(tree.locate("train.device"), "train.device", "auto, cpu, cuda or cuda:N",
                       "'" + device + "'");
   }

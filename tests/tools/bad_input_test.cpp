@@ -4,7 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "framework/core/files.h"
@@ -49,16 +48,14 @@ std::string substitute(std::string text, const std::string& key, const std::stri
 
 // '*' matches any run of characters; everything else literally.
 bool matches(const std::string& pattern, const std::string& text) {
-  std::string regex;
-  for (char c : pattern) {
-    if (c == '*')
-      regex += ".*";
-    else if (std::string("\\^$.|?+()[]{}").find(c) != std::string::npos)
-      regex += std::string("\\") + c;
-    else
-      regex += c;
+  size_t star = pattern.find('*');
+  if (star == std::string::npos) return pattern == text;
+  if (text.compare(0, star, pattern, 0, star) != 0) return false;
+  const std::string rest = pattern.substr(star + 1);
+  for (size_t at = star; at <= text.size(); ++at) {
+    if (matches(rest, text.substr(at))) return true;
   }
-  return std::regex_match(text, std::regex(regex));
+  return false;
 }
 
 bool any_completed_report(const fs::path& root) {
