@@ -160,6 +160,7 @@ struct ExperimentSpec {
   ModelSpec model;
   DataSpec data;
   TrainSpec train;
+  YAML::Node sweep;  // read by `dlx sweep` (framework/sweep); not part of a run's config
 
   template <class V>
   void visit(V& v) {
@@ -171,6 +172,8 @@ struct ExperimentSpec {
               "the network: a path to a model file (relative to this file) or a mapping");
     v.section("data", data, "the dataset and batching");
     v.section("train", train, "the training loop");
+    YAML::Node node = v.raw("sweep", "dotted key -> list of values; every combination is one run");
+    if constexpr (std::is_same_v<V, Reader>) sweep = node;
   }
 };
 

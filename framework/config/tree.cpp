@@ -155,8 +155,8 @@ Location Tree::locate(const std::string& path) const {
   return origins->locate(path, node);
 }
 
-Override parse_override(const std::string& text) {
-  Location where{"--set " + text};
+Override parse_override(const std::string& text, const std::string& origin) {
+  Location where{origin + " " + text};
   size_t equals = text.find('=');
   if (equals == std::string::npos || equals == 0) {
     throw ConfigError(where, "", "key=value", "'" + text + "'");
@@ -176,13 +176,13 @@ Override parse_override(const std::string& text) {
     key = is_number(part) ? key + "[" + part + "]" : child_path(key, part);
     start = dot + 1;
   }
-  return Override{key, text.substr(equals + 1), text};
+  return Override{key, text.substr(equals + 1), text, origin};
 }
 
 namespace {
 
 void apply_override(YAML::Node root, const Override& o, Origins& origins) {
-  Location where{"--set " + o.text};
+  Location where{o.where()};
   YAML::Node value = parse_yaml_text(o.value, where.file);
   if (o.value.empty()) {
     throw ConfigError(where, o.key, "a value after '='", "nothing");

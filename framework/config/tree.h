@@ -17,13 +17,16 @@ namespace dlx::config {
 
 /// One `--set key=value`: the key in dotted form, the value as YAML text.
 struct Override {
-  std::string key;    // normalised: "model.layers[0].conv2d.out_channels"
-  std::string value;  // "0.01", "[1, 2]", "{type: adam}"
-  std::string text;   // as the user typed it, for messages
+  std::string key;               // normalised: "model.layers[0].conv2d.out_channels"
+  std::string value;             // "0.01", "[1, 2]", "{type: adam}"
+  std::string text;              // as the user typed it, for messages
+  std::string origin = "--set";  // or "sweep": where messages say it came from
+
+  std::string where() const { return origin + " " + text; }
 };
 
 /// Parses "a.b=c" (also "a.0.b=c" for list items). A malformed one is a ConfigError.
-Override parse_override(const std::string& text);
+Override parse_override(const std::string& text, const std::string& origin = "--set");
 
 /// Which file (or --set) each subtree of a merged tree came from.
 class Origins {

@@ -19,6 +19,16 @@ fs::path runs_root(const std::string& flag) {
   return "runs";
 }
 
+fs::path claim_run_folder(const fs::path& folder) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) throw RuntimeError(folder.string() + ": cannot create the run folder: " + ec.message());
+  if (fs::exists(folder / "report.json")) {
+    throw RuntimeError(folder.string() + ": already holds a run (report.json)");
+  }
+  return folder;
+}
+
 fs::path create_run_folder(const fs::path& root, const std::string& experiment) {
   fs::path parent = root / experiment;
   std::error_code ec;

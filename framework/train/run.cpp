@@ -261,13 +261,14 @@ RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options
                           std::ostream& out) {
   Json resolved = config::resolved_json(spec);
   Run run(spec, options, out);
-  run.device = resolve_device(spec.train.device);
-  const int threads = configure_threads(spec.train.threads);
+  run.device = resolve_device(options.device.empty() ? spec.train.device : options.device);
+  const int threads = configure_threads(options.threads ? options.threads : spec.train.threads);
   at::manual_seed(static_cast<uint64_t>(spec.train.seed));
   nn::Network net = nn::build_network(spec);
   init_weights(net, spec.train.init);
 
-  run.folder = report::create_run_folder(options.runs_root, spec.name);
+  run.folder = options.folder.empty() ? report::create_run_folder(options.runs_root, spec.name)
+                                      : report::claim_run_folder(options.folder);
   write_file_atomic(run.folder / "config.yaml", config::to_yaml(resolved));
   run.report = Json{{"schema", report::kSchema},
                     {"run_id", run.folder.filename().string()},
@@ -323,8 +324,8 @@ RunOutcome resume_run(const fs::path& folder, const std::vector<config::Override
 
   Run run(spec, options, out);
   run.folder = folder;
-  run.device = resolve_device(spec.train.device);
-  const int threads = configure_threads(spec.train.threads);
+  run.device = resolve_device(options.device.empty() ? spec.train.device : options.device);
+  const int threads = configure_threads(options.threads ? options.threads : spec.train.threads);
   nn::Network net = nn::build_network(spec);
   load_weights(net, read_weights(folder / "checkpoint.pt"));
   if (force) write_file_atomic(folder / "config.yaml", config::to_yaml(resolved));

@@ -16,6 +16,9 @@ struct RunOptions {
   std::filesystem::path runs_root = "runs";
   std::string command;  // the command line, for the report
   bool live_progress = false;
+  std::filesystem::path folder;  // use exactly this (empty) run folder, as sweeps do; "" = new one
+  int64_t threads = 0;           // overrides train.threads without changing the config; 0 = no
+  std::string device;            // overrides train.device likewise; "" = no
 };
 
 struct RunOutcome {

@@ -47,7 +47,10 @@ struct TinyRun {
     for (const auto& s : sets) overrides.push_back(config::parse_override(s));
     auto spec = config::load_experiment(dir.write("tiny.yaml", kSyntheticExperiment), overrides);
     std::ostringstream out;
-    outcome = train::run_experiment(spec, {dir.path() / "runs", "dlx run tiny.yaml", false}, out);
+    train::RunOptions options;
+    options.runs_root = dir.path() / "runs";
+    options.command = "dlx run tiny.yaml";
+    outcome = train::run_experiment(spec, options, out);
     printed = out.str();
   }
   Json report() const { return Json::parse(read_file(outcome.folder / "report.json")); }

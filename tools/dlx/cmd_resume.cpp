@@ -13,6 +13,8 @@ struct ResumeArgs {
   std::string folder;
   std::vector<std::string> sets;
   bool force = false;
+  int64_t threads = 0;
+  std::string device;
 };
 }  // namespace
 
@@ -21,11 +23,15 @@ void add_resume_command(CLI::App& app, Command& chosen) {
   CLI::App* cmd = app.add_subcommand("resume", "continue a run from its last checkpoint, exactly");
   cmd->add_option("RUN", args->folder, "the run folder (runs/<experiment>/<run-id>)")->required();
   add_set_option(*cmd, args->sets);
+  cmd->add_option("--threads", args->threads,
+                  "CPU threads for this session (overrides train.threads)");
+  cmd->add_option("--device", args->device, "device for this session (overrides train.device)");
   cmd->add_flag("--force", args->force,
                 "resume even if the config differs from the run's, or the run had ended");
   cmd->callback([args, &chosen] {
     chosen = [args] {
-      train::RunOptions options{"", command_line, train::Progress::stderr_is_terminal()};
+      train::RunOptions options{"", command_line,  train::Progress::stderr_is_terminal(),
+                                "", args->threads, args->device};
       train::RunOutcome outcome = train::resume_run(args->folder, parse_overrides(args->sets),
                                                     args->force, options, std::cout);
       if (outcome.status == "failed") std::cerr << "dlx: error: " << outcome.error << std::endl;

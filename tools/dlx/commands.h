@@ -19,9 +19,14 @@ void add_shapes_command(CLI::App& app, Command& chosen);
 void add_validate_command(CLI::App& app, Command& chosen);
 void add_layers_command(CLI::App& app, Command& chosen);
 void add_resume_command(CLI::App& app, Command& chosen);
+void add_sweep_command(CLI::App& app, Command& chosen);
+void add_compare_command(CLI::App& app, Command& chosen);
 
 /// Adds the repeatable `--set key=value` option.
 void add_set_option(CLI::App& command, std::vector<std::string>& sets);
+/// Adds `--folder`, `--threads` and `--device`: how and where a run happens, outside its config.
+void add_runtime_options(CLI::App& command, std::string& folder, int64_t& threads,
+                         std::string& device);
 /// Parses the `--set` texts.
 std::vector<config::Override> parse_overrides(const std::vector<std::string>& sets);
 

@@ -19,6 +19,13 @@ void add_set_option(CLI::App& command, std::vector<std::string>& sets) {
       ->allow_extra_args(false);
 }
 
+void add_runtime_options(CLI::App& command, std::string& folder, int64_t& threads,
+                         std::string& device) {
+  command.add_option("--folder", folder, "use exactly this run folder (as sweeps do)");
+  command.add_option("--threads", threads, "CPU threads for this run (overrides train.threads)");
+  command.add_option("--device", device, "device for this run (overrides train.device)");
+}
+
 std::vector<config::Override> parse_overrides(const std::vector<std::string>& sets) {
   std::vector<config::Override> out;
   for (const auto& text : sets) out.push_back(config::parse_override(text));
@@ -41,6 +48,8 @@ int main(int argc, char** argv) {
   tools::add_validate_command(app, chosen);
   tools::add_layers_command(app, chosen);
   tools::add_resume_command(app, chosen);
+  tools::add_sweep_command(app, chosen);
+  tools::add_compare_command(app, chosen);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

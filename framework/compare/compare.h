@@ -1,0 +1,49 @@
+// Reads run reports (run folders, sweep folders, report.json files, or folders of runs) and
+// tabulates them: one row per run with only the config keys that differ between the runs, final
+// and best metrics, speed, wall time and status; the best run marked; runs that differ only in
+// their seed grouped as mean ± std. A missing or corrupt report is a row that says so. It reads
+// files and never trains.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace dlx::compare {
+
+using Json = nlohmann::ordered_json;
+
+struct RunRow {
+  std::string label;   // the run's folder, relative to the paths given
+  std::string status;  // completed, failed, ..., or "unreadable: <why>"
+  Json config;         // flattened: dotted key -> value
+  Json final;          // the report's final figures (empty when unreadable)
+  int count = 1;       // runs in this row (seed groups)
+  Json spread;         // metric -> std over a group's runs
+};
+
+/// Finds the runs under `paths`. A path that does not exist is a RuntimeError.
+std::vector<RunRow> collect(const std::vector<std::filesystem::path>& paths);
+
+struct Options {
+  std::string metric = "test_acc";  // what "best" means (lower is better for *loss*)
+  std::string sort;                 // a metric or a config key; "" keeps the order found
+  int top = 0;                      // keep the first N rows after sorting; 0 = all
+  std::string format = "table";     // table | json | csv | markdown
+  bool group_seeds = true;
+};
+
+/// The config keys whose values differ between the rows.
+std::vector<std::string> differing_keys(const std::vector<RunRow>& rows);
+
+/// Groups rows that differ only in train.seed: metrics become means, with their std in `spread`.
+std::vector<RunRow> group_by_seed(const std::vector<RunRow>& rows);
+
+/// The comparison in the chosen format.
+std::string render(std::vector<RunRow> rows, const Options& options);
+
+/// Metrics a comparison shows, in column order.
+const std::vector<std::string>& metric_columns();
+
+}  // namespace dlx::compare

@@ -1,0 +1,127 @@
+#include <doctest/doctest.h>
+
+#include "framework/compare/compare.h"
+#include "framework/core/files.h"
+#include "tests/helpers.h"
+
+using namespace dlx;
+using compare::Json;
+namespace fs = std::filesystem;
+
+namespace {
+
+compare::RunRow row(const std::string& label, double lr, int seed, double acc, double loss) {
+  compare::RunRow r;
+  r.label = label;
+  r.status = "completed";
+  r.config = {
+      {"name", "exp"}, {"train.optimizer.lr", lr}, {"train.seed", seed}, {"data.batch_size", 256}};
+  r.final = {{"test_acc", acc},
+             {"best_test_acc", acc},
+             {"best_epoch", 10},
+             {"train_loss", loss},
+             {"mean_examples_per_sec", 1000.0},
+             {"wall_seconds", 30.0}};
+  r.spread = Json::object();
+  return r;
+}
+
+std::vector<compare::RunRow> three_lrs() {
+  return {row("a", 0.1, 0, 0.70, 0.9), row("b", 0.3, 0, 0.80, 0.6), row("c", 0.9, 0, 0.78, 0.5)};
+}
+
+}  // namespace
+
+TEST_CASE("only the keys that differ between runs are shown") {
+  CHECK(compare::differing_keys(three_lrs()) == std::vector<std::string>{"train.optimizer.lr"});
+  compare::Options o;
+  o.group_seeds = false;
+  std::string table = compare::render(three_lrs(), o);
+  CHECK(table.find("train.optimizer.lr") != std::string::npos);
+  CHECK(table.find("batch_size") == std::string::npos);
+}
+
+TEST_CASE("the best run is marked by the chosen metric, lower being better for losses") {
+  compare::Options o;
+  o.format = "json";
+  Json rows = Json::parse(compare::render(three_lrs(), o));
+  CHECK(rows[1]["best"] == true);
+  CHECK(rows[0]["best"] == false);
+  o.metric = "train_loss";
+  rows = Json::parse(compare::render(three_lrs(), o));
+  CHECK(rows[2]["best"] == true);
+}
+
+TEST_CASE("sorting puts the best first for metrics, and --top keeps the first rows") {
+  compare::Options o;
+  o.format = "json";
+  o.sort = "test_acc";
+  o.top = 2;
+  Json rows = Json::parse(compare::render(three_lrs(), o));
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["run"] == "b");
+  CHECK(rows[1]["run"] == "c");
+  o.sort = "train.optimizer.lr";
+  o.top = 0;
+  rows = Json::parse(compare::render(three_lrs(), o));
+  CHECK(rows[0]["run"] == "a");
+  CHECK(rows[2]["run"] == "c");
+}
+
+TEST_CASE("runs that differ only in seed are grouped as mean ± std with their count") {
+  std::vector<compare::RunRow> rows{
+      row("lr=0.1,seed=0", 0.1, 0, 0.70, 0.9), row("lr=0.1,seed=1", 0.1, 1, 0.74, 0.8),
+      row("lr=0.3,seed=0", 0.3, 0, 0.80, 0.6), row("lr=0.3,seed=1", 0.3, 1, 0.80, 0.6)};
+  auto grouped = compare::group_by_seed(rows);
+  REQUIRE(grouped.size() == 2);
+  CHECK(grouped[0].label == "lr=0.1,seed=*");
+  CHECK(grouped[0].count == 2);
+  CHECK(grouped[0].final["test_acc"].get<double>() == doctest::Approx(0.72));
+  CHECK(grouped[0].spread["test_acc"].get<double>() == doctest::Approx(0.0282843).epsilon(1e-4));
+  CHECK(grouped[1].spread["test_acc"].get<double>() == 0.0);
+  compare::Options o;
+  std::string table = compare::render(rows, o);
+  CHECK(table.find("0.72 ± 0.02828") != std::string::npos);
+  CHECK(table.find("train.seed") == std::string::npos);
+}
+
+TEST_CASE("every format carries the same rows") {
+  compare::Options o;
+  o.group_seeds = false;
+  o.format = "csv";
+  std::string csv = compare::render(three_lrs(), o);
+  CHECK(csv.rfind("run,train.optimizer.lr,test_acc,test_acc_std,", 0) == 0);
+  CHECK(csv.find("\nb,0.3,0.8,,0.8,,10,0.6,,1000.0,,30,,1,completed,true\n") != std::string::npos);
+  o.format = "markdown";
+  std::string md = compare::render(three_lrs(), o);
+  CHECK(md.rfind("|     | run | train.optimizer.lr | test_acc |", 0) == 0);
+  CHECK(md.find("\n| --- | --- | ------------------ |") != std::string::npos);
+  o.format = "table";
+  std::string table = compare::render(three_lrs(), o);
+  CHECK(table.find("\n*  b    0.3") != std::string::npos);
+  o.format = "yaml";
+  CHECK(testing::config_error([&] { compare::render(three_lrs(), o); }) ==
+        "--format: error: expected one of table, json, csv, markdown, found 'yaml'");
+}
+
+TEST_CASE("a missing or corrupt report is a row that says so, never a crash") {
+  testing::TempDir dir;
+  fs::create_directories(dir.path() / "exp/run1");
+  dir.write("exp/run1/config.yaml", "name: x\n");
+  dir.write("exp/run2/report.json", "{\"schema\": \"dlx.run/1\", \"config\": ");
+  dir.write(
+      "exp/run3/report.json",
+      R"({"schema": "dlx.run/1", "status": "completed", "config": {"train": {"seed": 1}}, "final": {"test_acc": 0.5}})");
+  auto rows = compare::collect({dir.path() / "exp"});
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].label == "exp/run1");
+  CHECK(rows[0].status == "unreadable: no report.json");
+  CHECK(rows[1].status == "unreadable: report.json is corrupt");
+  CHECK(rows[2].status == "completed");
+  CHECK(rows[2].config["train.seed"] == 1);
+  compare::Options o;
+  std::string table = compare::render(rows, o);
+  CHECK(table.find("unreadable: report.json is corrupt") != std::string::npos);
+  CHECK(testing::runtime_error([&] { compare::collect({dir.path() / "nothing"}); }) ==
+        (dir.path() / "nothing").string() + ": no such run, sweep or report");
+}

@@ -1,0 +1,107 @@
+// Sweeps through the real dlx program: folders, sweep.json, skipping, failures, interruption.
+#include <doctest/doctest.h>
+
+#include "framework/core/files.h"
+#include "tests/helpers.h"
+
+using namespace dlx;
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+namespace {
+
+const char* kExperiment = R"(name: tiny
+model:
+  layers:
+    - dense: {units: 10}
+data:
+  dataset: synthetic
+  batch_size: 16
+  root: /nonexistent
+  synthetic: {classes: 10, train_size: 256, test_size: 64, size: 6}
+train: {epochs: 2, device: cpu, threads: 1}
+)";
+
+int dlx_sweep(const std::string& args, std::string& out) {
+  return testing::run_command(std::string(DLX_BINARY) + " sweep " + args, out);
+}
+
+Json index_of(const fs::path& sweep) {
+  return Json::parse(read_file(sweep / "sweep.json"));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a run that fails mid-sweep does not stop the others, and a second start skips and retries") {
+  testing::TempDir dir;
+  auto file = dir.write("tiny.yaml", kExperiment);
+  const std::string args = file.string() + " --set data.dataset=synthetic,mnist --runs " +
+                           (dir.path() / "runs").string() + " --jobs 2";
+  std::string out;
+  CHECK(dlx_sweep(args, out) == 1);
+  const fs::path sweep = dir.path() / "runs/tiny";
+  Json index = index_of(sweep);
+  REQUIRE(index["points"].size() == 2);
+  CHECK(index["schema"] == "dlx.sweep/1");
+  CHECK(index["points"][0]["label"] == "dataset=synthetic");
+  CHECK(index["points"][0]["status"] == "completed");
+  CHECK(index["points"][0]["values"]["data.dataset"] == "synthetic");
+  CHECK(index["points"][0]["final"]["test_acc"].get<double>() > 0.2);  // chance is 0.1
+  CHECK(index["points"][1]["status"] == "failed");
+  CHECK(index["points"][1]["error"] ==
+        "data.root /nonexistent: no train-images-idx3-ubyte[.gz] there");
+  CHECK(fs::exists(sweep / "dataset=synthetic/report.json"));
+  CHECK(fs::exists(sweep / "dataset=synthetic/log.txt"));
+
+  CHECK(dlx_sweep(args, out) == 1);
+  CHECK(out.find("dataset=synthetic: completed earlier") != std::string::npos);
+  CHECK(out.find("dataset=mnist: re-running; the failed run is kept beside") != std::string::npos);
+  CHECK(fs::exists(sweep / "dataset=mnist@failed/report.json"));
+  CHECK(index_of(sweep)["points"][0]["status"] == "completed");
+}
+
+TEST_CASE("a sweep whose config changed moves the old run aside instead of reusing it") {
+  testing::TempDir dir;
+  auto file = dir.write("tiny.yaml", kExperiment);
+  const std::string runs = " --runs " + (dir.path() / "runs").string();
+  std::string out;
+  REQUIRE(dlx_sweep(file.string() + " --set train.optimizer.lr=0.1,0.2" + runs, out) == 0);
+  REQUIRE(dlx_sweep(file.string() + " --set train.optimizer.lr=0.1,0.2 --set train.epochs=1" + runs,
+                    out) == 0);
+  CHECK(out.find("lr=0.1: the config changed; the earlier run is kept beside") !=
+        std::string::npos);
+  CHECK(index_of(dir.path() / "runs/tiny")["points"][0]["final"]["epoch"] == 1);
+  int kept = 0;
+  for (const auto& e : fs::directory_iterator(dir.path() / "runs/tiny")) {
+    kept += e.path().filename().string().rfind("lr=0.1@", 0) == 0;
+  }
+  CHECK(kept == 1);
+}
+
+TEST_CASE("killing a sweep and starting it again loses nothing and repeats nothing") {
+  testing::TempDir dir;
+  auto file = dir.write("tiny.yaml", kExperiment);
+  const fs::path runs = dir.path() / "runs";
+  // Longer runs, so that the interrupt lands inside one.
+  const std::string args = file.string() +
+                           " --set train.optimizer.lr=0.1,0.2 --set train.epochs=40 --runs " +
+                           runs.string();
+  std::string script =
+      "setsid " + std::string(DLX_BINARY) + " sweep " + args +
+      " >/dev/null & pid=$!; for i in $(seq 300); do test -s " + runs.string() +
+      "/tiny/lr=0.1/metrics.jsonl && break; sleep 0.05; done; kill -INT -- -$pid; wait $pid";
+  std::string out;
+  CHECK(testing::run_command("bash -c '" + script + "'", out) == 130);
+  Json index = index_of(runs / "tiny");
+  CHECK(index["points"][0]["status"] == "interrupted");
+  CHECK(index["points"][1]["status"] == "pending");
+
+  REQUIRE(dlx_sweep(args, out) == 0);
+  CHECK(out.find("lr=0.1: resuming its interrupted run") != std::string::npos);
+  Json report = Json::parse(read_file(runs / "tiny/lr=0.1/report.json"));
+  CHECK(report["status"] == "completed");
+  CHECK(report["resumed"].size() == 1);
+  CHECK(report["epochs"].size() == 40);
+  CHECK(index_of(runs / "tiny")["points"][1]["status"] == "completed");
+}
