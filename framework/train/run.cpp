@@ -17,6 +17,7 @@
 #include "framework/core/system.h"
 #include "framework/data/dataset.h"
 #include "framework/nn/builder.h"
+#include "framework/report/curves.h"
 #include "framework/report/report.h"
 #include "framework/report/run_folder.h"
 #include "framework/train/checkpoint.h"
@@ -99,6 +100,21 @@ Json final_json(const Json& epochs, double wall_seconds) {
   return final;
 }
 
+// The last evaluation's confusion matrix and per-class accuracy, named by class.
+Json class_report(const at::Tensor& confusion, const std::vector<std::string>& names) {
+  Json matrix = Json::array(), accuracy = Json::object();
+  auto counts = confusion.accessor<int64_t, 2>();
+  for (int64_t t = 0; t < confusion.size(0); ++t) {
+    Json row = Json::array();
+    int64_t total = 0;
+    for (int64_t p = 0; p < confusion.size(1); ++p)
+      row.push_back(counts[t][p]), total += counts[t][p];
+    matrix.push_back(row);
+    accuracy[names[t]] = total ? double(counts[t][t]) / double(total) : 0.0;
+  }
+  return {{"names", names}, {"confusion_matrix", matrix}, {"per_class_accuracy", accuracy}};
+}
+
 std::string epoch_line(const report::EpochRecord& r, int64_t epochs, const c10::Device& device) {
   return fmt::format(
       "epoch {}/{}: loss {:.3f}, train acc {:.3f}, test acc {:.3f}, {:.1f} examples/sec on {}",
@@ -141,6 +157,7 @@ struct Run {
 
 void Run::save() {
   report::write_report(folder, report);
+  write_file_atomic(folder / "curves.svg", report::curves_svg(report["epochs"], spec.name));
   if (!signals) return;
   Json stopped = report;
   stopped["status"] = "interrupted";
@@ -201,7 +218,9 @@ std::string Run::train(nn::Network& net, bool resuming) {
       report["interrupted_at"] = {{"epoch", fit.state.epoch}, {"step", fit.state.steps}};
       return "interrupted";
     }
-    record_epoch(fit.state, evaluate(net, dataset.test, batching), lr, metrics);
+    Evaluation test = evaluate(net, dataset.test, batching, dataset.classes());
+    record_epoch(fit.state, test, lr, metrics);
+    report["test_classes"] = class_report(test.confusion, dataset.class_names);
     state = EpochState{fit.state.epoch + 1};
     save_checkpoint(folder, net, *optimizer, state);
     save();

@@ -1,9 +1,11 @@
 #include "framework/train/trainer.h"
 
+#include <ATen/ops/bincount.h>
 #include <ATen/ops/cross_entropy_loss.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/isfinite.h>
 #include <ATen/ops/where.h>
+#include <ATen/ops/zeros.h>
 #include <c10/core/InferenceMode.h>
 
 #include <chrono>
@@ -92,8 +94,16 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
   return result;
 }
 
+at::Tensor predict(nn::Network& network, const at::Tensor& images) {
+  c10::InferenceMode inference;
+  network.body->eval();
+  at::Tensor predicted = network.body->forward(images).argmax(1);
+  network.body->train();
+  return predicted;
+}
+
 Evaluation evaluate(nn::Network& network, const data::Split& split,
-                    const data::BatchOptions& options) {
+                    const data::BatchOptions& options, int64_t classes) {
   c10::InferenceMode inference;
   network.body->eval();
   data::BatchOptions in_order = options;
@@ -102,17 +112,21 @@ Evaluation evaluate(nn::Network& network, const data::Split& split,
   Sums sums(options.device, EpochState{});
   const auto start = Clock::now();
   int64_t examples = 0;
+  at::Tensor confusion =
+      at::zeros({classes * classes}, at::TensorOptions().dtype(at::kLong).device(options.device));
   data::Batch batch;
   while (batches.next(batch)) {
     at::Tensor logits = network.body->forward(batch.images);
     sums.add(at::cross_entropy_loss(logits, batch.labels), logits, batch.labels);
+    confusion.add_(at::bincount(batch.labels * classes + logits.argmax(1), {}, classes * classes));
     examples += batch.labels.size(0);
   }
   EpochState totals;
   sums.read_into(totals);
   totals.examples = examples;
   network.body->train();
-  return Evaluation{totals.mean_loss(), totals.accuracy(), seconds_since(start)};
+  return Evaluation{totals.mean_loss(), totals.accuracy(), seconds_since(start),
+                    confusion.reshape({classes, classes}).to(at::kCPU)};
 }
 
 }  // namespace dlx::train

@@ -42,13 +42,18 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
                         const data::Split& split, const data::BatchOptions& options,
                         const EpochState& from, Progress& progress);
 
-/// Mean loss and accuracy over `split`, in eval mode and without autograd.
+/// Mean loss, accuracy and confusion matrix over `split`, in eval mode and without autograd.
 struct Evaluation {
   double loss = 0;
   double accuracy = 0;
   double seconds = 0;
+  at::Tensor
+      confusion;  // int64 [classes, classes] on the CPU: row = true label, column = predicted
 };
 Evaluation evaluate(nn::Network& network, const data::Split& split,
-                    const data::BatchOptions& options);
+                    const data::BatchOptions& options, int64_t classes);
+
+/// The predicted class of each example of `images` (float, on the network's device).
+at::Tensor predict(nn::Network& network, const at::Tensor& images);
 
 }  // namespace dlx::train

@@ -7,6 +7,7 @@
 #include "framework/report/report.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/optim.h"
+#include "framework/train/predict.h"
 #include "framework/train/run.h"
 #include "tests/helpers.h"
 
@@ -226,4 +227,52 @@ TEST_CASE("Python's torch.load opens checkpoint.pt as a name-to-tensor dict") {
                        "int(w['batchnorm0.num_batches_tracked']))";
   REQUIRE(testing::run_command("/usr/bin/python3 -c \"" + script + "\"", out) == 0);
   CHECK(out == "dict 9 (8, 1, 3, 3) 48\n");
+}
+
+TEST_CASE("the report holds the test set's confusion matrix and per-class accuracy") {
+  TinyRun run;
+  Json classes = run.report()["test_classes"];
+  REQUIRE(classes["confusion_matrix"].size() == 10);
+  int64_t total = 0, right = 0;
+  for (size_t t = 0; t < 10; ++t) {
+    for (size_t p = 0; p < 10; ++p) total += classes["confusion_matrix"][t][p].get<int64_t>();
+    right += classes["confusion_matrix"][t][t].get<int64_t>();
+  }
+  CHECK(total == 256);
+  CHECK(double(right) / double(total) ==
+        doctest::Approx(run.report()["final"]["test_acc"].get<double>()));
+  CHECK(classes["per_class_accuracy"].size() == 10);
+  CHECK(classes["per_class_accuracy"].contains("class 3"));
+}
+
+TEST_CASE("each run folder has its curves picture, one line per series") {
+  TinyRun run;
+  std::string svg = read_file(run.outcome.folder / "curves.svg");
+  CHECK(svg.rfind("<svg ", 0) == 0);
+  size_t polylines = 0;
+  for (size_t at = svg.find("<polyline"); at != std::string::npos;
+       at = svg.find("<polyline", at + 1))
+    ++polylines;
+  CHECK(polylines == 3);
+  CHECK(svg.find(">test acc<") != std::string::npos);
+}
+
+TEST_CASE("dlx predict's rows agree with the run's test accuracy") {
+  TinyRun run;
+  train::PredictOptions all;
+  all.count = 256;
+  auto rows = train::predict_run(run.outcome.folder, all);
+  REQUIRE(rows.size() == 256);
+  int right = 0;
+  for (const auto& r : rows) right += r.truth == r.predicted;
+  CHECK(double(right) / 256 == doctest::Approx(run.report()["final"]["test_acc"].get<double>()));
+  CHECK(rows[3].index == 3);
+  train::PredictOptions misses;
+  misses.count = 5;
+  misses.misses_only = true;
+  for (const auto& r : train::predict_run(run.outcome.folder, misses))
+    CHECK(r.truth != r.predicted);
+  misses.split = "validation";
+  CHECK(testing::config_error([&] { train::predict_run(run.outcome.folder, misses); }) ==
+        "--split: error: expected test or train, found 'validation'");
 }

@@ -21,6 +21,7 @@ void add_layers_command(CLI::App& app, Command& chosen);
 void add_resume_command(CLI::App& app, Command& chosen);
 void add_sweep_command(CLI::App& app, Command& chosen);
 void add_compare_command(CLI::App& app, Command& chosen);
+void add_predict_command(CLI::App& app, Command& chosen);
 
 /// Adds the repeatable `--set key=value` option.
 void add_set_option(CLI::App& command, std::vector<std::string>& sets);

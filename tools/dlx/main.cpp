@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   tools::add_resume_command(app, chosen);
   tools::add_sweep_command(app, chosen);
   tools::add_compare_command(app, chosen);
+  tools::add_predict_command(app, chosen);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,14 @@
+// curves.svg: train loss, train accuracy and test accuracy per epoch on one chart, as d2l's
+// Animator draws them. Written by hand as SVG: a few polylines need no plotting library, and the
+// file opens in any browser with nothing installed.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace dlx::report {
+
+/// The chart for a report's `epochs` list (epoch, train_loss, train_acc, test_acc).
+std::string curves_svg(const nlohmann::ordered_json& epochs, const std::string& title);
+
+}  // namespace dlx::report

@@ -1,0 +1,40 @@
+// `dlx predict RUN`: the run's predictions on the first examples of a split, with text labels,
+// and the accuracy over those rows (the second seed's table).
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "framework/train/predict.h"
+#include "tools/dlx/commands.h"
+
+namespace dlx::tools {
+
+void add_predict_command(CLI::App& app, Command& chosen) {
+  auto folder = std::make_shared<std::string>();
+  auto options = std::make_shared<train::PredictOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "predict", "predict the first examples of a split with a run's checkpoint");
+  cmd->add_option("RUN", *folder, "the run folder")->required();
+  cmd->add_option("--n", options->count, "rows (default 10)")->check(CLI::PositiveNumber);
+  cmd->add_option("--split", options->split, "test (default) or train");
+  cmd->add_flag("--misses", options->misses_only, "only the examples predicted wrongly");
+  cmd->add_option("--device", options->device, "device (default: the run's train.device)");
+  cmd->callback([folder, options, &chosen] {
+    chosen = [folder, options] {
+      auto rows = train::predict_run(*folder, *options);
+      std::cout << fmt::format("{:>5}  {:<12}  {}\n", "index", "true_label", "predicted_label");
+      int64_t right = 0;
+      for (const auto& r : rows) {
+        std::cout << fmt::format("{:>5}  {:<12}  {}\n", r.index, r.truth, r.predicted);
+        right += r.truth == r.predicted;
+      }
+      if (!rows.empty()) {
+        std::cout << fmt::format("accuracy over these {} rows: {:.3f} ({}/{})\n", rows.size(),
+                                 double(right) / double(rows.size()), right, rows.size());
+      }
+      return 0;
+    };
+  });
+}
+
+}  // namespace dlx::tools
