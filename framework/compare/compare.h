@@ -15,12 +15,13 @@ namespace dlx::compare {
 using Json = nlohmann::ordered_json;
 
 struct RunRow {
-  std::string label;   // the run's folder, relative to the paths given
-  std::string status;  // completed, failed, ..., or "unreadable: <why>"
-  Json config;         // flattened: dotted key -> value
-  Json final;          // the report's final figures (empty when unreadable)
-  int count = 1;       // runs in this row (seed groups)
-  Json spread;         // metric -> std over a group's runs
+  std::string label;            // the run's folder, relative to the paths given
+  std::string status;           // completed, failed, ..., or "unreadable: <why>"
+  Json config;                  // flattened: dotted key -> value
+  Json final;                   // the report's final figures (empty when unreadable)
+  int count = 1;                // runs in this row (seed groups)
+  Json spread;                  // metric -> std over a group's runs
+  Json epochs = Json::array();  // the report's per-epoch records
 };
 
 /// Finds the runs under `paths`. A path that does not exist is a RuntimeError.
@@ -42,6 +43,12 @@ std::vector<RunRow> group_by_seed(const std::vector<RunRow>& rows);
 
 /// The comparison in the chosen format.
 std::string render(std::vector<RunRow> rows, const Options& options);
+
+/// Writes the comparison's pictures into `folder` and returns their paths: test accuracy and train
+/// loss per epoch with the runs overlaid, and for each swept numeric key the final test accuracy
+/// against it (a log axis when its values span a factor of 10 or more).
+std::vector<std::filesystem::path> write_plots(const std::vector<RunRow>& rows,
+                                               const std::filesystem::path& folder);
 
 /// Metrics a comparison shows, in column order.
 const std::vector<std::string>& metric_columns();

@@ -125,3 +125,23 @@ TEST_CASE("a missing or corrupt report is a row that says so, never a crash") {
   CHECK(testing::runtime_error([&] { compare::collect({dir.path() / "nothing"}); }) ==
         (dir.path() / "nothing").string() + ": no such run, sweep or report");
 }
+
+TEST_CASE("--plot overlays the runs' curves and draws test accuracy against the swept key") {
+  auto rows = three_lrs();
+  rows[0].config["train.optimizer.lr"] = 0.01;  // 0.01 .. 0.9 spans more than 10x: a log axis
+  for (size_t i = 0; i < rows.size(); ++i) {
+    rows[i].epochs =
+        Json::array({{{"epoch", 1}, {"test_acc", 0.5}, {"train_loss", 1.0}},
+                     {{"epoch", 2}, {"test_acc", 0.6 + 0.1 * double(i)}, {"train_loss", 0.8}}});
+  }
+  testing::TempDir dir;
+  auto files = compare::write_plots(rows, dir.path() / "plots");
+  REQUIRE(files.size() == 3);
+  CHECK(files[2].filename() == "test_acc-vs-train.optimizer.lr.svg");
+  std::string curves = read_file(files[0]);
+  CHECK(curves.find(">a</text>") != std::string::npos);
+  CHECK(curves.find(">c</text>") != std::string::npos);
+  std::string against = read_file(files[2]);
+  CHECK(against.find("(log scale)") != std::string::npos);
+  CHECK(against.find(">0.01</text>") != std::string::npos);
+}

@@ -11,6 +11,7 @@ void add_compare_command(CLI::App& app, Command& chosen) {
   auto paths = std::make_shared<std::vector<std::string>>();
   auto options = std::make_shared<compare::Options>();
   auto no_group = std::make_shared<bool>(false);
+  auto plot = std::make_shared<std::string>();
   CLI::App* cmd =
       app.add_subcommand("compare", "tabulate runs: the keys that differ, metrics, speed, status");
   cmd->add_option("PATH", *paths,
@@ -22,11 +23,19 @@ void add_compare_command(CLI::App& app, Command& chosen) {
   cmd->add_option("--top", options->top, "show only the first N rows");
   cmd->add_option("--format", options->format, "table, json, csv or markdown");
   cmd->add_flag("--no-group", *no_group, "do not group runs that differ only in their seed");
-  cmd->callback([paths, options, no_group, &chosen] {
-    chosen = [paths, options, no_group] {
+  cmd->add_option("--plot", *plot,
+                  "write SVG pictures into this folder: curves of the runs overlaid, and test_acc "
+                  "against each swept key");
+  cmd->callback([paths, options, no_group, plot, &chosen] {
+    chosen = [paths, options, no_group, plot] {
       options->group_seeds = !*no_group;
       std::vector<std::filesystem::path> where(paths->begin(), paths->end());
-      std::cout << compare::render(compare::collect(where), *options);
+      std::vector<compare::RunRow> rows = compare::collect(where);
+      std::cout << compare::render(rows, *options);
+      if (!plot->empty()) {
+        for (const auto& file : compare::write_plots(rows, *plot))
+          std::cout << "wrote " << file.string() << "\n";
+      }
       return 0;
     };
   });
