@@ -58,6 +58,14 @@ int run_and_signal(const fs::path& experiment, const fs::path& runs, const std::
   return testing::run_command("bash -c '" + script + "'", out);
 }
 
+// The reference: the same experiment run straight through.
+fs::path uninterrupted_run(const fs::path& experiment, const fs::path& runs) {
+  std::string out;
+  REQUIRE(testing::run_command(
+              dlx_binary() + " run " + experiment.string() + " --runs " + runs.string(), out) == 0);
+  return only_run(runs);
+}
+
 Json epochs_without_times(const fs::path& folder) {
   Json epochs = Json::parse(read_file(folder / "report.json"))["epochs"];
   for (auto& e : epochs) {
@@ -83,11 +91,8 @@ void check_same_result(const fs::path& a, const fs::path& b) {
 TEST_CASE("a run interrupted by SIGINT and resumed matches an uninterrupted run bit for bit") {
   testing::TempDir dir;
   auto experiment = dir.write("resumable.yaml", kExperiment);
+  const fs::path straight = uninterrupted_run(experiment, dir.path() / "straight");
   std::string out;
-  REQUIRE(testing::run_command(dlx_binary() + " run " + experiment.string() + " --runs " +
-                                   (dir.path() / "straight").string(),
-                               out) == 0);
-  const fs::path straight = only_run(dir.path() / "straight");
 
   REQUIRE(run_and_signal(experiment, dir.path() / "cut", "INT") == 130);
   const fs::path cut = only_run(dir.path() / "cut");
@@ -103,15 +108,13 @@ TEST_CASE("a run interrupted by SIGINT and resumed matches an uninterrupted run 
 TEST_CASE("after kill -9 the last epoch's checkpoint survives and resume reaches the same result") {
   testing::TempDir dir;
   auto experiment = dir.write("resumable.yaml", kExperiment);
+  const fs::path straight = uninterrupted_run(experiment, dir.path() / "straight");
   std::string out;
-  REQUIRE(testing::run_command(dlx_binary() + " run " + experiment.string() + " --runs " +
-                                   (dir.path() / "straight").string(),
-                               out) == 0);
   REQUIRE(run_and_signal(experiment, dir.path() / "killed", "KILL") == 137);
   const fs::path killed = only_run(dir.path() / "killed");
   CHECK(Json::parse(read_file(killed / "report.json"))["status"] == "running");
   REQUIRE(testing::run_command(dlx_binary() + " resume " + killed.string(), out) == 0);
-  check_same_result(only_run(dir.path() / "straight"), killed);
+  check_same_result(straight, killed);
 }
 
 TEST_CASE("resume refuses a changed config, listing the keys, unless --force") {
