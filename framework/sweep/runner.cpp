@@ -12,6 +12,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <set>
 #include <thread>
 
 #include "framework/core/error.h"
@@ -192,14 +193,149 @@ std::string final_words(const Json& entry) {
 
 }  // namespace
 
+namespace {
+
+// Restores the previous SIGINT/SIGTERM handlers when the sweep ends.
+class SweepSignals {
+ public:
+  SweepSignals() {
+    sweep_signal = 0;
+    struct sigaction action {};
+    action.sa_handler = [](int s) { sweep_signal = s; };
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~SweepSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {
+  }, old_term_{};
+};
+
+// The running part of a sweep: launching points into free slots, watching them, recording ends.
+class Scheduler {
+ public:
+  Scheduler(const std::vector<Plan>& plans, std::vector<size_t> pending, Index& index,
+            const SweepOptions& options, SweepResult& result, std::ostream& out)
+      : plans_(plans),
+        pending_(std::move(pending)),
+        index_(index),
+        options_(options),
+        result_(result),
+        out_(out),
+        jobs_(std::max(1, options.jobs)),
+        threads_(std::max(1, physical_cores() / jobs_)),
+        slot_busy_(jobs_, false) {}
+
+  int threads() const { return threads_; }
+  size_t not_started() const { return pending_.size() - next_; }
+
+  void run() {
+    bool forwarded = false;
+    while ((!sweep_signal && next_ < pending_.size()) || !running_.empty()) {
+      while (!sweep_signal && next_ < pending_.size() && int(running_.size()) < jobs_) launch();
+      if (sweep_signal && !forwarded) {  // a terminal's Ctrl-C reaches the runs; kill -TERM may not
+        for (const auto& j : running_) ::kill(j.pid, sweep_signal.load());
+        forwarded = true;
+      }
+      int status = 0;
+      pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid > 0) {
+        finished(pid);
+      } else {
+        draw();
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      }
+    }
+  }
+
+ private:
+  void launch() {
+    const int slot =
+        int(std::find(slot_busy_.begin(), slot_busy_.end(), false) - slot_busy_.begin());
+    const size_t i = pending_[next_++];
+    const Plan& plan = plans_[i];
+    const std::string device =
+        options_.devices.empty() ? "" : options_.devices[slot % options_.devices.size()];
+    fs::create_directories(plan.folder);
+    pid_t pid =
+        spawn(options_.program, child_args(plan, threads_, device), plan.folder / "log.txt");
+    index_.mark(i, "running");
+    running_.push_back({i, slot, pid});
+    slot_busy_[slot] = true;
+    if (!options_.live) out_ << "start " << plan.point->label << std::endl;
+  }
+
+  void finished(pid_t pid) {
+    auto it =
+        std::find_if(running_.begin(), running_.end(), [&](const Job& j) { return j.pid == pid; });
+    if (it == running_.end()) return;
+    const size_t i = it->index;
+    slot_busy_[it->slot] = false;
+    running_.erase(it);
+    ++done_;
+    const std::string outcome = index_.update(i, plans_[i].folder);
+    if (outcome == "completed")
+      ++result_.completed;
+    else if (outcome == "diverged")
+      ++result_.diverged;
+    else if (outcome == "interrupted")
+      ++result_.interrupted;
+    else
+      ++result_.failed;
+    clear();
+    out_ << fmt::format("[{}/{}] {}: {}", done_ + result_.skipped, plans_.size(),
+                        plans_[i].point->label, final_words(index_.entry(i)))
+         << std::endl;
+  }
+
+  // On a terminal: one line per running run and an overall count, redrawn in place.
+  void draw() {
+    if (!options_.live) return;
+    clear();
+    for (const auto& j : running_) {
+      const Plan& plan = plans_[j.index];
+      out_ << plan.point->label << ": " << latest_epoch(plan.folder, plan.epochs) << "\n";
+    }
+    out_ << fmt::format("{}/{} done, {} running, {} failed", done_ + result_.skipped, plans_.size(),
+                        running_.size(), result_.failed)
+         << std::flush;
+    drawn_ = int(running_.size());
+  }
+
+  void clear() {
+    if (!options_.live) return;
+    if (drawn_) out_ << "\033[" << drawn_ << "A";
+    out_ << "\r\033[J";
+    drawn_ = 0;
+  }
+
+  const std::vector<Plan>& plans_;
+  const std::vector<size_t> pending_;
+  Index& index_;
+  const SweepOptions& options_;
+  SweepResult& result_;
+  std::ostream& out_;
+  const int jobs_, threads_;
+  std::vector<bool> slot_busy_;
+  std::vector<Job> running_;
+  size_t next_ = 0, done_ = 0;
+  int drawn_ = 0;
+};
+
+}  // namespace
+
 SweepResult run_sweep(const std::vector<Point>& points, const SweepOptions& options,
                       std::ostream& out) {
   const fs::path root = options.runs_root / options.name;
   fs::create_directories(root);
   std::vector<Plan> plans;
-  std::map<std::string, size_t> labels;
+  std::set<std::string> labels;
   for (const auto& p : points) {
-    if (!labels.emplace(p.label, plans.size()).second) {
+    if (!labels.insert(p.label).second) {
       throw ConfigError::plain({p.file.string()}, "",
                                "two points of the sweep share the label " + p.label);
     }
@@ -210,102 +346,29 @@ SweepResult run_sweep(const std::vector<Point>& points, const SweepOptions& opti
   std::vector<size_t> pending;
   for (size_t i = 0; i < plans.size(); ++i) {
     if (!plans[i].note.empty()) out << plans[i].point->label << ": " << plans[i].note << "\n";
-    if (plans[i].action == Action::kSkip) {
-      if (index.update(i, plans[i].folder) == "diverged") ++result.diverged;
-      ++result.skipped;
-    } else {
+    if (plans[i].action != Action::kSkip) {
       pending.push_back(i);
+      continue;
     }
+    if (index.update(i, plans[i].folder) == "diverged") ++result.diverged;
+    ++result.skipped;
   }
-  const int jobs = std::max(1, options.jobs);
-  const int threads = std::max(1, physical_cores() / jobs);
+  Scheduler scheduler(plans, pending, index, options, result, out);
   out << fmt::format(
              "sweep {}: {} points, {} done earlier, {} to run, {} at a time ({} threads each) -> "
              "{}",
-             options.name, plans.size(), result.skipped, pending.size(), jobs, threads,
-             root.string())
+             options.name, plans.size(), result.skipped, pending.size(), std::max(1, options.jobs),
+             scheduler.threads(), root.string())
       << std::endl;
-
-  sweep_signal = 0;
-  struct sigaction action {
-  }, old_int{}, old_term{};
-  action.sa_handler = [](int s) { sweep_signal = s; };
-  sigaction(SIGINT, &action, &old_int);
-  sigaction(SIGTERM, &action, &old_term);
-
-  std::vector<Job> running;
-  std::vector<bool> slot_busy(jobs, false);
-  size_t next = 0, done = 0;
-  bool forwarded = false;
-  int drawn = 0;
-  while ((!sweep_signal && next < pending.size()) || !running.empty()) {
-    while (!sweep_signal && next < pending.size() && int(running.size()) < jobs) {
-      int slot = int(std::find(slot_busy.begin(), slot_busy.end(), false) - slot_busy.begin());
-      const Plan& plan = plans[pending[next]];
-      std::string device =
-          options.devices.empty() ? "" : options.devices[slot % options.devices.size()];
-      fs::create_directories(plan.folder);
-      pid_t pid =
-          spawn(options.program, child_args(plan, threads, device), plan.folder / "log.txt");
-      index.mark(pending[next], "running");
-      running.push_back({pending[next], slot, pid});
-      slot_busy[slot] = true;
-      if (!options.live) out << "start " << plan.point->label << std::endl;
-      ++next;
-    }
-    if (sweep_signal &&
-        !forwarded) {  // a terminal's Ctrl-C reaches the runs too; kill -TERM may not
-      for (const auto& j : running) ::kill(j.pid, sweep_signal.load());
-      forwarded = true;
-    }
-    int status = 0;
-    pid_t pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid <= 0) {
-      if (options.live) {
-        if (drawn) out << "\033[" << drawn << "A";
-        for (const auto& j : running) {
-          const Plan& plan = plans[j.index];
-          out << "\r\033[2K" << plan.point->label << ": " << latest_epoch(plan.folder, plan.epochs)
-              << "\n";
-        }
-        out << "\r\033[2K"
-            << fmt::format("{}/{} done, {} running, {} failed", done + result.skipped, plans.size(),
-                           running.size(), result.failed)
-            << "\033[J" << std::flush;
-        drawn = int(running.size());
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      continue;
-    }
-    auto it =
-        std::find_if(running.begin(), running.end(), [&](const Job& j) { return j.pid == pid; });
-    if (it == running.end()) continue;
-    const size_t i = it->index;
-    slot_busy[it->slot] = false;
-    running.erase(it);
-    ++done;
-    const std::string outcome = index.update(i, plans[i].folder);
-    if (outcome == "completed")
-      ++result.completed;
-    else if (outcome == "diverged")
-      ++result.diverged;
-    else if (outcome == "interrupted")
-      ++result.interrupted;
-    else
-      ++result.failed;
-    if (options.live && drawn) out << "\033[" << drawn << "A\r\033[J", drawn = 0;
-    out << fmt::format("[{}/{}] {}: {}", done + result.skipped, plans.size(), plans[i].point->label,
-                       final_words(index.entry(i)))
-        << std::endl;
+  {
+    SweepSignals signals;
+    scheduler.run();
   }
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-  const size_t not_started = pending.size() - next;
   out << fmt::format(
              "sweep {}: {} completed, {} done earlier, {} failed, {} diverged, {} interrupted, {} "
              "not started",
              options.name, result.completed, result.skipped, result.failed, result.diverged,
-             result.interrupted, not_started)
+             result.interrupted, scheduler.not_started())
       << std::endl;
   if (sweep_signal)
     result.exit_code = 128 + sweep_signal.load();
