@@ -1,5 +1,7 @@
 #include "framework/train/predict.h"
 
+#include <fmt/format.h>
+
 #include "framework/core/error.h"
 #include "framework/data/batches.h"
 #include "framework/data/dataset.h"
@@ -9,6 +11,50 @@
 #include "framework/train/trainer.h"
 
 namespace dlx::train {
+
+namespace {
+std::vector<std::vector<uint8_t>> pixels_of(const data::Split& split, int64_t index) {
+  at::Tensor image = split.images[index][0].contiguous();
+  auto a = image.accessor<uint8_t, 2>();
+  std::vector<std::vector<uint8_t>> rows(image.size(0), std::vector<uint8_t>(image.size(1)));
+  for (int64_t y = 0; y < image.size(0); ++y)
+    for (int64_t x = 0; x < image.size(1); ++x) rows[y][x] = a[y][x];
+  return rows;
+}
+}  // namespace
+
+std::string predictions_svg(const std::vector<Prediction>& rows) {
+  constexpr int kScale = 4, kColumns = 5, kTitle = 30, kGap = 10;
+  const int side = rows.empty() || rows[0].pixels.empty() ? 28 : int(rows[0].pixels.size());
+  const int cell_w = side * kScale + kGap, cell_h = side * kScale + kTitle + kGap;
+  const int columns = std::min<int>(kColumns, std::max<int>(1, int(rows.size())));
+  const int lines = (int(rows.size()) + columns - 1) / columns;
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "font-family=\"sans-serif\" "
+      "font-size=\"11\" shape-rendering=\"crispEdges\">\n<rect width=\"100%\" height=\"100%\" "
+      "fill=\"white\"/>\n",
+      columns * cell_w + kGap, lines * cell_h + kGap);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Prediction& r = rows[i];
+    const int left = kGap + int(i % columns) * cell_w, top = kGap + int(i / columns) * cell_h;
+    const char* color = r.truth == r.predicted ? "black" : "#d62728";
+    svg += fmt::format(
+        "<text x=\"{}\" y=\"{}\" fill=\"{}\">{}</text><text x=\"{}\" y=\"{}\" "
+        "fill=\"{}\">{}</text>\n",
+        left, top + 11, color, r.truth, left, top + 24, color, r.predicted);
+    for (size_t y = 0; y < r.pixels.size(); ++y) {
+      for (size_t x = 0; x < r.pixels[y].size(); ++x) {
+        const int v = 255 - r.pixels[y][x];  // dark garments on white, as the chapter's plots
+        svg += fmt::format(
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"rgb({},{},{})\"/>",
+            left + int(x) * kScale, top + kTitle + int(y) * kScale, kScale, kScale, v, v, v);
+      }
+    }
+    svg += "\n";
+  }
+  return svg + "</svg>\n";
+}
 
 std::vector<Prediction> predict_run(const std::filesystem::path& folder,
                                     const PredictOptions& options) {
@@ -35,7 +81,8 @@ std::vector<Prediction> predict_run(const std::filesystem::path& folder,
     for (int64_t i = 0; i < truth.size(0) && int64_t(rows.size()) < options.count; ++i, ++index) {
       int64_t t = truth[i].item<int64_t>(), p = predicted[i].item<int64_t>();
       if (options.misses_only && t == p) continue;
-      rows.push_back({index, dataset.class_names[t], dataset.class_names[p]});
+      rows.push_back(
+          {index, dataset.class_names[t], dataset.class_names[p], pixels_of(split, index)});
     }
   }
   return rows;

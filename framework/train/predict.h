@@ -2,6 +2,7 @@
 // run's config and checkpoint, the dataset's examples in order, true and predicted labels by name.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@ namespace dlx::train {
 struct Prediction {
   int64_t index = 0;  // in the split
   std::string truth, predicted;
+  std::vector<std::vector<uint8_t>> pixels;  // the stored image's first channel, row by row
 };
 
 struct PredictOptions {
@@ -19,6 +21,10 @@ struct PredictOptions {
   bool misses_only = false;    // only the wrong predictions
   std::string device;          // "" = the run's train.device
 };
+
+/// The rows' images in a grid, each titled true/predicted (red when wrong), as d2l's
+/// predict_ch3 shows them: a self-contained SVG.
+std::string predictions_svg(const std::vector<Prediction>& rows);
 
 /// Loads the run in `folder` and predicts the split's examples in order until `count` rows.
 std::vector<Prediction> predict_run(const std::filesystem::path& folder,

@@ -276,3 +276,24 @@ TEST_CASE("dlx predict's rows agree with the run's test accuracy") {
   CHECK(testing::config_error([&] { train::predict_run(run.outcome.folder, misses); }) ==
         "--split: error: expected test or train, found 'validation'");
 }
+
+TEST_CASE("dlx predict --image draws each example titled true/predicted, wrong ones in red") {
+  TinyRun run;
+  train::PredictOptions options;
+  options.count = 4;
+  auto rows = train::predict_run(run.outcome.folder, options);
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0].pixels.size() == 12);  // the stored 12x12 synthetic image
+  rows[1].predicted = rows[1].truth == "class 0" ? "class 1" : "class 0";  // one wrong row
+  std::string svg = train::predictions_svg(rows);
+  size_t rects = 0;
+  for (size_t at = svg.find("<rect x="); at != std::string::npos; at = svg.find("<rect x=", at + 1))
+    ++rects;
+  CHECK(rects == 4 * 12 * 12);
+  CHECK(svg.find(">" + rows[0].truth + "</text>") != std::string::npos);
+  size_t red = 0;
+  for (size_t at = svg.find("fill=\"#d62728\""); at != std::string::npos;
+       at = svg.find("fill=\"#d62728\"", at + 1))
+    ++red;
+  CHECK(red == 2);  // the wrong row's two titles
+}

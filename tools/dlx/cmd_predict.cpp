@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "framework/core/files.h"
 #include "framework/train/predict.h"
 #include "tools/dlx/commands.h"
 
@@ -19,8 +20,11 @@ void add_predict_command(CLI::App& app, Command& chosen) {
   cmd->add_option("--split", options->split, "test (default) or train");
   cmd->add_flag("--misses", options->misses_only, "only the examples predicted wrongly");
   cmd->add_option("--device", options->device, "device (default: the run's train.device)");
-  cmd->callback([folder, options, &chosen] {
-    chosen = [folder, options] {
+  auto image = std::make_shared<std::string>();
+  cmd->add_option("--image", *image,
+                  "also write the examples in a grid, titled true/predicted (SVG)");
+  cmd->callback([folder, options, image, &chosen] {
+    chosen = [folder, options, image] {
       auto rows = train::predict_run(*folder, *options);
       std::cout << fmt::format("{:>5}  {:<12}  {}\n", "index", "true_label", "predicted_label");
       int64_t right = 0;
@@ -31,6 +35,10 @@ void add_predict_command(CLI::App& app, Command& chosen) {
       if (!rows.empty()) {
         std::cout << fmt::format("accuracy over these {} rows: {:.3f} ({}/{})\n", rows.size(),
                                  double(right) / double(rows.size()), right, rows.size());
+      }
+      if (!image->empty()) {
+        write_file_atomic(*image, train::predictions_svg(rows));
+        std::cout << "wrote " << *image << "\n";
       }
       return 0;
     };
