@@ -45,6 +45,14 @@ inline std::string runtime_error(const std::function<void()>& body) {
   return message_of<RuntimeError>(body);
 }
 
+/// How many times `needle` occurs in `text`.
+inline size_t count_of(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++count;
+  return count;
+}
+
 /// Runs a shell command; returns its exit code and fills `output` with stdout+stderr.
 int run_command(const std::string& command, std::string& output);
 

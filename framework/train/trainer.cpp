@@ -4,7 +4,6 @@
 #include <ATen/ops/cross_entropy_loss.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/isfinite.h>
-#include <ATen/ops/where.h>
 #include <ATen/ops/zeros.h>
 #include <c10/core/InferenceMode.h>
 
@@ -40,7 +39,7 @@ struct Sums {
   // Records the first step whose loss is not finite, without a host round-trip.
   void watch(const at::Tensor& batch_loss, int64_t step) {
     at::Tensor first = diverged_step.lt(0).logical_and(at::isfinite(batch_loss).logical_not());
-    diverged_step = at::where(first, at::full({}, step, diverged_step.options()), diverged_step);
+    diverged_step.masked_fill_(first, step);
   }
   void read_into(EpochState& s) const {
     s.loss_sum = loss.item<double>();

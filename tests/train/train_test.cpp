@@ -249,11 +249,7 @@ TEST_CASE("each run folder has its curves picture, one line per series") {
   TinyRun run;
   std::string svg = read_file(run.outcome.folder / "curves.svg");
   CHECK(svg.rfind("<svg ", 0) == 0);
-  size_t polylines = 0;
-  for (size_t at = svg.find("<polyline"); at != std::string::npos;
-       at = svg.find("<polyline", at + 1))
-    ++polylines;
-  CHECK(polylines == 3);
+  CHECK(testing::count_of(svg, "<polyline") == 3);
   CHECK(svg.find(">test acc<") != std::string::npos);
 }
 
@@ -286,14 +282,7 @@ TEST_CASE("dlx predict --image draws each example titled true/predicted, wrong o
   CHECK(rows[0].pixels.size() == 12);  // the stored 12x12 synthetic image
   rows[1].predicted = rows[1].truth == "class 0" ? "class 1" : "class 0";  // one wrong row
   std::string svg = train::predictions_svg(rows);
-  size_t rects = 0;
-  for (size_t at = svg.find("<rect x="); at != std::string::npos; at = svg.find("<rect x=", at + 1))
-    ++rects;
-  CHECK(rects == 4 * 12 * 12);
+  CHECK(testing::count_of(svg, "<rect x=") == 4 * 12 * 12);
   CHECK(svg.find(">" + rows[0].truth + "</text>") != std::string::npos);
-  size_t red = 0;
-  for (size_t at = svg.find("fill=\"#d62728\""); at != std::string::npos;
-       at = svg.find("fill=\"#d62728\"", at + 1))
-    ++red;
-  CHECK(red == 2);  // the wrong row's two titles
+  CHECK(testing::count_of(svg, "fill=\"#d62728\"") == 2);  // the wrong row's two titles
 }
