@@ -71,6 +71,7 @@ struct DataSpec {
   int64_t batch_size = 256;               // examples per training step
   int64_t train_limit = 0;                // use only the first N training examples; 0 = all
   int64_t test_limit = 0;                 // use only the first N test examples; 0 = all
+  bool prefetch = true;                   // prepare the next batch while this one trains
   SyntheticSpec synthetic;                // used when dataset is "synthetic"
 
   template <class V>
@@ -85,6 +86,7 @@ struct DataSpec {
     v.field("train_limit", train_limit, "use only the first N training examples; 0 = all",
             at_least(0));
     v.field("test_limit", test_limit, "use only the first N test examples; 0 = all", at_least(0));
+    v.field("prefetch", prefetch, "prepare the next batch on a second thread while one trains");
     v.section("synthetic", synthetic, "the generated dataset, for tests");
   }
 };
@@ -138,6 +140,7 @@ struct TrainSpec {
   int64_t seed = 0;              // makes a CPU run repeat exactly
   std::string device = "auto";   // auto, cpu, cuda or cuda:N
   int64_t threads = 0;           // intra-op CPU threads; 0 = one per core
+  bool channels_last = false;    // NHWC images and conv weights (oneDNN's native layout)
 
   template <class V>
   void visit(V& v) {
@@ -150,6 +153,8 @@ struct TrainSpec {
             at_least(0));
     v.field("device", device, "auto (cuda if present, else cpu), cpu, cuda or cuda:N");
     v.field("threads", threads, "intra-op CPU threads; 0 = one per core", at_least(0));
+    v.field("channels_last", channels_last,
+            "NHWC images and conv weights, oneDNN's own layout (saves reorders on large images)");
   }
 };
 

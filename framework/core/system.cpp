@@ -1,5 +1,6 @@
 #include "framework/core/system.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -72,6 +73,13 @@ std::string utc_now() {
   char out[40];
   std::snprintf(out, sizeof out, "%s.%03dZ", text, static_cast<int>(millis));
   return out;
+}
+
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
 }  // namespace dlx

@@ -14,6 +14,8 @@ std::string host_name();
 std::string loaded_blas();
 /// Whether `blas_path` is the slow reference BLAS (Debian's libblas3).
 bool is_reference_blas(const std::string& blas_path);
+/// The most resident memory this process has held so far, in MiB.
+double peak_rss_mib();
 /// Now, as ISO 8601 UTC with milliseconds: 2026-11-22T14:03:07.123Z.
 std::string utc_now();
 

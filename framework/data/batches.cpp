@@ -1,8 +1,10 @@
 #include "framework/data/batches.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <ATen/ops/randperm.h>
 #include <ATen/ops/upsample_bilinear2d.h>
+#include <omp.h>
 
 namespace dlx::data {
 
@@ -17,17 +19,64 @@ BatchIterator::BatchIterator(const Split& split, const BatchOptions& options, in
         at::detail::createCPUGenerator(options_.seed * 1000003ull + uint64_t(epoch));
     order_ = at::randperm(split_.size(), gen, at::kLong);
   }
+  if (options_.prefetch) worker_ = std::thread([this] { prefetch_loop(); });
 }
 
-at::Tensor prepare_images(const at::Tensor& images_u8, int64_t resize) {
+BatchIterator::~BatchIterator() {
+  if (!worker_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  worker_.join();
+}
+
+void BatchIterator::prefetch_loop() {
+  // One thread here: a second OpenMP team would fight the training step's team for the cores.
+  // LibTorch sets each new thread's team size on first use, so that use comes first.
+  at::get_num_threads();
+  omp_set_num_threads(1);
+  while (true) {
+    Batch batch;
+    bool more = false;
+    std::exception_ptr error;
+    try {
+      more = gather(batch);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return !full_ || stopping_; });
+    if (stopping_) return;
+    ready_ = std::move(batch);
+    ended_ = !more, error_ = error, full_ = true;
+    changed_.notify_all();
+    if (!more) return;
+  }
+}
+
+at::Tensor prepare_images(const at::Tensor& images_u8, int64_t resize, bool channels_last) {
   at::Tensor x = images_u8.to(at::kFloat).div_(255.0);
   if (resize > 0 && (x.size(2) != resize || x.size(3) != resize)) {
     x = at::upsample_bilinear2d(x, {resize, resize}, /*align_corners=*/false);
   }
-  return x;
+  return channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
 }
 
 bool BatchIterator::next(Batch& out) {
+  if (!worker_.joinable()) return gather(out);
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [this] { return full_; });
+  if (error_) std::rethrow_exception(error_);
+  if (ended_) return false;
+  out = std::move(ready_);
+  full_ = false;
+  changed_.notify_all();
+  return true;
+}
+
+bool BatchIterator::gather(Batch& out) {
   const int64_t n = split_.size();
   if (position_ >= n) return false;
   const int64_t size = std::min(options_.batch_size, n - position_);
@@ -42,7 +91,8 @@ bool BatchIterator::next(Batch& out) {
   }
   position_ += size;
   // Move the compact uint8 bytes, not the floats: 4x less to copy to a GPU.
-  out.images = prepare_images(images.to(options_.device, /*non_blocking=*/true), options_.resize);
+  out.images = prepare_images(images.to(options_.device, /*non_blocking=*/true), options_.resize,
+                              options_.channels_last);
   out.labels = labels.to(options_.device, /*non_blocking=*/true);
   return true;
 }

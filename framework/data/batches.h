@@ -1,11 +1,17 @@
 // One epoch's batches of a split. The order is drawn from (seed, epoch), so an epoch's order is
 // the same whether a run went straight through or was resumed. Each batch is gathered from the
 // uint8 tensor, moved to the device, scaled to [0, 1] (as d2l's ToTensor) and resized there,
-// a whole batch at a time.
+// a whole batch at a time. With `prefetch`, a second thread prepares the next batch while the
+// caller trains on the current one; the batches and their order are the same either way.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "framework/data/dataset.h"
 
@@ -22,12 +28,17 @@ struct BatchOptions {
   uint64_t seed = 0;
   int64_t resize = 0;  // 0 keeps the stored size
   c10::Device device = c10::kCPU;
+  bool prefetch = false;
+  bool channels_last = false;  // images in NHWC memory order
 };
 
 class BatchIterator {
  public:
   /// The batches of `epoch`, starting after the first `skip` batches (to continue an epoch).
   BatchIterator(const Split& split, const BatchOptions& options, int64_t epoch, int64_t skip = 0);
+  ~BatchIterator();
+  BatchIterator(const BatchIterator&) = delete;
+  BatchIterator& operator=(const BatchIterator&) = delete;
 
   /// Batches in the epoch; the last one may be smaller (as with d2l's DataLoader).
   int64_t count() const { return (split_.size() + options_.batch_size - 1) / options_.batch_size; }
@@ -35,13 +46,26 @@ class BatchIterator {
   bool next(Batch& out);
 
  private:
+  bool gather(Batch& out);  // prepares the batch at position_ on the calling thread
+  void prefetch_loop();
+
   const Split& split_;
   BatchOptions options_;
   at::Tensor order_;  // int64 permutation, or undefined for the stored order
   int64_t position_ = 0;
+
+  // The prefetching thread hands over one batch at a time through `ready_`.
+  std::thread worker_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  Batch ready_;
+  bool full_ = false;      // ready_ holds a batch (or the end, or an error) not yet taken
+  bool ended_ = false;     // the worker reached the end of the epoch
+  bool stopping_ = false;  // the iterator is being destroyed
+  std::exception_ptr error_;
 };
 
 /// Scales a uint8 image batch to float [0, 1] and resizes it (bilinear) on its device.
-at::Tensor prepare_images(const at::Tensor& images_u8, int64_t resize);
+at::Tensor prepare_images(const at::Tensor& images_u8, int64_t resize, bool channels_last = false);
 
 }  // namespace dlx::data

@@ -84,11 +84,12 @@ Json environment_json(const c10::Device& device, int threads) {
 
 Json final_json(const Json& epochs, double wall_seconds) {
   Json final = epochs.empty() ? Json::object() : epochs.back();
-  double examples = 0, seconds = 0;
+  double examples = 0, seconds = 0, data_seconds = 0;
   Json best_acc = nullptr, best_epoch = nullptr;
   for (const auto& e : epochs) {
     examples += e["examples_per_sec"].get<double>() * e["seconds"].get<double>();
     seconds += e["seconds"].get<double>();
+    data_seconds += e["data_seconds"].get<double>();
     if (best_acc.is_null() || e["test_acc"].get<double>() > best_acc.get<double>()) {
       best_acc = e["test_acc"], best_epoch = e["epoch"];
     }
@@ -97,6 +98,10 @@ Json final_json(const Json& epochs, double wall_seconds) {
   final["best_epoch"] = best_epoch;
   final["wall_seconds"] = wall_seconds;
   final["mean_examples_per_sec"] = seconds > 0 ? examples / seconds : 0.0;
+  // How much of training waited on data; the rest was compute.
+  final["data_seconds"] = data_seconds;
+  final["compute_seconds"] = seconds - data_seconds;
+  final["peak_rss_mib"] = peak_rss_mib();
   return final;
 }
 
@@ -131,6 +136,13 @@ Json epochs_before(const fs::path& metrics, int64_t epoch) {
     if (record.is_object() && record.value("epoch", int64_t(0)) < epoch) epochs.push_back(record);
   }
   return epochs;
+}
+
+// Conv weights in NHWC order, matching channels-last images: oneDNN then skips its reorders.
+void to_channels_last(nn::Network& net) {
+  for (auto& p : net.body->parameters()) {
+    if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+  }
 }
 
 // The mutable state of one run, so that the loop and the bookkeeping around it stay short.
@@ -188,6 +200,7 @@ std::string Run::train(nn::Network& net, bool resuming) {
                      dataset.train.size(), dataset.test.size())
       << std::endl;
   net.body->to(device);
+  if (spec.train.channels_last) to_channels_last(net);
   auto optimizer = make_optimizer(spec.train.optimizer, net.body->parameters());
   EpochState state;
   if (resuming) {
@@ -200,7 +213,8 @@ std::string Run::train(nn::Network& net, bool resuming) {
   }
   report::MetricsLog metrics(folder / "metrics.jsonl");
   data::BatchOptions batching{spec.data.batch_size, true, static_cast<uint64_t>(spec.train.seed),
-                              spec.data.resize, device};
+                              spec.data.resize, device, spec.data.prefetch,
+                              spec.train.channels_last};
   Progress progress(options.live_progress, spec.train.epochs);
   while (state.epoch <= spec.train.epochs) {
     const double lr = scheduled_lr(spec.train, state.epoch);

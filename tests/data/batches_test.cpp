@@ -70,3 +70,47 @@ TEST_CASE("images are scaled to [0, 1] like ToTensor and resized per batch") {
   at::Tensor half = data::prepare_images(at::full({1, 1, 2, 2}, 51, at::kByte), 0);
   CHECK(half.max().item<float>() == doctest::Approx(0.2));
 }
+
+TEST_CASE("prefetching gives the same batches in the same order, and may be abandoned") {
+  data::Split split = numbered(37);
+  data::BatchOptions options;
+  options.batch_size = 5;
+  options.seed = 7;
+  options.resize = 6;
+  data::BatchOptions ahead = options;
+  ahead.prefetch = true;
+  for (int64_t skip : {0, 3}) {
+    data::BatchIterator plain(split, options, 2, skip), prefetched(split, ahead, 2, skip);
+    data::Batch a, b;
+    int64_t count = 0;
+    while (plain.next(a)) {
+      REQUIRE(prefetched.next(b));
+      CHECK(at::equal(a.labels, b.labels));
+      CHECK(at::equal(a.images, b.images));
+      ++count;
+    }
+    CHECK(count == 8 - skip);
+    CHECK_FALSE(prefetched.next(b));
+    CHECK_FALSE(prefetched.next(b));  // the end stays the end
+  }
+  // Destroyed after one batch, with the worker blocked on a full slot: must not hang.
+  data::BatchIterator left(split, ahead, 1);
+  data::Batch b;
+  CHECK(left.next(b));
+}
+
+TEST_CASE("channels-last batches hold the same values in NHWC memory order") {
+  data::Split split = numbered(6);
+  data::BatchOptions options;
+  options.batch_size = 6;
+  options.shuffle = false;
+  options.resize = 8;
+  data::BatchOptions nhwc = options;
+  nhwc.channels_last = true;
+  data::BatchIterator a(split, options, 1), b(split, nhwc, 1);
+  data::Batch x, y;
+  REQUIRE(a.next(x));
+  REQUIRE(b.next(y));
+  CHECK(y.images.is_contiguous(at::MemoryFormat::ChannelsLast));
+  CHECK(at::equal(x.images, y.images));
+}

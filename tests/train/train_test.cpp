@@ -111,6 +111,14 @@ TEST_CASE("the report carries the contract's fields") {
   CHECK(r["final"]["test_acc"] == r["epochs"][2]["test_acc"]);
   CHECK(r["final"].contains("wall_seconds"));
   CHECK(r["final"].contains("mean_examples_per_sec"));
+  // Data against compute, and the process's peak memory (a LibTorch process holds > 50 MiB).
+  const Json& f = r["final"];
+  double train_seconds = 0;
+  for (const auto& e : r["epochs"]) train_seconds += e["seconds"].get<double>();
+  CHECK(f["data_seconds"].get<double>() + f["compute_seconds"].get<double>() ==
+        doctest::Approx(train_seconds));
+  CHECK(f["data_seconds"].get<double>() > 0);
+  CHECK(f["peak_rss_mib"].get<double>() > 50);
   // metrics.jsonl holds the same epochs, one line each.
   std::istringstream lines(run.metrics());
   std::string line;
@@ -131,6 +139,24 @@ TEST_CASE("the same seed gives the same metrics on CPU, another seed does not") 
   };
   CHECK(strip_times(a.report()["epochs"]) == strip_times(b.report()["epochs"]));
   CHECK(strip_times(a.report()["epochs"]) != strip_times(c.report()["epochs"]));
+}
+
+TEST_CASE("channels-last and prefetching change the memory layout and timing, not the results") {
+  TinyRun plain({"data.prefetch=false"}), nhwc({"train.channels_last=true"});
+  REQUIRE(plain.outcome.status == "completed");
+  REQUIRE(nhwc.outcome.status == "completed");
+  const Json a = plain.report()["epochs"], b = nhwc.report()["epochs"];
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    // Another convolution algorithm sums in another order: equal to float tolerance only.
+    CHECK(a[i]["train_loss"].get<double>() ==
+          doctest::Approx(b[i]["train_loss"].get<double>()).epsilon(1e-3));
+    CHECK(a[i]["test_acc"].get<double>() ==
+          doctest::Approx(b[i]["test_acc"].get<double>()).epsilon(2e-2));
+  }
+  // The checkpoint is written in the standard layout whatever the training layout was.
+  auto weights = train::read_weights(nhwc.outcome.folder / "checkpoint.pt");
+  for (const auto& [name, tensor] : weights) CHECK(tensor.is_contiguous());
 }
 
 TEST_CASE("checkpoint.pt holds parameters and buffers by layer name and loads back") {
