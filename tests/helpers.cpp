@@ -3,8 +3,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "framework/core/error.h"
@@ -33,6 +36,77 @@ fs::path TempDir::write(const std::string& name, const std::string& text) const 
   fs::create_directories(file.parent_path());
   std::ofstream(file) << text;
   return file;
+}
+
+namespace {
+
+uint32_t big_endian(const std::string& bytes, size_t at) {
+  return uint32_t(uint8_t(bytes[at])) << 24 | uint32_t(uint8_t(bytes[at + 1])) << 16 |
+         uint32_t(uint8_t(bytes[at + 2])) << 8 | uint32_t(uint8_t(bytes[at + 3]));
+}
+
+int paeth(int a, int b, int c) {
+  int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+// Undoes PNG's per-row filters (each row: a filter byte, then the bytes) into image.pixels.
+void unfilter(const std::vector<unsigned char>& raw, Image& image) {
+  const size_t stride = size_t(image.width) * image.channels, bpp = image.channels;
+  image.pixels.assign(stride * image.height, 0);
+  for (int y = 0; y < image.height; ++y) {
+    const unsigned char* in = raw.data() + y * (stride + 1);
+    unsigned char* row = image.pixels.data() + y * stride;
+    const unsigned char* up = y ? row - stride : nullptr;
+    for (size_t x = 0; x < stride; ++x) {
+      int a = x >= bpp ? row[x - bpp] : 0, b = up ? up[x] : 0, c = up && x >= bpp ? up[x - bpp] : 0;
+      int predictor[] = {0, a, b, (a + b) / 2, paeth(a, b, c)};
+      if (in[0] > 4) throw std::runtime_error("PNG: bad filter type");
+      row[x] = static_cast<unsigned char>(in[1 + x] + predictor[in[0]]);
+    }
+  }
+}
+
+}  // namespace
+
+int64_t Image::count_near(unsigned rgb, int tolerance) const {
+  const int want[] = {int(rgb >> 16 & 255), int(rgb >> 8 & 255), int(rgb & 255)};
+  int64_t count = 0;
+  for (size_t i = 0; i + 2 < pixels.size(); i += channels) {
+    bool near = true;
+    for (int c = 0; c < 3; ++c) near = near && std::abs(int(pixels[i + c]) - want[c]) <= tolerance;
+    count += near;
+  }
+  return count;
+}
+
+Image read_png(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < 33 || bytes.compare(1, 3, "PNG") != 0) throw std::runtime_error("not a PNG");
+  Image image;
+  std::string compressed;
+  for (size_t at = 8; at + 8 <= bytes.size();) {
+    const uint32_t length = big_endian(bytes, at);
+    const std::string type = bytes.substr(at + 4, 4);
+    if (type == "IHDR") {
+      image.width = int(big_endian(bytes, at + 8)), image.height = int(big_endian(bytes, at + 12));
+      const int depth = bytes[at + 16], color = bytes[at + 17], interlace = bytes[at + 20];
+      if (depth != 8 || (color != 2 && color != 6) || interlace != 0)
+        throw std::runtime_error("PNG: only 8-bit, non-interlaced RGB(A) is read here");
+      image.channels = color == 6 ? 4 : 3;
+    } else if (type == "IDAT") {
+      compressed += bytes.substr(at + 8, length);
+    }
+    at += 12 + length;
+  }
+  std::vector<unsigned char> raw(size_t(image.height) * (size_t(image.width) * image.channels + 1));
+  uLongf size = raw.size();
+  if (uncompress(raw.data(), &size, reinterpret_cast<const Bytef*>(compressed.data()),
+                 compressed.size()) != Z_OK || size != raw.size())
+    throw std::runtime_error("PNG: bad image data");
+  unfilter(raw, image);
+  return image;
 }
 
 int run_command(const std::string& command, std::string& output) {

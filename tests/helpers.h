@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "framework/core/error.h"
 
@@ -52,6 +53,16 @@ inline size_t count_of(const std::string& text, const std::string& needle) {
     ++count;
   return count;
 }
+
+/// An 8-bit RGB(A) picture, as a browser's screenshot is: `channels` bytes per pixel.
+struct Image {
+  int width = 0, height = 0, channels = 0;
+  std::vector<unsigned char> pixels;
+  /// Pixels within `tolerance` (per channel) of the colour 0xRRGGBB.
+  int64_t count_near(unsigned rgb, int tolerance) const;
+};
+/// Decodes a non-interlaced 8-bit RGB or RGBA PNG file; throws std::runtime_error otherwise.
+Image read_png(const std::filesystem::path& file);
 
 /// Runs a shell command; returns its exit code and fills `output` with stdout+stderr.
 int run_command(const std::string& command, std::string& output);

@@ -34,7 +34,7 @@ void flatten(const Json& value, const std::string& path, Json& out) {
 }
 
 RunRow read_row(const fs::path& report_file, const std::string& label) {
-  RunRow row{label, "", Json::object(), Json::object(), 1, Json::object(), Json::array()};
+  RunRow row{label, "", Json::object(), Json::object(), 1, Json::object(), Json::array(), Json()};
   std::error_code ec;
   if (!fs::is_regular_file(report_file, ec)) {
     row.status = "unreadable: no report.json";
@@ -49,6 +49,7 @@ RunRow read_row(const fs::path& report_file, const std::string& label) {
   flatten(report["config"], "", row.config);
   if (report.contains("final") && report["final"].is_object()) row.final = report["final"];
   if (report.contains("epochs") && report["epochs"].is_array()) row.epochs = report["epochs"];
+  if (report.contains("test_classes")) row.classes = report["test_classes"];
   return row;
 }
 
@@ -282,12 +283,7 @@ std::string render_grid(const Grid& g, const std::string& format) {
 
 }  // namespace
 
-std::string render(std::vector<RunRow> rows, const Options& options) {
-  static const std::vector<std::string> formats{"table", "json", "csv", "markdown"};
-  if (std::find(formats.begin(), formats.end(), options.format) == formats.end()) {
-    throw ConfigError({"--format"}, "", "one of table, json, csv, markdown",
-                      "'" + options.format + "'");
-  }
+Comparison prepare(std::vector<RunRow> rows, const Options& options) {
   if (options.group_seeds) rows = group_by_seed(rows);
   std::vector<std::string> keys = differing_keys(rows);
   if (!options.sort.empty()) {
@@ -309,23 +305,35 @@ std::string render(std::vector<RunRow> rows, const Options& options) {
     Json b = best < 0 ? Json() : value_of(rows[best], options.metric);
     if (best < 0 || (lower_is_better(options.metric) ? v < b : v > b)) best = int(i);
   }
-  if (options.format == "json") {
-    Json out = Json::array();
-    for (size_t i = 0; i < rows.size(); ++i) {
-      Json config = Json::object();
-      for (const auto& k : keys)
-        config[k] = rows[i].config.contains(k) ? rows[i].config[k] : Json();
-      out.push_back({{"run", rows[i].label},
-                     {"status", rows[i].status},
-                     {"best", int(i) == best},
-                     {"count", rows[i].count},
-                     {"config", config},
-                     {"final", rows[i].final},
-                     {"std", rows[i].spread}});
-    }
-    return out.dump(2) + "\n";
+  return Comparison{std::move(rows), std::move(keys), best};
+}
+
+Json to_json(const Comparison& c) {
+  Json out = Json::array();
+  for (size_t i = 0; i < c.rows.size(); ++i) {
+    const RunRow& row = c.rows[i];
+    Json config = Json::object();
+    for (const auto& k : c.keys) config[k] = row.config.contains(k) ? row.config[k] : Json();
+    out.push_back({{"run", row.label},
+                   {"status", row.status},
+                   {"best", int(i) == c.best},
+                   {"count", row.count},
+                   {"config", config},
+                   {"final", row.final},
+                   {"std", row.spread}});
   }
-  return render_grid(to_grid(rows, keys, best, options.format == "csv"), options.format);
+  return out;
+}
+
+std::string render(std::vector<RunRow> rows, const Options& options) {
+  static const std::vector<std::string> formats{"table", "json", "csv", "markdown"};
+  if (std::find(formats.begin(), formats.end(), options.format) == formats.end()) {
+    throw ConfigError({"--format"}, "", "one of table, json, csv, markdown",
+                      "'" + options.format + "'");
+  }
+  Comparison c = prepare(std::move(rows), options);
+  if (options.format == "json") return to_json(c).dump(2) + "\n";
+  return render_grid(to_grid(c.rows, c.keys, c.best, options.format == "csv"), options.format);
 }
 
 namespace {

@@ -22,6 +22,7 @@ struct RunRow {
   int count = 1;                // runs in this row (seed groups)
   Json spread;                  // metric -> std over a group's runs
   Json epochs = Json::array();  // the report's per-epoch records
+  Json classes;                 // the report's test_classes (per-class accuracy), or null
 };
 
 /// Finds the runs under `paths`. A path that does not exist is a RuntimeError.
@@ -41,8 +42,24 @@ std::vector<std::string> differing_keys(const std::vector<RunRow>& rows);
 /// Groups rows that differ only in train.seed: metrics become means, with their std in `spread`.
 std::vector<RunRow> group_by_seed(const std::vector<RunRow>& rows);
 
+/// The rows as shown: seed groups formed, sorted, cut to --top, the best one found.
+struct Comparison {
+  std::vector<RunRow> rows;
+  std::vector<std::string> keys;  // the config keys that differ
+  int best = -1;                  // index into rows, or -1
+};
+Comparison prepare(std::vector<RunRow> rows, const Options& options);
+
+/// The rows as `--format json` prints them.
+Json to_json(const Comparison& comparison);
+
 /// The comparison in the chosen format.
 std::string render(std::vector<RunRow> rows, const Options& options);
+
+/// One self-contained HTML page (no network needed to open it): the sortable table, each run's
+/// curves overlaid in interactive charts (uPlot, embedded at build time) and per-class accuracy.
+std::string render_html(std::vector<RunRow> rows, const Options& options,
+                        const std::string& title);
 
 /// Writes the comparison's pictures into `folder` and returns their paths: test accuracy and train
 /// loss per epoch with the runs overlaid, and for each swept numeric key the final test accuracy

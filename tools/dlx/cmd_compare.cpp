@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "framework/compare/compare.h"
+#include "framework/core/files.h"
 #include "tools/dlx/commands.h"
 
 namespace dlx::tools {
@@ -12,6 +13,7 @@ void add_compare_command(CLI::App& app, Command& chosen) {
   auto options = std::make_shared<compare::Options>();
   auto no_group = std::make_shared<bool>(false);
   auto plot = std::make_shared<std::string>();
+  auto html = std::make_shared<std::string>();
   CLI::App* cmd =
       app.add_subcommand("compare", "tabulate runs: the keys that differ, metrics, speed, status");
   cmd->add_option("PATH", *paths,
@@ -26,8 +28,11 @@ void add_compare_command(CLI::App& app, Command& chosen) {
   cmd->add_option("--plot", *plot,
                   "write SVG pictures into this folder: curves of the runs overlaid, and test_acc "
                   "against each swept key");
-  cmd->callback([paths, options, no_group, plot, &chosen] {
-    chosen = [paths, options, no_group, plot] {
+  cmd->add_option("--html", *html,
+                  "write one self-contained HTML page: the sortable table, interactive curves "
+                  "and per-class accuracy");
+  cmd->callback([paths, options, no_group, plot, html, &chosen] {
+    chosen = [paths, options, no_group, plot, html] {
       options->group_seeds = !*no_group;
       std::vector<std::filesystem::path> where(paths->begin(), paths->end());
       std::vector<compare::RunRow> rows = compare::collect(where);
@@ -35,6 +40,10 @@ void add_compare_command(CLI::App& app, Command& chosen) {
       if (!plot->empty()) {
         for (const auto& file : compare::write_plots(rows, *plot))
           std::cout << "wrote " << file.string() << "\n";
+      }
+      if (!html->empty()) {
+        write_file_atomic(*html, compare::render_html(rows, *options, join(*paths)));
+        std::cout << "wrote " << *html << "\n";
       }
       return 0;
     };
