@@ -30,6 +30,12 @@ struct BatchOptions {
   c10::Device device = c10::kCPU;
   bool prefetch = false;
   bool channels_last = false;  // images in NHWC memory order
+  // Data parallelism: each step takes `world` batches' worth of the epoch's order (one global
+  // batch), and rank `rank` gets its own contiguous part of it: so the ranks together see the
+  // batches one process with batch_size * world would. A last global batch smaller than `world`
+  // examples is dropped, so that no rank's part is empty.
+  int rank = 0;
+  int world = 1;
 };
 
 class BatchIterator {
@@ -40,25 +46,30 @@ class BatchIterator {
   BatchIterator(const BatchIterator&) = delete;
   BatchIterator& operator=(const BatchIterator&) = delete;
 
-  /// Batches in the epoch; the last one may be smaller (as with d2l's DataLoader).
-  int64_t count() const { return (split_.size() + options_.batch_size - 1) / options_.batch_size; }
+  /// Batches (steps) in the epoch; the last one may be smaller (as with d2l's DataLoader).
+  int64_t count() const;
+  /// The examples of the current step over all ranks (after next()).
+  int64_t global_size() const { return global_size_; }
   /// Fills `out` with the next batch; false at the end of the epoch.
   bool next(Batch& out);
 
  private:
-  bool gather(Batch& out);  // prepares the batch at position_ on the calling thread
+  // Prepares the batch at position_ on the calling thread; `global_size` gets the step's size.
+  bool gather(Batch& out, int64_t& global_size);
   void prefetch_loop();
 
   const Split& split_;
   BatchOptions options_;
   at::Tensor order_;  // int64 permutation, or undefined for the stored order
-  int64_t position_ = 0;
+  int64_t position_ = 0;     // in the epoch's order, at a global batch's start
+  int64_t global_size_ = 0;  // of the step last gathered
 
   // The prefetching thread hands over one batch at a time through `ready_`.
   std::thread worker_;
   std::mutex mutex_;
   std::condition_variable changed_;
   Batch ready_;
+  int64_t ready_global_size_ = 0;
   bool full_ = false;      // ready_ holds a batch (or the end, or an error) not yet taken
   bool ended_ = false;     // the worker reached the end of the epoch
   bool stopping_ = false;  // the iterator is being destroyed

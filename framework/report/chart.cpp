@@ -15,7 +15,13 @@ constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "
                                    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 constexpr const char* kDashes[] = {"", "6,3", "2,3", "8,3,2,3"};
 
-std::string escape(const std::string& text) {
+std::string number(double v) {
+  return fmt::format("{:g}", v);
+}
+
+}  // namespace
+
+std::string xml_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     if (c == '<')
@@ -31,12 +37,6 @@ std::string escape(const std::string& text) {
   }
   return out;
 }
-
-std::string number(double v) {
-  return fmt::format("{:g}", v);
-}
-
-}  // namespace
 
 std::string render_svg(const Chart& chart) {
   const double plot_w = kWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
@@ -63,7 +63,7 @@ std::string render_svg(const Chart& chart) {
       "font-family=\"sans-serif\" "
       "font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       "<text x=\"{}\" y=\"20\" font-size=\"14\">{}</text>\n",
-      kWidth, kHeight, kLeft, escape(chart.title));
+      kWidth, kHeight, kLeft, xml_escape(chart.title));
   for (int i = 0; i <= ticks; ++i) {
     const double v = tick * i;
     svg += fmt::format(
@@ -84,7 +84,7 @@ std::string render_svg(const Chart& chart) {
                        x(x_ticks[i]), kTop + plot_h + 18, number(x_ticks[i]));
   }
   svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}{}</text>\n",
-                     kLeft + plot_w / 2, kHeight - 6, escape(chart.x_label),
+                     kLeft + plot_w / 2, kHeight - 6, xml_escape(chart.x_label),
                      chart.log_x ? " (log scale)" : "");
   svg += fmt::format(
       "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n", kLeft,
@@ -107,7 +107,7 @@ std::string render_svg(const Chart& chart) {
         "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\" "
         "stroke-dasharray=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
         kLeft + plot_w + 14, ly, kLeft + plot_w + 44, ly, color, dash, kLeft + plot_w + 50, ly + 4,
-        escape(s.label));
+        xml_escape(s.label));
   }
   return svg + "</svg>\n";
 }

@@ -21,6 +21,9 @@ struct Chart {
   std::vector<ChartSeries> series;
 };
 
+/// `text` with XML's special characters escaped, for SVG text and attributes.
+std::string xml_escape(const std::string& text);
+
 /// The chart as an SVG document. Series get distinct colours and dash patterns, in order.
 std::string render_svg(const Chart& chart);
 

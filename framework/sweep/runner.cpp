@@ -86,8 +86,10 @@ Plan decide(const Point& point, const fs::path& folder) {
 // The sweep's index, rewritten atomically whenever a point changes.
 class Index {
  public:
-  Index(const fs::path& root, const std::string& name, const std::vector<Plan>& plans)
-      : file_(root / "sweep.json") {
+  // With `persist` false (a task of a job array), nothing is written.
+  Index(const fs::path& root, const std::string& name, const std::vector<Plan>& plans,
+        bool persist)
+      : file_(persist ? root / "sweep.json" : fs::path()) {
     doc_ = {{"schema", "dlx.sweep/1"},
             {"name", name},
             {"updated", utc_now()},
@@ -129,6 +131,7 @@ class Index {
 
  private:
   void save() {
+    if (file_.empty()) return;
     doc_["updated"] = utc_now();
     write_file_atomic(file_, doc_.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
   }
@@ -334,14 +337,23 @@ SweepResult run_sweep(const std::vector<Point>& points, const SweepOptions& opti
   fs::create_directories(root);
   std::vector<Plan> plans;
   std::set<std::string> labels;
-  for (const auto& p : points) {
+  std::vector<Point> chosen = points;
+  if (options.point >= 0) {
+    if (size_t(options.point) >= points.size()) {
+      throw ConfigError::plain({"--point"}, "",
+                               "the sweep has points 0 to " + std::to_string(points.size() - 1) +
+                                   ", found " + std::to_string(options.point));
+    }
+    chosen = {points[options.point]};
+  }
+  for (const auto& p : chosen) {
     if (!labels.insert(p.label).second) {
       throw ConfigError::plain({p.file.string()}, "",
                                "two points of the sweep share the label " + p.label);
     }
     plans.push_back(decide(p, root / p.label));
   }
-  Index index(root, options.name, plans);
+  Index index(root, options.name, plans, options.point < 0);
   SweepResult result;
   std::vector<size_t> pending;
   for (size_t i = 0; i < plans.size(); ++i) {
@@ -375,6 +387,36 @@ SweepResult run_sweep(const std::vector<Point>& points, const SweepOptions& opti
   else if (result.failed || result.diverged || result.interrupted)
     result.exit_code = 1;
   return result;
+}
+
+namespace {
+std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+}  // namespace
+
+std::string slurm_script(const SweepOptions& options, size_t count,
+                         const std::vector<std::string>& command) {
+  const fs::path root = fs::absolute(options.runs_root / options.name);
+  std::string line;
+  for (const auto& word : command) line += shell_quoted(word) + " ";
+  return fmt::format(
+      "#!/bin/bash\n"
+      "# dlx sweep {0} as a Slurm job array: task i runs point i ('dlx sweep ... --dry-run' lists\n"
+      "# them) into {1}. A task is idempotent, as a local sweep is: run again, it skips a\n"
+      "# completed point and resumes an interrupted one. Add #SBATCH lines (partition, time,\n"
+      "# cpus, gres) here or on sbatch's command line. Submit: sbatch {2}\n"
+      "# Then: dlx compare {1}\n"
+      "#SBATCH --job-name=dlx-{0}\n"
+      "#SBATCH --array=0-{3}\n"
+      "#SBATCH --output={1}/slurm-%A_%a.out\n"
+      "set -euo pipefail\n"
+      "cd {4}\n"
+      "exec {5}--point \"$SLURM_ARRAY_TASK_ID\"\n",
+      options.name, root.string(), (root / "sweep.sbatch").string(), count - 1,
+      shell_quoted(fs::current_path().string()), line);
 }
 
 }  // namespace dlx::sweep

@@ -22,6 +22,8 @@ struct SweepOptions {
   std::vector<std::string> devices;  // given round-robin to running jobs; empty: each run's own
   std::filesystem::path program;     // the dlx binary that runs one point
   bool live = false;                 // redraw one line per running run (a terminal)
+  int point = -1;  // run only this point (0-based), as one task of a job array; -1 = all.
+                   // Tasks run at once on a cluster, so they leave sweep.json alone.
 };
 
 struct SweepResult {
@@ -32,5 +34,10 @@ struct SweepResult {
 /// Checks every point's config and shapes first (a ConfigError stops the sweep before any run).
 SweepResult run_sweep(const std::vector<Point>& points, const SweepOptions& options,
                       std::ostream& out);
+
+/// An sbatch script for a Slurm job array of `count` tasks; task i runs `command` (this program's
+/// sweep arguments, absolute) with `--point i`, into the sweep's folder on the shared file system.
+std::string slurm_script(const SweepOptions& options, size_t count,
+                         const std::vector<std::string>& command);
 
 }  // namespace dlx::sweep

@@ -10,12 +10,14 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <ostream>
 
 #include "framework/core/error.h"
 #include "framework/core/files.h"
 #include "framework/core/system.h"
 #include "framework/data/dataset.h"
+#include "framework/dist/group.h"
 #include "framework/nn/builder.h"
 #include "framework/report/curves.h"
 #include "framework/report/report.h"
@@ -157,19 +159,27 @@ struct Run {
   Json report;
   double earlier_wall_seconds = 0;  // of the sessions before a resume
   StopOnSignal* signals = nullptr;
+  // Data parallelism: only rank 0 writes files; the other ranks train and keep quiet.
+  bool writes() const { return !options.group || options.group->rank() == 0; }
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   void save();
   std::string train(nn::Network& net, bool resuming);
   void record_epoch(const EpochState& fit, const Evaluation& test, double lr,
                     report::MetricsLog& metrics);
+  void checkpoint(nn::Network& net, torch::optim::Optimizer& optimizer, const EpochState& state) {
+    if (writes()) save_checkpoint(folder, net, optimizer, state);
+  }
   void finish(const std::string& status, const std::string& error);
   RunOutcome execute(nn::Network& net, bool resuming);
 };
 
 void Run::save() {
+  if (!writes()) return;
   report::write_report(folder, report);
   write_file_atomic(folder / "curves.svg", report::curves_svg(report["epochs"], spec.name));
+  if (report.contains("test_classes"))
+    write_file_atomic(folder / "classes.svg", report::classes_svg(report["test_classes"], spec.name));
   if (!signals) return;
   Json stopped = report;
   stopped["status"] = "interrupted";
@@ -184,7 +194,7 @@ void Run::record_epoch(const EpochState& fit, const Evaluation& test, double lr,
                              test.accuracy,    lr,
                              fit.seconds,      double(fit.examples) / fit.seconds,
                              fit.data_seconds, test.seconds};
-  metrics.append(record);
+  if (writes()) metrics.append(record);
   report["epochs"].push_back(record.to_json());
   out << epoch_line(record, spec.train.epochs, device) << std::endl;
 }
@@ -211,15 +221,26 @@ std::string Run::train(nn::Network& net, bool resuming) {
     write_file_atomic(folder / "metrics.jsonl", kept);
     out << fmt::format("resuming at epoch {}, step {}", state.epoch, state.steps) << std::endl;
   }
-  report::MetricsLog metrics(folder / "metrics.jsonl");
+  report::MetricsLog metrics(writes() ? folder / "metrics.jsonl" : fs::path("/dev/null"));
   data::BatchOptions batching{spec.data.batch_size, true, static_cast<uint64_t>(spec.train.seed),
                               spec.data.resize, device, spec.data.prefetch,
                               spec.train.channels_last};
+  std::optional<DataParallel> parallel;
+  if (dist::Group* group = options.group) {
+    // The same start everywhere, then gradients averaged after every backward.
+    std::vector<at::Tensor> state_tensors = net.body->parameters();
+    for (const auto& b : net.body->buffers()) state_tensors.push_back(b);
+    dist::GradientSync::broadcast_state(*group, state_tensors);
+    parallel.emplace(DataParallel{*group, dist::GradientSync(*group, net.body->parameters())});
+    batching.rank = group->rank(), batching.world = group->world();
+  }
+  DataParallel* data_parallel = parallel ? &*parallel : nullptr;
   Progress progress(options.live_progress, spec.train.epochs);
   while (state.epoch <= spec.train.epochs) {
     const double lr = scheduled_lr(spec.train, state.epoch);
     set_lr(*optimizer, lr);
-    EpochResult fit = train_epoch(net, *optimizer, dataset.train, batching, state, progress);
+    EpochResult fit =
+        train_epoch(net, *optimizer, dataset.train, batching, state, progress, data_parallel);
     if (fit.state.diverged_step >= 0) {
       report["diverged_at"] = {{"epoch", fit.state.epoch}, {"step", fit.state.diverged_step}};
       out << fmt::format("diverged: the loss is not finite at epoch {}, step {}", fit.state.epoch,
@@ -228,15 +249,15 @@ std::string Run::train(nn::Network& net, bool resuming) {
       return "diverged";
     }
     if (!fit.finished) {
-      save_checkpoint(folder, net, *optimizer, fit.state);
+      checkpoint(net, *optimizer, fit.state);
       report["interrupted_at"] = {{"epoch", fit.state.epoch}, {"step", fit.state.steps}};
       return "interrupted";
     }
-    Evaluation test = evaluate(net, dataset.test, batching, dataset.classes());
+    Evaluation test = evaluate(net, dataset.test, batching, dataset.classes(), options.group);
     record_epoch(fit.state, test, lr, metrics);
     report["test_classes"] = class_report(test.confusion, dataset.class_names);
     state = EpochState{fit.state.epoch + 1};
-    save_checkpoint(folder, net, *optimizer, state);
+    checkpoint(net, *optimizer, state);
     save();
   }
   return "completed";
@@ -300,9 +321,11 @@ RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options
   nn::Network net = nn::build_network(spec);
   init_weights(net, spec.train.init);
 
-  run.folder = options.folder.empty() ? report::create_run_folder(options.runs_root, spec.name)
-                                      : report::claim_run_folder(options.folder);
-  write_file_atomic(run.folder / "config.yaml", config::to_yaml(resolved));
+  if (run.writes()) {
+    run.folder = options.folder.empty() ? report::create_run_folder(options.runs_root, spec.name)
+                                        : report::claim_run_folder(options.folder);
+    write_file_atomic(run.folder / "config.yaml", config::to_yaml(resolved));
+  }
   run.report = Json{{"schema", report::kSchema},
                     {"run_id", run.folder.filename().string()},
                     {"experiment", spec.name},
@@ -314,6 +337,10 @@ RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options
                     {"environment", environment_json(run.device, threads)},
                     {"model", model_json(net, spec.model.name)},
                     {"epochs", Json::array()}};
+  if (options.group) {
+    run.report["environment"]["world_size"] = options.group->world();
+    run.report["environment"]["backend"] = "gloo";
+  }
   out << fmt::format("run: {} -> {}\nmodel: {}, {} parameters; device: {} ({} threads)", spec.name,
                      run.folder.string(), spec.model.name, net.parameters(), run.device.str(),
                      threads)

@@ -4,6 +4,7 @@
 #include <ATen/ops/cross_entropy_loss.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/isfinite.h>
+#include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 #include <c10/core/InferenceMode.h>
 
@@ -48,11 +49,18 @@ struct Sums {
   }
 };
 
+// Sums `values` over the group's ranks.
+std::vector<double> summed(dist::Group& group, const std::vector<double>& values) {
+  at::Tensor t = at::tensor(values, at::kDouble);
+  group.allreduce_sum(t);
+  return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+}
+
 }  // namespace
 
 EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer,
                         const data::Split& split, const data::BatchOptions& options,
-                        const EpochState& from, Progress& progress) {
+                        const EpochState& from, Progress& progress, DataParallel* parallel) {
   network.body->train();
   data::BatchIterator batches(split, options, from.epoch, from.steps);
   progress.start_epoch(from.epoch, batches.count());
@@ -73,6 +81,11 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
     at::Tensor logits = network.body->forward(batch.images);
     at::Tensor loss = at::cross_entropy_loss(logits, batch.labels);
     loss.backward();
+    dist::GradientSync::Flags flags;
+    if (parallel) {
+      flags = parallel->sync.average(batch.labels.size(0), batches.global_size(),
+                                     stop_signal.load() != 0, loss);
+    }
     optimizer.step();
     sums.add(loss, logits, batch.labels);
     s.examples += batch.labels.size(0);
@@ -82,12 +95,22 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
       progress.update(s.steps, sums.loss.item<double>() / double(s.examples),
                       double(s.examples - from.examples) / (done_seconds - from.seconds));
     }
+    if (parallel) {
+      // Every rank learned the same flags from the same message: they stop together.
+      if (flags.diverged) sums.diverged_step.fill_(s.steps);
+      if (flags.diverged || flags.stop) break;
+      continue;
+    }
     if (s.steps % kDivergenceCheckEvery == 0 && sums.diverged_step.item<int64_t>() >= 0) break;
     if (stop_signal.load() != 0) break;
   }
   s.seconds += seconds_since(start);
   s.data_seconds += data_seconds;
   sums.read_into(s);
+  if (parallel) {
+    auto total = summed(parallel->group, {s.loss_sum, double(s.correct), double(s.examples)});
+    s.loss_sum = total[0], s.correct = int64_t(total[1]), s.examples = int64_t(total[2]);
+  }
   if (s.diverged_step >= 0) result.finished = false;
   progress.finish_epoch();
   return result;
@@ -102,7 +125,7 @@ at::Tensor predict(nn::Network& network, const at::Tensor& images) {
 }
 
 Evaluation evaluate(nn::Network& network, const data::Split& split,
-                    const data::BatchOptions& options, int64_t classes) {
+                    const data::BatchOptions& options, int64_t classes, dist::Group* group) {
   c10::InferenceMode inference;
   network.body->eval();
   data::BatchOptions in_order = options;
@@ -123,6 +146,12 @@ Evaluation evaluate(nn::Network& network, const data::Split& split,
   EpochState totals;
   sums.read_into(totals);
   totals.examples = examples;
+  if (group) {
+    auto total = summed(*group, {totals.loss_sum, double(totals.correct), double(examples)});
+    totals.loss_sum = total[0], totals.correct = int64_t(total[1]), totals.examples = int64_t(total[2]);
+    confusion = confusion.to(at::kCPU);
+    group->allreduce_sum(confusion);
+  }
   network.body->train();
   return Evaluation{totals.mean_loss(), totals.accuracy(), seconds_since(start),
                     confusion.reshape({classes, classes}).to(at::kCPU)};

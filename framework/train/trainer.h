@@ -9,6 +9,7 @@
 #include <atomic>
 
 #include "framework/data/batches.h"
+#include "framework/dist/group.h"
 #include "framework/nn/builder.h"
 #include "framework/train/progress.h"
 
@@ -37,10 +38,20 @@ struct EpochResult {
   bool finished = false;  // false: stopped by stop_signal, or by a non-finite loss
 };
 
+/// Data parallelism for one rank: its group, and the gradient averaging after each backward.
+struct DataParallel {
+  dist::Group& group;
+  dist::GradientSync sync;
+};
+
 /// Trains the rest of the epoch `from` describes (from its first step when from.steps is 0).
+/// With `parallel`, this rank trains on its part of each step (options.rank/world), gradients
+/// are averaged over the ranks, all ranks stop at the same step, and the sums returned are the
+/// whole group's.
 EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer,
                         const data::Split& split, const data::BatchOptions& options,
-                        const EpochState& from, Progress& progress);
+                        const EpochState& from, Progress& progress,
+                        DataParallel* parallel = nullptr);
 
 /// Mean loss, accuracy and confusion matrix over `split`, in eval mode and without autograd.
 struct Evaluation {
@@ -50,8 +61,10 @@ struct Evaluation {
   at::Tensor
       confusion;  // int64 [classes, classes] on the CPU: row = true label, column = predicted
 };
+/// With `group`, each rank evaluates its part of `split` and the results are the group's.
 Evaluation evaluate(nn::Network& network, const data::Split& split,
-                    const data::BatchOptions& options, int64_t classes);
+                    const data::BatchOptions& options, int64_t classes,
+                    dist::Group* group = nullptr);
 
 /// The predicted class of each example of `images` (float, on the network's device).
 at::Tensor predict(nn::Network& network, const at::Tensor& images);

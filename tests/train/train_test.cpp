@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <fstream>
 #include <sstream>
@@ -277,6 +278,23 @@ TEST_CASE("each run folder has its curves picture, one line per series") {
   CHECK(svg.rfind("<svg ", 0) == 0);
   CHECK(testing::count_of(svg, "<polyline") == 3);
   CHECK(svg.find(">test acc<") != std::string::npos);
+}
+
+TEST_CASE("each run folder has its confusion matrix and per-class accuracy picture") {
+  TinyRun run;
+  const Json classes = run.report()["test_classes"];
+  const std::string svg = read_file(run.outcome.folder / "classes.svg");
+  const size_t n = classes["names"].size();
+  CHECK(svg.rfind("<svg ", 0) == 0);
+  CHECK(testing::count_of(svg, "<rect ") == 1 + n * n + n);  // background, cells, accuracy bars
+  // Every count of the matrix is written in its cell, and each class's accuracy beside its row.
+  const auto& matrix = classes["confusion_matrix"];
+  CHECK(svg.find(">" + std::to_string(matrix[0][0].get<int64_t>()) + "</text>") !=
+        std::string::npos);
+  for (const auto& [name, accuracy] : classes["per_class_accuracy"].items()) {
+    CAPTURE(name);
+    CHECK(svg.find(fmt::format(">{:.3f}</text>", accuracy.get<double>())) != std::string::npos);
+  }
 }
 
 TEST_CASE("dlx predict's rows agree with the run's test accuracy") {

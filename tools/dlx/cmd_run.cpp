@@ -1,6 +1,12 @@
-// `dlx run FILE`: trains the experiment and leaves a run folder.
+// `dlx run FILE`: trains the experiment and leaves a run folder. With `--nproc N`, N local
+// processes train it data-parallel; under torchrun or srun, this process is one of the ranks.
+#include <fstream>
 #include <iostream>
+#include <optional>
 
+#include "framework/core/system.h"
+#include "framework/dist/group.h"
+#include "framework/dist/launch.h"
 #include "framework/report/run_folder.h"
 #include "framework/train/progress.h"
 #include "framework/train/run.h"
@@ -16,7 +22,52 @@ struct RunArgs {
   std::string folder;
   int64_t threads = 0;
   std::string device;
+  int nproc = 1;
+  int dist_timeout = 300;
 };
+
+// This program's arguments for each rank: --nproc removed, and the cores shared out.
+std::vector<std::string> rank_arguments(const RunArgs& args) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    const std::string& a = arguments[i];
+    if (a == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (a.rfind("--nproc=", 0) == 0) continue;
+    out.push_back(a);
+  }
+  if (args.threads == 0) {
+    out.push_back("--threads");
+    out.push_back(std::to_string(std::max(1, physical_cores() / args.nproc)));
+  }
+  return out;
+}
+
+int run(const RunArgs& args) {
+  config::ExperimentSpec spec = config::load_experiment(args.file, parse_overrides(args.sets));
+  const dist::Rendezvous where = dist::rendezvous_from_environment();
+  std::optional<dist::Group> group;
+  if (where.world > 1) group.emplace(where, std::chrono::seconds(args.dist_timeout));
+  const bool quiet = where.rank != 0;  // rank 0 speaks for the run
+  train::RunOptions options{report::runs_root(args.runs),
+                            command_line,
+                            !quiet && train::Progress::stderr_is_terminal(),
+                            args.folder,
+                            args.threads,
+                            args.device,
+                            group ? &*group : nullptr};
+  std::ofstream discard;  // unopened: writes go nowhere
+  train::RunOutcome outcome =
+      train::run_experiment(std::move(spec), options, quiet ? discard : std::cout);
+  // A failed run's error goes to stderr too, as every other failure does.
+  if (outcome.status == "failed") {
+    std::cerr << "dlx: error: " << (quiet ? "rank " + std::to_string(where.rank) + ": " : "")
+              << outcome.error << std::endl;
+  }
+  return outcome.exit_code;
+}
 }  // namespace
 
 void add_run_command(CLI::App& app, Command& chosen) {
@@ -27,20 +78,17 @@ void add_run_command(CLI::App& app, Command& chosen) {
   add_set_option(*cmd, args->sets);
   cmd->add_option("--runs", args->runs, "runs root (default $DLX_RUNS, else ./runs)");
   add_runtime_options(*cmd, args->folder, args->threads, args->device);
+  cmd->add_option("--nproc", args->nproc,
+                  "train data-parallel in N local processes (c10d, Gloo); data.batch_size is "
+                  "per process")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--dist-timeout", args->dist_timeout,
+                  "seconds a rank waits on the others before the run fails (default 300)")
+      ->check(CLI::Range(1, 86400));
   cmd->callback([args, &chosen] {
     chosen = [args] {
-      config::ExperimentSpec spec =
-          config::load_experiment(args->file, parse_overrides(args->sets));
-      train::RunOptions options{report::runs_root(args->runs),
-                                command_line,
-                                train::Progress::stderr_is_terminal(),
-                                args->folder,
-                                args->threads,
-                                args->device};
-      train::RunOutcome outcome = train::run_experiment(std::move(spec), options, std::cout);
-      // A failed run's error goes to stderr too, as every other failure does.
-      if (outcome.status == "failed") std::cerr << "dlx: error: " << outcome.error << std::endl;
-      return outcome.exit_code;
+      if (args->nproc > 1) return dist::launch_local(args->nproc, rank_arguments(*args));
+      return run(*args);
     };
   });
 }

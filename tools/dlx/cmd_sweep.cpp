@@ -2,6 +2,7 @@
 // runs/<sweep>/, skipping what already completed; `dlx compare runs/<sweep>` tabulates them.
 #include <iostream>
 
+#include "framework/core/files.h"
 #include "framework/report/run_folder.h"
 #include "framework/sweep/runner.h"
 #include "framework/train/progress.h"
@@ -16,7 +17,21 @@ struct SweepArgs {
   std::string runs, name, devices;
   int jobs = 1;
   bool dry_run = false;
+  bool slurm = false;
+  int point = -1;
 };
+
+// This program's sweep arguments for a cluster task: absolute paths, the sweep's name and runs
+// root spelled out, and --slurm / --dry-run left out.
+std::vector<std::string> task_command(const SweepArgs& args, const sweep::SweepOptions& options) {
+  std::vector<std::string> command{
+      std::filesystem::read_symlink("/proc/self/exe").string(), "sweep"};
+  for (const auto& f : args.files) command.push_back(std::filesystem::absolute(f).string());
+  for (const auto& s : args.sets) command.insert(command.end(), {"--set", s});
+  command.insert(command.end(), {"--runs", std::filesystem::absolute(options.runs_root).string(),
+                                 "--name", options.name});
+  return command;
+}
 
 std::string default_name(const std::vector<std::string>& files) {
   std::string name;
@@ -42,18 +57,40 @@ void add_sweep_command(CLI::App& app, Command& chosen) {
   cmd->add_option("--runs", args->runs, "runs root (default $DLX_RUNS, else ./runs)");
   cmd->add_option("--name", args->name,
                   "the sweep's folder name (default: the experiments' names)");
-  cmd->add_flag("--dry-run", args->dry_run, "list the points and stop");
+  cmd->add_flag("--dry-run", args->dry_run,
+                "list the points and stop (with --slurm: print the script, write nothing)");
+  cmd->add_flag("--slurm", args->slurm,
+                "write runs/<sweep>/sweep.sbatch, a Slurm job array whose task i runs point i");
+  cmd->add_option("--point", args->point,
+                  "run only point I (0-based), as one task of a job array does")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([args, &chosen] {
     chosen = [args] {
       std::vector<std::filesystem::path> files(args->files.begin(), args->files.end());
       std::vector<sweep::Point> points = sweep::expand(files, args->sets);
-      if (args->dry_run) {
-        for (const auto& p : points) std::cout << p.label << "\n";
-        return 0;
-      }
       sweep::SweepOptions options;
       options.name = args->name.empty() ? default_name(args->files) : args->name;
       options.runs_root = report::runs_root(args->runs);
+      if (args->slurm) {
+        std::string script =
+            sweep::slurm_script(options, points.size(), task_command(*args, options));
+        if (args->dry_run) {
+          std::cout << script;
+          return 0;
+        }
+        const auto file = options.runs_root / options.name / "sweep.sbatch";
+        std::filesystem::create_directories(file.parent_path());
+        write_file_atomic(file, script);
+        std::cout << "wrote " << file.string() << " (" << points.size()
+                  << " tasks); submit it with: sbatch " << file.string() << "\n";
+        return 0;
+      }
+      if (args->dry_run) {
+        size_t i = 0;
+        for (const auto& p : points) std::cout << i++ << "  " << p.label << "\n";
+        return 0;
+      }
+      options.point = args->point;
       options.jobs = args->jobs;
       for (const auto& d : sweep::split_values(args->devices)) {
         if (!d.empty()) options.devices.push_back(d);

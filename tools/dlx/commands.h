@@ -33,5 +33,7 @@ std::vector<config::Override> parse_overrides(const std::vector<std::string>& se
 
 /// The command line as typed, for the report.
 extern std::string command_line;
+/// The arguments after the program's name, for starting copies of this program.
+extern std::vector<std::string> arguments;
 
 }  // namespace dlx::tools

@@ -10,6 +10,7 @@
 namespace dlx::tools {
 
 std::string command_line;
+std::vector<std::string> arguments;
 
 void add_set_option(CLI::App& command, std::vector<std::string>& sets) {
   command
@@ -37,6 +38,7 @@ std::vector<config::Override> parse_overrides(const std::vector<std::string>& se
 int main(int argc, char** argv) {
   using namespace dlx;
   for (int i = 0; i < argc; ++i) tools::command_line += (i ? " " : "") + std::string(argv[i]);
+  tools::arguments.assign(argv + std::min(argc, 1), argv + argc);
 
   // A write past a file-size limit (a full disk's stand-in) should fail with EFBIG, not kill us.
   std::signal(SIGXFSZ, SIG_IGN);
