@@ -103,7 +103,8 @@ Image read_png(const fs::path& file) {
   std::vector<unsigned char> raw(size_t(image.height) * (size_t(image.width) * image.channels + 1));
   uLongf size = raw.size();
   if (uncompress(raw.data(), &size, reinterpret_cast<const Bytef*>(compressed.data()),
-                 compressed.size()) != Z_OK || size != raw.size())
+                 compressed.size()) != Z_OK ||
+      size != raw.size())
     throw std::runtime_error("PNG: bad image data");
   unfilter(raw, image);
   return image;

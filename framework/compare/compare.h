@@ -58,8 +58,7 @@ std::string render(std::vector<RunRow> rows, const Options& options);
 
 /// One self-contained HTML page (no network needed to open it): the sortable table, each run's
 /// curves overlaid in interactive charts (uPlot, embedded at build time) and per-class accuracy.
-std::string render_html(std::vector<RunRow> rows, const Options& options,
-                        const std::string& title);
+std::string render_html(std::vector<RunRow> rows, const Options& options, const std::string& title);
 
 /// Writes the comparison's pictures into `folder` and returns their paths: test accuracy and train
 /// loss per epoch with the runs overlaid, and for each swept numeric key the final test accuracy

@@ -75,7 +75,6 @@ std::string utc_now() {
   return out;
 }
 
-
 double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

@@ -60,7 +60,7 @@ class BatchIterator {
 
   const Split& split_;
   BatchOptions options_;
-  at::Tensor order_;  // int64 permutation, or undefined for the stored order
+  at::Tensor order_;         // int64 permutation, or undefined for the stored order
   int64_t position_ = 0;     // in the epoch's order, at a global batch's start
   int64_t global_size_ = 0;  // of the step last gathered
 

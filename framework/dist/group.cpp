@@ -67,15 +67,15 @@ Group::Group(const Rendezvous& where, std::chrono::milliseconds timeout)
     impl_->store = c10::make_intrusive<c10d::TCPStore>(where.addr, store_options);
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     // On one machine, loopback; across machines, the address this host's name resolves to.
-    options->devices.push_back(
-        is_loopback(where.addr) ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                : c10d::ProcessGroupGloo::createDefaultDevice());
-    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, where.rank,
-                                                               where.world, options);
+    options->devices.push_back(is_loopback(where.addr)
+                                   ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                   : c10d::ProcessGroupGloo::createDefaultDevice());
+    impl_->group =
+        c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, where.rank, where.world, options);
   } catch (const std::exception& e) {
-    throw RuntimeError("rank " + std::to_string(where.rank) + " of " +
-                       std::to_string(where.world) + " could not join the others at " + where.addr +
-                       ":" + std::to_string(where.port) + ": " + first_line(e.what()));
+    throw RuntimeError("rank " + std::to_string(where.rank) + " of " + std::to_string(where.world) +
+                       " could not join the others at " + where.addr + ":" +
+                       std::to_string(where.port) + ": " + first_line(e.what()));
   }
 }
 
@@ -96,8 +96,8 @@ void Group::broadcast(at::Tensor& tensor) {
   try {
     impl_->group->broadcast(tensors)->wait();
   } catch (const std::exception& e) {
-    throw RuntimeError("rank " + std::to_string(rank()) + ": broadcast from rank 0 failed: " +
-                       first_line(e.what()));
+    throw RuntimeError("rank " + std::to_string(rank()) +
+                       ": broadcast from rank 0 failed: " + first_line(e.what()));
   }
 }
 

@@ -38,8 +38,8 @@ std::string classes_svg(const nlohmann::ordered_json& test_classes, const std::s
     const double y = kTop + t * kCell, x = kLeft + t * kCell + kCell / 2;
     svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", kLeft - 6,
                        y + kCell / 2 + 4, name);
-    svg += fmt::format(
-        "<text transform=\"translate({},{}) rotate(-50)\">{}</text>\n", x, kTop - 6, name);
+    svg += fmt::format("<text transform=\"translate({},{}) rotate(-50)\">{}</text>\n", x, kTop - 6,
+                       name);
     double total = 0;
     for (const auto& count : matrix[t]) total += count.get<double>();
     for (size_t p = 0; p < n; ++p) {

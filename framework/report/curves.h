@@ -1,6 +1,6 @@
-// A run folder's pictures. curves.svg: train loss, train accuracy and test accuracy per epoch on one chart, as d2l's
-// Animator draws them. Written by hand as SVG: a few polylines need no plotting library, and the
-// file opens in any browser with nothing installed.
+// A run folder's pictures. curves.svg: train loss, train accuracy and test accuracy per epoch on
+// one chart, as d2l's Animator draws them. Written by hand as SVG: a few polylines need no plotting
+// library, and the file opens in any browser with nothing installed.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -87,8 +87,7 @@ Plan decide(const Point& point, const fs::path& folder) {
 class Index {
  public:
   // With `persist` false (a task of a job array), nothing is written.
-  Index(const fs::path& root, const std::string& name, const std::vector<Plan>& plans,
-        bool persist)
+  Index(const fs::path& root, const std::string& name, const std::vector<Plan>& plans, bool persist)
       : file_(persist ? root / "sweep.json" : fs::path()) {
     doc_ = {{"schema", "dlx.sweep/1"},
             {"name", name},

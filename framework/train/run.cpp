@@ -179,7 +179,8 @@ void Run::save() {
   report::write_report(folder, report);
   write_file_atomic(folder / "curves.svg", report::curves_svg(report["epochs"], spec.name));
   if (report.contains("test_classes"))
-    write_file_atomic(folder / "classes.svg", report::classes_svg(report["test_classes"], spec.name));
+    write_file_atomic(folder / "classes.svg",
+                      report::classes_svg(report["test_classes"], spec.name));
   if (!signals) return;
   Json stopped = report;
   stopped["status"] = "interrupted";
@@ -222,9 +223,10 @@ std::string Run::train(nn::Network& net, bool resuming) {
     out << fmt::format("resuming at epoch {}, step {}", state.epoch, state.steps) << std::endl;
   }
   report::MetricsLog metrics(writes() ? folder / "metrics.jsonl" : fs::path("/dev/null"));
-  data::BatchOptions batching{spec.data.batch_size, true, static_cast<uint64_t>(spec.train.seed),
-                              spec.data.resize, device, spec.data.prefetch,
-                              spec.train.channels_last};
+  data::BatchOptions batching{
+      spec.data.batch_size,    true,   static_cast<uint64_t>(spec.train.seed),
+      spec.data.resize,        device, spec.data.prefetch,
+      spec.train.channels_last};
   std::optional<DataParallel> parallel;
   if (dist::Group* group = options.group) {
     // The same start everywhere, then gradients averaged after every backward.

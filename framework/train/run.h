@@ -23,7 +23,8 @@ struct RunOptions {
   std::filesystem::path folder;  // use exactly this (empty) run folder, as sweeps do; "" = new one
   int64_t threads = 0;           // overrides train.threads without changing the config; 0 = no
   std::string device;            // overrides train.device likewise; "" = no
-  dist::Group* group = nullptr;  // data-parallel training with these ranks; rank 0 writes the folder
+  dist::Group* group =
+      nullptr;  // data-parallel training with these ranks; rank 0 writes the folder
 };
 
 struct RunOutcome {

@@ -148,7 +148,8 @@ Evaluation evaluate(nn::Network& network, const data::Split& split,
   totals.examples = examples;
   if (group) {
     auto total = summed(*group, {totals.loss_sum, double(totals.correct), double(examples)});
-    totals.loss_sum = total[0], totals.correct = int64_t(total[1]), totals.examples = int64_t(total[2]);
+    totals.loss_sum = total[0], totals.correct = int64_t(total[1]),
+    totals.examples = int64_t(total[2]);
     confusion = confusion.to(at::kCPU);
     group->allreduce_sum(confusion);
   }

@@ -40,8 +40,8 @@ struct TwoRuns {
     for (const char* lr : {"0.05", "0.3"}) {
       std::string out;
       REQUIRE(testing::run_command(std::string(DLX_BINARY) + " run " + file.string() + " --runs " +
-                                       (dir.path() / "runs").string() + " --set train.optimizer.lr=" +
-                                       lr,
+                                       (dir.path() / "runs").string() +
+                                       " --set train.optimizer.lr=" + lr,
                                    out) == 0);
     }
     REQUIRE(testing::run_command(std::string(DLX_BINARY) + " compare " +
@@ -81,9 +81,9 @@ TEST_CASE("the HTML page is self-contained and its data cannot close its script 
   std::string page = compare::render_html({row, other}, compare::Options{}, "test");
   CHECK(page.find("<script src") == std::string::npos);
   CHECK(page.find("<link") == std::string::npos);
-  CHECK(page.find("uPlot") != std::string::npos);         // the library is inside
-  CHECK(page.find("/*DLX_") == std::string::npos);        // every slot filled
-  CHECK(testing::count_of(page, "</script>") == 3);       // uPlot, the data, the page's code
+  CHECK(page.find("uPlot") != std::string::npos);    // the library is inside
+  CHECK(page.find("/*DLX_") == std::string::npos);   // every slot filled
+  CHECK(testing::count_of(page, "</script>") == 3);  // uPlot, the data, the page's code
   CHECK(page.find("lr=0.1 \\u003c/script>") != std::string::npos);
 }
 
@@ -102,14 +102,14 @@ TEST_CASE("dlx compare --html writes a page that a headless Chromium renders") {
   testing::TempDir profile;
   const std::string url = "file://" + runs.page.string();
   std::string dom;
-  REQUIRE(testing::run_command(headless(browser) + profile.path().string() + " --dump-dom " + url +
-                                   " 2>/dev/null",
-                               dom) == 0);
+  REQUIRE(testing::run_command(
+              headless(browser) + profile.path().string() + " --dump-dom " + url + " 2>/dev/null",
+              dom) == 0);
   CHECK(dom.find("data-rendered=\"yes\"") != std::string::npos);  // the script ran to its end
-  CHECK(testing::count_of(dom, "class=\"uplot") == 3);           // three charts
+  CHECK(testing::count_of(dom, "class=\"uplot") == 3);            // three charts
   CHECK(testing::count_of(dom, "<canvas") >= 3);
-  CHECK(testing::count_of(dom, "0.05") >= 1);                     // the runs, by their key
-  CHECK(testing::count_of(dom, "<tr") >= 1 + 2 + 1 + 2);          // both tables, both runs
+  CHECK(testing::count_of(dom, "0.05") >= 1);             // the runs, by their key
+  CHECK(testing::count_of(dom, "<tr") >= 1 + 2 + 1 + 2);  // both tables, both runs
 
   const fs::path shot = profile.path() / "page.png";
   std::string out;

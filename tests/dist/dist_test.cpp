@@ -63,14 +63,16 @@ TEST_CASE("2 ranks with batch B/2 each reach 1 rank's weights with batch B") {
                                out) == 0);
   CHECK(out.find("status: completed") != std::string::npos);
   const fs::path one = only_run(dir.path() / "one"), two = only_run(dir.path() / "two");
-  auto a = train::read_weights(one / "checkpoint.pt"), b = train::read_weights(two / "checkpoint.pt");
+  auto a = train::read_weights(one / "checkpoint.pt"),
+       b = train::read_weights(two / "checkpoint.pt");
   REQUIRE(a.size() == b.size());
   for (const auto& [name, tensor] : a) {
     CAPTURE(name);
     // Float sums in another order: equal to rounding, not bit for bit.
     CHECK(at::allclose(tensor, b.at(name), /*rtol=*/1e-4, /*atol=*/1e-5));
   }
-  Json ra = Json::parse(read_file(one / "report.json")), rb = Json::parse(read_file(two / "report.json"));
+  Json ra = Json::parse(read_file(one / "report.json")),
+       rb = Json::parse(read_file(two / "report.json"));
   CHECK(rb["environment"]["world_size"] == 2);
   for (int e = 0; e < 2; ++e) {
     CHECK(ra["epochs"][e]["train_loss"].get<double>() ==
@@ -87,8 +89,8 @@ TEST_CASE("a rank that dies fails the run on the others with a clear error, not 
   testing::TempDir dir;
   fs::path file = dir.write("parallel.yaml", kExperiment);
   const std::string runs = (dir.path() / "runs").string();
-  const std::string rank = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
-                           std::to_string(dist::free_port()) + " ";
+  const std::string rank =
+      "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(dist::free_port()) + " ";
   const std::string run = " " + dlx_binary() + " run " + file.string() +
                           " --threads 1 --dist-timeout 60 --set train.epochs=100000 --runs " + runs;
   // Rank 1 is killed once training is under way; rank 0 must notice and end by itself.

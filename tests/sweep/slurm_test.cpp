@@ -52,9 +52,9 @@ TEST_CASE("the Slurm job array's tasks, run locally, fill the sweep folder once"
 
   for (int task = 0; task < 3; ++task) {
     CAPTURE(task);
-    CHECK(testing::run_command("cd / && SLURM_ARRAY_TASK_ID=" + std::to_string(task) + " bash " +
-                                   script.string(),
-                               out) == 0);
+    CHECK(testing::run_command(
+              "cd / && SLURM_ARRAY_TASK_ID=" + std::to_string(task) + " bash " + script.string(),
+              out) == 0);
   }
   int completed = 0;
   for (const auto& e : fs::directory_iterator(runs / "tiny-sweep")) {
@@ -70,8 +70,7 @@ TEST_CASE("the Slurm job array's tasks, run locally, fill the sweep folder once"
   CHECK(testing::run_command("SLURM_ARRAY_TASK_ID=3 bash " + script.string(), out) == 2);
   CHECK(out.find("--point: error: the sweep has points 0 to 2, found 3") != std::string::npos);
 
-  REQUIRE(testing::run_command(dlx + " compare " + (runs / "tiny-sweep").string() +
-                                   " --format json",
-                               out) == 0);
+  REQUIRE(testing::run_command(
+              dlx + " compare " + (runs / "tiny-sweep").string() + " --format json", out) == 0);
   CHECK(Json::parse(out).size() == 3);
 }

@@ -24,8 +24,8 @@ struct SweepArgs {
 // This program's sweep arguments for a cluster task: absolute paths, the sweep's name and runs
 // root spelled out, and --slurm / --dry-run left out.
 std::vector<std::string> task_command(const SweepArgs& args, const sweep::SweepOptions& options) {
-  std::vector<std::string> command{
-      std::filesystem::read_symlink("/proc/self/exe").string(), "sweep"};
+  std::vector<std::string> command{std::filesystem::read_symlink("/proc/self/exe").string(),
+                                   "sweep"};
   for (const auto& f : args.files) command.push_back(std::filesystem::absolute(f).string());
   for (const auto& s : args.sets) command.insert(command.end(), {"--set", s});
   command.insert(command.end(), {"--runs", std::filesystem::absolute(options.runs_root).string(),
