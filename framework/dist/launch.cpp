@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "framework/core/error.h"
@@ -72,6 +73,31 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+namespace {
+
+// Reaps the ranks; once one has failed, those still running after the grace period are killed.
+std::vector<int> wait_for_ranks(int nproc, std::chrono::seconds grace) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<int> codes(nproc, -1);
+  std::optional<Clock::time_point> first_failure;
+  for (int running = nproc; running > 0;) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    for (int r = 0; pid > 0 && r < nproc; ++r) {
+      if (ranks[r] != pid) continue;
+      codes[r] = exit_code(status), ranks[r] = 0, --running;
+      if (codes[r] != 0 && !first_failure) first_failure = Clock::now();
+    }
+    if (pid > 0) continue;
+    // The others normally fail at once too, their peer's connection closed.
+    if (first_failure && Clock::now() - *first_failure > grace) pass_on(SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return codes;
+}
+
+}  // namespace
+
 int launch_local(int nproc, const std::vector<std::string>& args) {
   if (nproc < 1 || nproc > kMaxRanks)
     throw ConfigError::plain(Location{"--nproc"}, "",
@@ -84,31 +110,7 @@ int launch_local(int nproc, const std::vector<std::string>& args) {
     ranks[r] = start_rank(r, nproc, port, args);
     rank_count = r + 1;
   }
-  using Clock = std::chrono::steady_clock;
-  std::vector<int> codes(nproc, -1);
-  int running = nproc;
-  Clock::time_point first_failure{};
-  bool stopped = false;
-  while (running > 0) {
-    int status = 0;
-    pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid > 0) {
-      for (int r = 0; r < nproc; ++r) {
-        if (ranks[r] != pid) continue;
-        codes[r] = exit_code(status), ranks[r] = 0, --running;
-        if (codes[r] != 0 && first_failure == Clock::time_point{}) first_failure = Clock::now();
-      }
-      continue;
-    }
-    // A rank failed: the others normally fail at once too (their peer's connection closed);
-    // any still running after the grace period are stopped.
-    if (!stopped && first_failure != Clock::time_point{} &&
-        Clock::now() - first_failure > std::chrono::seconds(30)) {
-      pass_on(SIGKILL);
-      stopped = true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const std::vector<int> codes = wait_for_ranks(nproc, std::chrono::seconds(30));
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (codes[0] != 0) return codes[0];
