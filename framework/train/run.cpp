@@ -147,6 +147,18 @@ void to_channels_last(nn::Network& net) {
   }
 }
 
+// With a group: every rank starts from rank 0's state, takes its part of each step, and averages
+// gradients after every backward. Without one: nothing.
+std::optional<DataParallel> data_parallel(dist::Group* group, nn::Network& net,
+                                          data::BatchOptions& batching) {
+  if (!group) return std::nullopt;
+  std::vector<at::Tensor> state = net.body->parameters();
+  for (const auto& b : net.body->buffers()) state.push_back(b);
+  dist::GradientSync::broadcast_state(*group, state);
+  batching.rank = group->rank(), batching.world = group->world();
+  return DataParallel{*group, dist::GradientSync(*group, net.body->parameters())};
+}
+
 // The mutable state of one run, so that the loop and the bookkeeping around it stay short.
 struct Run {
   Run(config::ExperimentSpec& spec_, const RunOptions& options_, std::ostream& out_)
@@ -227,22 +239,13 @@ std::string Run::train(nn::Network& net, bool resuming) {
       spec.data.batch_size,    true,   static_cast<uint64_t>(spec.train.seed),
       spec.data.resize,        device, spec.data.prefetch,
       spec.train.channels_last};
-  std::optional<DataParallel> parallel;
-  if (dist::Group* group = options.group) {
-    // The same start everywhere, then gradients averaged after every backward.
-    std::vector<at::Tensor> state_tensors = net.body->parameters();
-    for (const auto& b : net.body->buffers()) state_tensors.push_back(b);
-    dist::GradientSync::broadcast_state(*group, state_tensors);
-    parallel.emplace(DataParallel{*group, dist::GradientSync(*group, net.body->parameters())});
-    batching.rank = group->rank(), batching.world = group->world();
-  }
-  DataParallel* data_parallel = parallel ? &*parallel : nullptr;
+  std::optional<DataParallel> parallel = data_parallel(options.group, net, batching);
+  DataParallel* ranks = parallel ? &*parallel : nullptr;
   Progress progress(options.live_progress, spec.train.epochs);
   while (state.epoch <= spec.train.epochs) {
     const double lr = scheduled_lr(spec.train, state.epoch);
     set_lr(*optimizer, lr);
-    EpochResult fit =
-        train_epoch(net, *optimizer, dataset.train, batching, state, progress, data_parallel);
+    EpochResult fit = train_epoch(net, *optimizer, dataset.train, batching, state, progress, ranks);
     if (fit.state.diverged_step >= 0) {
       report["diverged_at"] = {{"epoch", fit.state.epoch}, {"step", fit.state.diverged_step}};
       out << fmt::format("diverged: the loss is not finite at epoch {}, step {}", fit.state.epoch,
