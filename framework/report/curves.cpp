@@ -32,7 +32,7 @@ std::string classes_svg(const nlohmann::ordered_json& test_classes, const std::s
       "<text x=\"{2}\" y=\"18\" font-size=\"14\" text-anchor=\"middle\">{3}: confusion matrix "
       "and per-class accuracy</text>\n"
       "<text x=\"12\" y=\"{4}\">true \u2193 / predicted \u2192</text>\n",
-      width, height, width / 2, xml_escape(title), kTop - 8);
+      width, height, width / 2, xml_escape(title), 40);
   for (size_t t = 0; t < n; ++t) {
     const std::string name = xml_escape(names[t].get<std::string>());
     const double y = kTop + t * kCell, x = kLeft + t * kCell + kCell / 2;
