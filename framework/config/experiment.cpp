@@ -169,6 +169,12 @@ void collect_differences(const Json& a, const Json& b, const std::string& path,
     for (const auto& [key, value] : b.items()) {
       if (!a.contains(key)) out.push_back(child_path(path, key));
     }
+  } else if (a.is_array() && b.is_array() && a.size() == b.size()) {
+    // Element by element, so that mappings inside (a layer's arguments) compare by key, not by
+    // the order a tool wrote them in; a difference names the list.
+    std::vector<std::string> inside;
+    for (size_t i = 0; i < a.size(); ++i) collect_differences(a[i], b[i], path, inside);
+    if (!inside.empty()) out.push_back(path);
   } else if (a != b) {
     out.push_back(path);
   }

@@ -376,6 +376,16 @@ void check_resumable(const fs::path& folder, const Json& old, const Json& resolv
     throw ConfigError::plain(
         where, "", "the run is " + status + "; to train it longer, --set train.epochs=N --force");
   }
+  // A data-parallel run's mid-epoch position counts steps of all its ranks' examples together.
+  const int64_t world = old.contains("environment") ? old["environment"].value("world_size", 1) : 1;
+  const bool mid_epoch =
+      old.contains("interrupted_at") && old["interrupted_at"].value("step", 0) > 0;
+  if (world > 1 && mid_epoch && !force) {
+    throw ConfigError::plain(where, "",
+                             "the run trained in " + std::to_string(world) +
+                                 " processes and stopped mid-epoch, which one process cannot "
+                                 "continue exactly; pass --force to continue anyway");
+  }
 }
 
 }  // namespace

@@ -115,3 +115,15 @@ TEST_CASE("a string that looks like a number stays a string through config.yaml"
   ExperimentSpec again = load_experiment(dir.write("config.yaml", to_yaml(resolved_json(spec))));
   CHECK(again.name == "2024");
 }
+
+TEST_CASE("configs differ by value, not by the order a tool wrote a mapping's keys in") {
+  using OJson = nlohmann::ordered_json;
+  OJson a = OJson::parse(R"({"model": {"layers": [{"dense": {"units": 4, "activation": "relu"}}]},
+                             "train": {"seed": 1, "epochs": 2}})");
+  OJson b = OJson::parse(R"({"train": {"epochs": 2, "seed": 1},
+                             "model": {"layers": [{"dense": {"activation": "relu", "units": 4}}]}})");
+  CHECK(config::differing_keys(a, b).empty());
+  b["model"]["layers"][0]["dense"]["units"] = 8;
+  b["train"]["seed"] = 2;
+  CHECK(config::differing_keys(a, b) == std::vector<std::string>{"model.layers", "train.seed"});
+}

@@ -83,6 +83,15 @@ TEST_CASE("2 ranks with batch B/2 each reach 1 rank's weights with batch B") {
             doctest::Approx(rb["epochs"][e][acc].get<double>()).epsilon(0.01));
     }
   }
+
+  // Had it stopped mid-epoch, one process could not continue it exactly: resume says so.
+  Json stopped = rb;
+  stopped["status"] = "interrupted";
+  stopped["interrupted_at"] = {{"epoch", 2}, {"step", 3}};
+  write_file_atomic(two / "report.json", stopped.dump());
+  CHECK(testing::run_command(dlx_binary() + " resume " + two.string(), out) == 2);
+  CAPTURE(out);
+  CHECK(out.find("the run trained in 2 processes and stopped mid-epoch") != std::string::npos);
 }
 
 TEST_CASE("a rank that dies fails the run on the others with a clear error, not a hang") {
