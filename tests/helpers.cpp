@@ -121,4 +121,12 @@ int run_command(const std::string& command, std::string& output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+std::string dlx_binary() {
+  return DLX_BINARY;
+}
+
+int run_dlx(const std::string& args, std::string& output) {
+  return run_command(dlx_binary() + " " + args, output);
+}
+
 }  // namespace dlx::testing

@@ -67,4 +67,9 @@ Image read_png(const std::filesystem::path& file);
 /// Runs a shell command; returns its exit code and fills `output` with stdout+stderr.
 int run_command(const std::string& command, std::string& output);
 
+/// The dlx program under test.
+std::string dlx_binary();
+/// Runs `dlx ARGS` like run_command.
+int run_dlx(const std::string& args, std::string& output);
+
 }  // namespace dlx::testing

@@ -48,7 +48,8 @@ c10::Device resolve_device(const std::string& name) {
 
 int configure_threads(int64_t requested) {
   int threads = requested > 0 ? static_cast<int>(requested) : physical_cores();
-  // BLIS reads its thread count once, from the environment, when first used.
+  // OpenBLAS's OpenMP build (what tools/setup selects) follows the OpenMP setting below; BLIS,
+  // should a user select it, reads its thread count once from the environment.
   setenv("BLIS_NUM_THREADS", std::to_string(threads).c_str(), /*overwrite=*/0);
   at::set_num_threads(threads);
   return threads;

@@ -39,14 +39,14 @@ struct TwoRuns {
     fs::path file = dir.write("tiny.yaml", kExperiment);
     for (const char* lr : {"0.05", "0.3"}) {
       std::string out;
-      REQUIRE(testing::run_command(std::string(DLX_BINARY) + " run " + file.string() + " --runs " +
-                                       (dir.path() / "runs").string() +
-                                       " --set train.optimizer.lr=" + lr,
-                                   out) == 0);
+      REQUIRE(testing::run_dlx("run " + file.string() + " --runs " +
+                                   (dir.path() / "runs").string() +
+                                   " --set train.optimizer.lr=" + lr,
+                               out) == 0);
     }
-    REQUIRE(testing::run_command(std::string(DLX_BINARY) + " compare " +
-                                     (dir.path() / "runs").string() + " --html " + page.string(),
-                                 output) == 0);
+    REQUIRE(testing::run_dlx(
+                "compare " + (dir.path() / "runs").string() + " --html " + page.string(), output) ==
+            0);
   }
 };
 

@@ -37,10 +37,6 @@ train:
   device: cpu
 )";
 
-std::string dlx_binary() {
-  return DLX_BINARY;
-}
-
 fs::path only_run(const fs::path& runs) {
   std::vector<fs::path> found;
   for (const auto& e : fs::recursive_directory_iterator(runs))
@@ -55,12 +51,12 @@ TEST_CASE("2 ranks with batch B/2 each reach 1 rank's weights with batch B") {
   testing::TempDir dir;
   fs::path file = dir.write("parallel.yaml", kExperiment);
   std::string out;
-  REQUIRE(testing::run_command(dlx_binary() + " run " + file.string() + " --threads 1 --runs " +
-                                   (dir.path() / "one").string() + " --set data.batch_size=64",
-                               out) == 0);
-  REQUIRE(testing::run_command(dlx_binary() + " run " + file.string() + " --nproc 2 --runs " +
-                                   (dir.path() / "two").string() + " --set data.batch_size=32",
-                               out) == 0);
+  REQUIRE(testing::run_dlx("run " + file.string() + " --threads 1 --runs " +
+                               (dir.path() / "one").string() + " --set data.batch_size=64",
+                           out) == 0);
+  REQUIRE(testing::run_dlx("run " + file.string() + " --nproc 2 --runs " +
+                               (dir.path() / "two").string() + " --set data.batch_size=32",
+                           out) == 0);
   CHECK(out.find("status: completed") != std::string::npos);
   const fs::path one = only_run(dir.path() / "one"), two = only_run(dir.path() / "two");
   auto a = train::read_weights(one / "checkpoint.pt"),
@@ -89,7 +85,7 @@ TEST_CASE("2 ranks with batch B/2 each reach 1 rank's weights with batch B") {
   stopped["status"] = "interrupted";
   stopped["interrupted_at"] = {{"epoch", 2}, {"step", 3}};
   write_file_atomic(two / "report.json", stopped.dump());
-  CHECK(testing::run_command(dlx_binary() + " resume " + two.string(), out) == 2);
+  CHECK(testing::run_dlx("resume " + two.string(), out) == 2);
   CAPTURE(out);
   CHECK(out.find("the run trained in 2 processes and stopped mid-epoch") != std::string::npos);
 }
@@ -100,7 +96,7 @@ TEST_CASE("a rank that dies fails the run on the others with a clear error, not 
   const std::string runs = (dir.path() / "runs").string();
   const std::string rank =
       "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(dist::free_port()) + " ";
-  const std::string run = " " + dlx_binary() + " run " + file.string() +
+  const std::string run = " " + testing::dlx_binary() + " run " + file.string() +
                           " --threads 1 --dist-timeout 60 --set train.epochs=100000 --runs " + runs;
   // Rank 1 is killed once training is under way; rank 0 must notice and end by itself.
   const std::string script = rank + "RANK=0 LOCAL_RANK=0" + run + " > " +

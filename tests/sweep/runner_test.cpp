@@ -23,7 +23,7 @@ train: {epochs: 2, device: cpu, threads: 1}
 )";
 
 int dlx_sweep(const std::string& args, std::string& out) {
-  return testing::run_command(std::string(DLX_BINARY) + " sweep " + args, out);
+  return testing::run_dlx("sweep " + args, out);
 }
 
 Json index_of(const fs::path& sweep) {
@@ -88,7 +88,7 @@ TEST_CASE("killing a sweep and starting it again loses nothing and repeats nothi
                            " --set train.optimizer.lr=0.1,0.2 --set train.epochs=40 --runs " +
                            runs.string();
   std::string script =
-      "setsid " + std::string(DLX_BINARY) + " sweep " + args +
+      "setsid " + testing::dlx_binary() + " sweep " + args +
       " >/dev/null & pid=$!; for i in $(seq 300); do test -s " + runs.string() +
       "/tiny/lr=0.1/metrics.jsonl && break; sleep 0.05; done; kill -INT -- -$pid; wait $pid";
   std::string out;

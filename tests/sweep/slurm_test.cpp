@@ -31,10 +31,9 @@ sweep:
 TEST_CASE("the Slurm job array's tasks, run locally, fill the sweep folder once") {
   testing::TempDir dir;
   const fs::path file = dir.write("tiny-sweep.yaml", kSweep), runs = dir.path() / "runs";
-  const std::string dlx = DLX_BINARY;
   std::string out;
-  REQUIRE(testing::run_command(dlx + " sweep " + file.string() + " --slurm --runs " + runs.string(),
-                               out) == 0);
+  REQUIRE(testing::run_dlx("sweep " + file.string() + " --slurm --runs " + runs.string(), out) ==
+          0);
   const fs::path script = runs / "tiny-sweep" / "sweep.sbatch";
   CHECK(out.find("sbatch " + script.string()) != std::string::npos);
   const std::string text = read_file(script);
@@ -44,9 +43,9 @@ TEST_CASE("the Slurm job array's tasks, run locally, fill the sweep folder once"
 
   // --dry-run prints the same script and writes nothing.
   std::string dry;
-  REQUIRE(testing::run_command(dlx + " sweep " + file.string() + " --slurm --dry-run --runs " +
-                                   (dir.path() / "elsewhere").string(),
-                               dry) == 0);
+  REQUIRE(testing::run_dlx("sweep " + file.string() + " --slurm --dry-run --runs " +
+                               (dir.path() / "elsewhere").string(),
+                           dry) == 0);
   CHECK(dry.find("#SBATCH --array=0-2") != std::string::npos);
   CHECK_FALSE(fs::exists(dir.path() / "elsewhere"));
 
@@ -70,7 +69,7 @@ TEST_CASE("the Slurm job array's tasks, run locally, fill the sweep folder once"
   CHECK(testing::run_command("SLURM_ARRAY_TASK_ID=3 bash " + script.string(), out) == 2);
   CHECK(out.find("--point: error: the sweep has points 0 to 2, found 3") != std::string::npos);
 
-  REQUIRE(testing::run_command(
-              dlx + " compare " + (runs / "tiny-sweep").string() + " --format json", out) == 0);
+  REQUIRE(testing::run_dlx("compare " + (runs / "tiny-sweep").string() + " --format json", out) ==
+          0);
   CHECK(Json::parse(out).size() == 3);
 }

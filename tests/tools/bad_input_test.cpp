@@ -90,7 +90,7 @@ TEST_CASE("every case of the bad-input corpus gives its exit code and its one li
       return substitute(text, "{DLX}", DLX_BINARY);
     };
     const std::string script = "cd '" + corpus.string() + "' || exit 99\n" + fill(c.before) + "\n" +
-                               std::string(DLX_BINARY) + " " + fill(c.args) + " 2>'" +
+                               testing::dlx_binary() + " " + fill(c.args) + " 2>'" +
                                (tmp.path() / "stderr").string() + "' >/dev/null\n";
     auto script_file = tmp.write("case.sh", script);
     std::string ignored;

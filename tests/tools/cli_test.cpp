@@ -5,15 +5,10 @@
 
 using namespace dlx;
 
-namespace {
-int dlx_cli(const std::string& args, std::string& output) {
-  return testing::run_command(std::string(DLX_BINARY) + " " + args, output);
-}
-}  // namespace
-
 TEST_CASE("dlx shapes prints the chapter's table") {
   std::string out;
-  REQUIRE(dlx_cli("shapes " + (testing::source_dir() / "models/alexnet.yaml").string(), out) == 0);
+  REQUIRE(testing::run_dlx("shapes " + (testing::source_dir() / "models/alexnet.yaml").string(),
+                           out) == 0);
   CHECK(out.rfind("conv0 output shape:\t (1, 96, 54, 54)\npool0 output shape:\t (1, 96, 26, 26)\n",
                   0) == 0);
 }
@@ -23,7 +18,7 @@ TEST_CASE("a config mistake is one line on stderr and exit code 2") {
   auto file = dir.write("bad.yaml", "model: m.yaml\n");
   dir.write("m.yaml", "layers: [dense: {units: 10}]\n");
   std::string out;
-  CHECK(dlx_cli("validate " + file.string() + " --set train.optimizer.lr=fast", out) == 2);
+  CHECK(testing::run_dlx("validate " + file.string() + " --set train.optimizer.lr=fast", out) == 2);
   CHECK(out ==
         "--set train.optimizer.lr=fast: error: train.optimizer.lr: expected a number, found "
         "'fast'\n");
@@ -35,7 +30,7 @@ TEST_CASE("a runtime failure is one line and exit code 1") {
       "exp.yaml",
       "model: {layers: [dense: {units: 10}]}\ndata: {dataset: mnist, root: /nonexistent}\n");
   std::string out;
-  CHECK(dlx_cli("validate " + file.string(), out) == 1);
+  CHECK(testing::run_dlx("validate " + file.string(), out) == 1);
   CHECK(out == "dlx: error: data.root /nonexistent: no train-images-idx3-ubyte[.gz] there\n");
 }
 
@@ -43,11 +38,11 @@ TEST_CASE("every command has --help, and a bad command line exits 2") {
   std::string out;
   for (const char* cmd : {"run", "shapes", "validate", "layers"}) {
     CAPTURE(cmd);
-    CHECK(dlx_cli(std::string(cmd) + " --help", out) == 0);
+    CHECK(testing::run_dlx(std::string(cmd) + " --help", out) == 0);
     CHECK(out.find("Usage") != std::string::npos);
   }
-  CHECK(dlx_cli("frobnicate", out) == 2);
-  CHECK(dlx_cli("run", out) == 2);
+  CHECK(testing::run_dlx("frobnicate", out) == 2);
+  CHECK(testing::run_dlx("run", out) == 2);
 }
 
 TEST_CASE("dlx run trains a synthetic experiment end to end") {
@@ -57,7 +52,8 @@ data: {dataset: synthetic, synthetic: {classes: 4, train_size: 256, test_size: 6
 train: {epochs: 2, optimizer: {lr: 0.1}, device: cpu}
 )");
   std::string out;
-  REQUIRE(dlx_cli("run " + file.string() + " --runs " + (dir.path() / "runs").string(), out) == 0);
+  REQUIRE(testing::run_dlx("run " + file.string() + " --runs " + (dir.path() / "runs").string(),
+                           out) == 0);
   CHECK(out.find("epoch 2/2: loss ") != std::string::npos);
   CHECK(out.find("status: completed") != std::string::npos);
 }
@@ -72,7 +68,7 @@ train: {epochs: 1000, device: cpu, threads: 1}
   auto runs = dir.path() / "runs";
   std::string out;
   // Wait until the run folder's report exists (training has started), then interrupt it.
-  std::string script = std::string(DLX_BINARY) + " run " + file.string() + " --runs " +
+  std::string script = testing::dlx_binary() + " run " + file.string() + " --runs " +
                        runs.string() + " & pid=$!; for i in $(seq 100); do ls " + runs.string() +
                        "/long/*/report.json >/dev/null 2>&1 && break; sleep 0.1; done; sleep 0.5; "
                        "kill -INT $pid; wait $pid";

@@ -34,10 +34,6 @@ train:
   threads: 1
 )";
 
-std::string dlx_binary() {
-  return DLX_BINARY;
-}
-
 // The only run folder under runs/resumable.
 fs::path only_run(const fs::path& runs) {
   std::vector<fs::path> found;
@@ -49,8 +45,9 @@ fs::path only_run(const fs::path& runs) {
 
 // Starts a run, and once its first epoch is logged sends `signal`; returns the exit code.
 int run_and_signal(const fs::path& experiment, const fs::path& runs, const std::string& signal) {
-  std::string script = dlx_binary() + " run " + experiment.string() + " --runs " + runs.string() +
-                       " >/dev/null & pid=$!; for i in $(seq 300); do test -s " + runs.string() +
+  std::string script = testing::dlx_binary() + " run " + experiment.string() + " --runs " +
+                       runs.string() + " >/dev/null & pid=$!; for i in $(seq 300); do test -s " +
+                       runs.string() +
                        "/resumable/*/metrics.jsonl 2>/dev/null && break; sleep 0.05; done; "
                        "kill -" +
                        signal + " $pid; wait $pid";
@@ -62,7 +59,8 @@ int run_and_signal(const fs::path& experiment, const fs::path& runs, const std::
 fs::path uninterrupted_run(const fs::path& experiment, const fs::path& runs) {
   std::string out;
   REQUIRE(testing::run_command(
-              dlx_binary() + " run " + experiment.string() + " --runs " + runs.string(), out) == 0);
+              testing::dlx_binary() + " run " + experiment.string() + " --runs " + runs.string(),
+              out) == 0);
   return only_run(runs);
 }
 
@@ -99,7 +97,7 @@ TEST_CASE("a run interrupted by SIGINT and resumed matches an uninterrupted run 
   Json report = Json::parse(read_file(cut / "report.json"));
   CHECK(report["status"] == "interrupted");
   CHECK(report["interrupted_at"]["epoch"].get<int>() >= 2);
-  REQUIRE(testing::run_command(dlx_binary() + " resume " + cut.string(), out) == 0);
+  REQUIRE(testing::run_dlx("resume " + cut.string(), out) == 0);
   CHECK(out.find("resuming at epoch") != std::string::npos);
   CHECK(Json::parse(read_file(cut / "report.json"))["status"] == "completed");
   check_same_result(straight, cut);
@@ -113,7 +111,7 @@ TEST_CASE("after kill -9 the last epoch's checkpoint survives and resume reaches
   REQUIRE(run_and_signal(experiment, dir.path() / "killed", "KILL") == 137);
   const fs::path killed = only_run(dir.path() / "killed");
   CHECK(Json::parse(read_file(killed / "report.json"))["status"] == "running");
-  REQUIRE(testing::run_command(dlx_binary() + " resume " + killed.string(), out) == 0);
+  REQUIRE(testing::run_dlx("resume " + killed.string(), out) == 0);
   check_same_result(straight, killed);
 }
 
@@ -123,16 +121,16 @@ TEST_CASE("resume refuses a changed config, listing the keys, unless --force") {
   REQUIRE(run_and_signal(experiment, dir.path() / "runs", "INT") == 130);
   const fs::path run = only_run(dir.path() / "runs");
   std::string out;
-  CHECK(testing::run_command(dlx_binary() + " resume " + run.string() +
-                                 " --set train.optimizer.lr=0.5 --set data.batch_size=16",
-                             out) == 2);
+  CHECK(testing::run_dlx(
+            "resume " + run.string() + " --set train.optimizer.lr=0.5 --set data.batch_size=16",
+            out) == 2);
   CHECK(out == (run / "config.yaml").string() +
                    ": error: the config differs from the run's in data.batch_size, "
                    "train.optimizer.lr; pass --force to resume with it anyway\n");
-  CHECK(testing::run_command(
-            dlx_binary() + " resume " + run.string() + " --set train.optimizer.lr=0.5 --force",
-            out) == 0);
-  CHECK(testing::run_command(dlx_binary() + " resume " + run.string(), out) == 2);
+  CHECK(testing::run_command(testing::dlx_binary() + " resume " + run.string() +
+                                 " --set train.optimizer.lr=0.5 --force",
+                             out) == 0);
+  CHECK(testing::run_dlx("resume " + run.string(), out) == 2);
   CHECK(out.find("the run is completed; to train it longer") != std::string::npos);
 }
 
@@ -144,6 +142,6 @@ TEST_CASE("a checkpoint that is not the one saved with the training state is ref
   auto weights = read_file(run / "checkpoint.pt");
   write_file_atomic(run / "checkpoint.pt", weights + "x");
   std::string out;
-  CHECK(testing::run_command(dlx_binary() + " resume " + run.string(), out) == 1);
+  CHECK(testing::run_dlx("resume " + run.string(), out) == 1);
   CHECK(out.find("is not the one saved with train_state.pt") != std::string::npos);
 }
