@@ -43,12 +43,14 @@ fs::path only_run(const fs::path& runs) {
   return found[0];
 }
 
-// Starts a run, and once its first epoch is logged sends `signal`; returns the exit code.
+// Starts a run, and once its first epoch's checkpoint is saved (train_state.pt is written last)
+// sends `signal`; returns the exit code. Waiting for metrics.jsonl instead could kill the run
+// between its first metrics line and its first checkpoint, leaving nothing to resume from.
 int run_and_signal(const fs::path& experiment, const fs::path& runs, const std::string& signal) {
   std::string script = testing::dlx_binary() + " run " + experiment.string() + " --runs " +
                        runs.string() + " >/dev/null & pid=$!; for i in $(seq 300); do test -s " +
                        runs.string() +
-                       "/resumable/*/metrics.jsonl 2>/dev/null && break; sleep 0.05; done; "
+                       "/resumable/*/train_state.pt 2>/dev/null && break; sleep 0.05; done; "
                        "kill -" +
                        signal + " $pid; wait $pid";
   std::string out;
