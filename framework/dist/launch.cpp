@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "framework/core/error.h"
+#include "framework/core/process.h"
 
 namespace dlx::dist {
 
@@ -29,11 +30,11 @@ void pass_on(int sig) {
 }
 
 pid_t start_rank(int rank, int nproc, int port, const std::vector<std::string>& args) {
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) throw RuntimeError(std::string("--nproc: cannot start a rank: ") + strerror(errno));
   if (pid > 0) return pid;
-  // The child: its own process group, so that a terminal's Ctrl-C reaches it once, through us.
-  setpgid(0, 0);
+  adopt_child_process(parent);
   setenv("RANK", std::to_string(rank).c_str(), 1);
   setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
   setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);

@@ -17,6 +17,7 @@
 
 #include "framework/core/error.h"
 #include "framework/core/files.h"
+#include "framework/core/process.h"
 #include "framework/core/system.h"
 #include "framework/nn/builder.h"
 
@@ -141,9 +142,11 @@ class Index {
 std::atomic<int> sweep_signal{0};
 
 pid_t spawn(const fs::path& program, const std::vector<std::string>& args, const fs::path& log) {
+  const pid_t parent = ::getpid();
   pid_t pid = fork();
   if (pid < 0) throw RuntimeError(std::string("cannot start a run: fork failed"));
   if (pid > 0) return pid;
+  adopt_child_process(parent);
   int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd >= 0) ::dup2(fd, STDOUT_FILENO), ::dup2(fd, STDERR_FILENO), ::close(fd);
   std::vector<char*> argv{const_cast<char*>(program.c_str())};
@@ -239,7 +242,7 @@ class Scheduler {
     bool forwarded = false;
     while ((!sweep_signal && next_ < pending_.size()) || !running_.empty()) {
       while (!sweep_signal && next_ < pending_.size() && int(running_.size()) < jobs_) launch();
-      if (sweep_signal && !forwarded) {  // a terminal's Ctrl-C reaches the runs; kill -TERM may not
+      if (sweep_signal && !forwarded) {  // the runs have process groups of their own
         for (const auto& j : running_) ::kill(j.pid, sweep_signal.load());
         forwarded = true;
       }

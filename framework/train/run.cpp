@@ -160,6 +160,15 @@ std::optional<DataParallel> data_parallel(dist::Group* group, nn::Network& net,
   return DataParallel{*group, dist::GradientSync(*group, net.body->parameters())};
 }
 
+// The network as a run starts it: built and initialised from the experiment's seed, which also
+// seeds dropout and the rest of the run's draws from the global generator.
+nn::Network seeded_network(const config::ExperimentSpec& spec) {
+  at::manual_seed(static_cast<uint64_t>(spec.train.seed));
+  nn::Network net = nn::build_network(spec);
+  init_weights(net, spec.train.init);
+  return net;
+}
+
 // The mutable state of one run, so that the loop and the bookkeeping around it stay short.
 struct Run {
   Run(config::ExperimentSpec& spec_, const RunOptions& options_, std::ostream& out_)
@@ -323,9 +332,7 @@ RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options
   Run run(spec, options, out);
   run.device = resolve_device(options.device.empty() ? spec.train.device : options.device);
   const int threads = configure_threads(options.threads ? options.threads : spec.train.threads);
-  at::manual_seed(static_cast<uint64_t>(spec.train.seed));
-  nn::Network net = nn::build_network(spec);
-  init_weights(net, spec.train.init);
+  nn::Network net = seeded_network(spec);
 
   if (run.writes()) {
     run.folder = options.folder.empty() ? report::create_run_folder(options.runs_root, spec.name)
@@ -402,8 +409,11 @@ RunOutcome resume_run(const fs::path& folder, const std::vector<config::Override
   run.folder = folder;
   run.device = resolve_device(options.device.empty() ? spec.train.device : options.device);
   const int threads = configure_threads(options.threads ? options.threads : spec.train.threads);
-  nn::Network net = nn::build_network(spec);
-  load_weights(net, read_weights(folder / "checkpoint.pt"));
+  // train_state.pt is saved last: without it the run stopped before its first checkpoint, and
+  // starting it over from its seed gives exactly what the uninterrupted run would have.
+  const bool over = !fs::exists(folder / "train_state.pt");
+  nn::Network net = over ? seeded_network(spec) : nn::build_network(spec);
+  if (!over) load_weights(net, read_weights(folder / "checkpoint.pt"));
   if (force) write_file_atomic(folder / "config.yaml", config::to_yaml(resolved));
 
   run.report = old;
@@ -416,7 +426,13 @@ RunOutcome resume_run(const fs::path& folder, const std::vector<config::Override
   run.report.erase("interrupted_at");
   run.earlier_wall_seconds = old.contains("final") ? old["final"].value("wall_seconds", 0.0) : 0.0;
   out << fmt::format("resume: {} ({} threads)", folder.string(), threads) << std::endl;
-  return run.execute(net, true);
+  if (over) {
+    out << "no checkpoint yet (the run stopped before its first): starting it over" << std::endl;
+    for (const char* key : {"test_classes", "diverged_at", "final"}) run.report.erase(key);
+    run.report["epochs"] = Json::array();
+    write_file_atomic(folder / "metrics.jsonl", "");
+  }
+  return run.execute(net, !over);
 }
 
 }  // namespace dlx::train

@@ -1,6 +1,9 @@
 // Sweeps through the real dlx program: folders, sweep.json, skipping, failures, interruption.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "framework/core/files.h"
 #include "tests/helpers.h"
 
@@ -96,6 +99,9 @@ TEST_CASE("killing a sweep and starting it again loses nothing and repeats nothi
   Json index = index_of(runs / "tiny");
   CHECK(index["points"][0]["status"] == "interrupted");
   CHECK(index["points"][1]["status"] == "pending");
+  // One Ctrl-C is one signal for the run too, which then stops after its step, checkpointed; a
+  // second would stop it at once, with this error.
+  CHECK(Json::parse(read_file(runs / "tiny/lr=0.1/report.json"))["error"].is_null());
 
   REQUIRE(dlx_sweep(args, out) == 0);
   CHECK(out.find("lr=0.1: resuming its interrupted run") != std::string::npos);
@@ -104,4 +110,29 @@ TEST_CASE("killing a sweep and starting it again loses nothing and repeats nothi
   CHECK(report["resumed"].size() == 1);
   CHECK(report["epochs"].size() == 40);
   CHECK(index_of(runs / "tiny")["points"][1]["status"] == "completed");
+}
+
+TEST_CASE("a sweep killed with -9 takes its runs down with it, resumable") {
+  testing::TempDir dir;
+  auto file = dir.write("tiny.yaml", kExperiment);
+  const fs::path runs = dir.path() / "runs";
+  const std::string args = file.string() +
+                           " --set train.optimizer.lr=0.1,0.2 --set train.epochs=40 --runs " +
+                           runs.string();
+  const fs::path run = runs / "tiny/lr=0.1";
+  std::string script = "setsid " + testing::dlx_binary() + " sweep " + args +
+                       " >/dev/null & pid=$!; for i in $(seq 300); do test -s " + run.string() +
+                       "/metrics.jsonl && break; sleep 0.05; done; kill -KILL $pid; wait $pid";
+  std::string out;
+  CHECK(testing::run_command("bash -c '" + script + "'", out) == 137);
+  // The run outlives the sweep by at most one step: the kernel sends it SIGTERM.
+  std::string status;
+  for (int i = 0; i < 300 && status != "interrupted"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    status = Json::parse(read_file(run / "report.json"), nullptr, false).value("status", "");
+  }
+  CHECK(status == "interrupted");
+  REQUIRE(dlx_sweep(args, out) == 0);
+  CHECK(out.find("lr=0.1: resuming its interrupted run") != std::string::npos);
+  CHECK(Json::parse(read_file(run / "report.json"))["status"] == "completed");
 }

@@ -117,6 +117,30 @@ TEST_CASE("after kill -9 the last epoch's checkpoint survives and resume reaches
   check_same_result(straight, killed);
 }
 
+TEST_CASE("a run killed before its first checkpoint starts over and reaches the same result") {
+  testing::TempDir dir;
+  auto experiment = dir.write("resumable.yaml", kExperiment);
+  const fs::path straight = uninterrupted_run(experiment, dir.path() / "straight");
+  // What kill -9 leaves when it lands after the first metrics line and before the first
+  // train_state.pt (written last): a running report, a metrics line, perhaps the weights.
+  const fs::path killed = dir.path() / "killed";
+  fs::copy(straight, killed);
+  fs::remove(killed / "train_state.pt");
+  Json report = Json::parse(read_file(killed / "report.json"));
+  report["status"] = "running";
+  Json& epochs = report["epochs"];
+  epochs.erase(epochs.begin() + 1, epochs.end());
+  write_file_atomic(killed / "report.json", report.dump());
+  write_file_atomic(killed / "metrics.jsonl", epochs[0].dump() + "\n");
+  std::string out;
+  REQUIRE(testing::run_dlx("resume " + killed.string(), out) == 0);
+  CHECK(out.find("no checkpoint yet (the run stopped before its first): starting it over") !=
+        std::string::npos);
+  check_same_result(straight, killed);
+  CHECK(testing::count_of(read_file(killed / "metrics.jsonl"), "\n") == 3);
+  CHECK(Json::parse(read_file(killed / "report.json"))["resumed"].size() == 1);
+}
+
 TEST_CASE("resume refuses a changed config, listing the keys, unless --force") {
   testing::TempDir dir;
   auto experiment = dir.write("resumable.yaml", kExperiment);
