@@ -92,7 +92,7 @@ TEST_CASE("killing a sweep and starting it again loses nothing and repeats nothi
                            runs.string();
   std::string script =
       "setsid " + testing::dlx_binary() + " sweep " + args +
-      " >/dev/null & pid=$!; for i in $(seq 300); do test -s " + runs.string() +
+      " >/dev/null & pid=$!; for i in $(seq 600); do test -s " + runs.string() +
       "/tiny/lr=0.1/metrics.jsonl && break; sleep 0.05; done; kill -INT -- -$pid; wait $pid";
   std::string out;
   CHECK(testing::run_command("bash -c '" + script + "'", out) == 130);
@@ -121,13 +121,13 @@ TEST_CASE("a sweep killed with -9 takes its runs down with it, resumable") {
                            runs.string();
   const fs::path run = runs / "tiny/lr=0.1";
   std::string script = "setsid " + testing::dlx_binary() + " sweep " + args +
-                       " >/dev/null & pid=$!; for i in $(seq 300); do test -s " + run.string() +
+                       " >/dev/null & pid=$!; for i in $(seq 600); do test -s " + run.string() +
                        "/metrics.jsonl && break; sleep 0.05; done; kill -KILL $pid; wait $pid";
   std::string out;
   CHECK(testing::run_command("bash -c '" + script + "'", out) == 137);
   // The run outlives the sweep by at most one step: the kernel sends it SIGTERM.
   std::string status;
-  for (int i = 0; i < 300 && status != "interrupted"; ++i) {
+  for (int i = 0; i < 600 && status != "interrupted"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     status = Json::parse(read_file(run / "report.json"), nullptr, false).value("status", "");
   }

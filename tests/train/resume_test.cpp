@@ -48,7 +48,7 @@ fs::path only_run(const fs::path& runs) {
 // between its first metrics line and its first checkpoint, leaving nothing to resume from.
 int run_and_signal(const fs::path& experiment, const fs::path& runs, const std::string& signal) {
   std::string script = testing::dlx_binary() + " run " + experiment.string() + " --runs " +
-                       runs.string() + " >/dev/null & pid=$!; for i in $(seq 300); do test -s " +
+                       runs.string() + " >/dev/null & pid=$!; for i in $(seq 600); do test -s " +
                        runs.string() +
                        "/resumable/*/train_state.pt 2>/dev/null && break; sleep 0.05; done; "
                        "kill -" +
