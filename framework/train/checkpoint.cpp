@@ -1,6 +1,7 @@
 #include "framework/train/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <ATen/core/Dict.h>
 #include <ATen/ops/scalar_tensor.h>
 #include <torch/csrc/jit/serialization/pickle.h>
@@ -52,6 +53,12 @@ void save_checkpoint(const fs::path& folder, const nn::Network& network,
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  // Dropout on a GPU draws from that GPU's generator; without its state a resume is not exact.
+  const auto parameters = network.body->parameters();
+  const c10::Device device = parameters.empty() ? c10::kCPU : parameters.front().device();
+  if (device.is_cuda()) {
+    archive.write("rng_cuda", at::globalContext().defaultGenerator(device).get_state());
+  }
   // An int64 fingerprint cannot pass through a double exactly; store it as two 32-bit halves.
   const uint64_t fingerprint = fnv1a(weights);
   write_number(archive, "checkpoint_fingerprint_high", double(fingerprint >> 32));
@@ -110,7 +117,8 @@ void load_weights(nn::Network& network, const std::map<std::string, torch::Tenso
   }
 }
 
-EpochState load_train_state(const fs::path& folder, torch::optim::Optimizer& optimizer) {
+EpochState load_train_state(const fs::path& folder, torch::optim::Optimizer& optimizer,
+                            c10::Device device) {
   const fs::path file = folder / "train_state.pt";
   const std::string state_bytes = read_file(file);
   torch::serialize::InputArchive archive, optimizer_archive;
@@ -125,6 +133,10 @@ EpochState load_train_state(const fs::path& folder, torch::optim::Optimizer& opt
     archive.read("rng_cpu", rng);
     at::Generator generator = at::detail::getDefaultCPUGenerator();
     generator.set_state(rng);
+    if (device.is_cuda() && archive.try_read("rng_cuda", rng)) {
+      at::Generator cuda_generator = at::globalContext().defaultGenerator(device);
+      cuda_generator.set_state(rng);
+    }
     fingerprint = (uint64_t(read_number(archive, "checkpoint_fingerprint_high")) << 32) |
                   uint64_t(read_number(archive, "checkpoint_fingerprint_low"));
     s.epoch = int64_t(read_number(archive, "epoch"));

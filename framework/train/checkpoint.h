@@ -2,8 +2,9 @@
 // - checkpoint.pt: the weights as a name-to-tensor dictionary (parameters and buffers such as batch
 //   norm's running statistics, keyed "conv0.weight" as the layer names say), in the zip+pickle
 //   format that Python's torch.load reads;
-// - train_state.pt: the optimizer's state, the RNG state, where the epoch stands (EpochState) and
-//   a fingerprint of checkpoint.pt, so that a pair written by different steps is never mixed.
+// - train_state.pt: the optimizer's state, the RNG states (the CPU's, and the GPU's when the run
+//   trained on one), where the epoch stands (EpochState) and a fingerprint of checkpoint.pt, so
+//   that a pair written by different steps is never mixed.
 #pragma once
 
 #include <torch/optim/optimizer.h>
@@ -28,9 +29,10 @@ std::map<std::string, torch::Tensor> read_weights(const std::filesystem::path& f
 /// RuntimeError naming it (the checkpoint is of another model).
 void load_weights(nn::Network& network, const std::map<std::string, torch::Tensor>& weights);
 
-/// Restores the optimizer and the RNG from `folder`'s train_state.pt and returns where training
-/// resumes. Checks that checkpoint.pt is the one saved with it.
-EpochState load_train_state(const std::filesystem::path& folder,
-                            torch::optim::Optimizer& optimizer);
+/// Restores the optimizer and the RNGs (the CPU's, and `device`'s when it is a GPU) from `folder`'s
+/// train_state.pt and returns where training resumes. Checks that checkpoint.pt is the one saved
+/// with it.
+EpochState load_train_state(const std::filesystem::path& folder, torch::optim::Optimizer& optimizer,
+                            c10::Device device);
 
 }  // namespace dlx::train

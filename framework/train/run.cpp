@@ -237,7 +237,7 @@ std::string Run::train(nn::Network& net, bool resuming) {
   auto optimizer = make_optimizer(spec.train.optimizer, net.body->parameters());
   EpochState state;
   if (resuming) {
-    state = load_train_state(folder, *optimizer);
+    state = load_train_state(folder, *optimizer, device);
     report["epochs"] = epochs_before(folder / "metrics.jsonl", state.epoch);
     std::string kept;
     for (const auto& e : report["epochs"]) kept += e.dump() + "\n";

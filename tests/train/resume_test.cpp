@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <ATen/ops/equal.h>
+#include <torch/cuda.h>
 
 #include "framework/core/files.h"
 #include "framework/train/checkpoint.h"
@@ -170,4 +171,21 @@ TEST_CASE("a checkpoint that is not the one saved with the training state is ref
   std::string out;
   CHECK(testing::run_dlx("resume " + run.string(), out) == 1);
   CHECK(out.find("is not the one saved with train_state.pt") != std::string::npos);
+}
+
+TEST_CASE("on CUDA an interrupted run resumes to the uninterrupted run's result") {
+  if (!torch::cuda::is_available()) {
+    MESSAGE("no CUDA device: skipped");
+    return;
+  }
+  testing::TempDir dir;
+  std::string yaml = kExperiment;
+  yaml.replace(yaml.find("device: cpu"), 11, "device: cuda");
+  auto experiment = dir.write("resumable.yaml", yaml);
+  const fs::path straight = uninterrupted_run(experiment, dir.path() / "straight");
+  REQUIRE(run_and_signal(experiment, dir.path() / "cut", "INT") == 130);
+  const fs::path cut = only_run(dir.path() / "cut");
+  std::string out;
+  REQUIRE(testing::run_dlx("resume " + cut.string(), out) == 0);
+  check_same_result(straight, cut);
 }

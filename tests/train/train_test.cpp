@@ -4,6 +4,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <ATen/ops/allclose.h>
+#include <torch/cuda.h>
+
 #include "framework/core/files.h"
 #include "framework/report/report.h"
 #include "framework/train/checkpoint.h"
@@ -175,7 +178,7 @@ TEST_CASE("checkpoint.pt holds parameters and buffers by layer name and loads ba
   train::load_weights(net, weights);
   CHECK(net.body->named_parameters()["dense0.weight"].equal(weights["dense0.weight"]));
   auto optimizer = train::make_optimizer(spec.train.optimizer, net.body->parameters());
-  train::EpochState next = train::load_train_state(run.outcome.folder, *optimizer);
+  train::EpochState next = train::load_train_state(run.outcome.folder, *optimizer, c10::kCPU);
   CHECK(next.epoch == 4);
   CHECK(next.steps == 0);
 }
@@ -329,4 +332,30 @@ TEST_CASE("dlx predict --image draws each example titled true/predicted, wrong o
   CHECK(testing::count_of(svg, "<rect x=") == 4 * 12 * 12);
   CHECK(svg.find(">" + rows[0].truth + "</text>") != std::string::npos);
   CHECK(testing::count_of(svg, "fill=\"#d62728\"") == 2);  // the wrong row's two titles
+}
+
+// GPU checks: they skip themselves where there is no CUDA device (CI never has one).
+TEST_CASE("on CUDA a run learns what it learns on the CPU, and its checkpoint loads anywhere") {
+  if (!torch::cuda::is_available()) {
+    MESSAGE("no CUDA device: skipped");
+    return;
+  }
+  TinyRun cpu, cuda({"train.device=cuda"});
+  REQUIRE(cuda.outcome.status == "completed");
+  CHECK(cuda.printed.find("examples/sec on cuda:0") != std::string::npos);
+  CHECK(cuda.report()["environment"]["device"] == "cuda:0");
+  // Other kernels, other rounding: the same curve to a tolerance, not to the bit.
+  for (int e = 0; e < 3; ++e) {
+    CAPTURE(e);
+    CHECK(cuda.report()["epochs"][e]["train_loss"].get<double>() ==
+          doctest::Approx(cpu.report()["epochs"][e]["train_loss"].get<double>()).epsilon(0.02));
+  }
+  CHECK(cuda.report()["final"]["test_acc"].get<double>() > 0.9);
+  auto a = train::read_weights(cpu.outcome.folder / "checkpoint.pt");
+  auto b = train::read_weights(cuda.outcome.folder / "checkpoint.pt");
+  for (const auto& [name, tensor] : b) {
+    CAPTURE(name);
+    CHECK(tensor.device().is_cpu());
+    CHECK(at::allclose(tensor, a.at(name), 0.05, 0.02));
+  }
 }
