@@ -1,5 +1,6 @@
 #include "framework/core/system.h"
 
+#include <dlfcn.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -22,6 +23,24 @@ int physical_cores() {
   }
   if (!cores.empty()) return static_cast<int>(cores.size());
   return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::string cuda_device_name(int index) {
+  // The driver API's C functions, declared by hand: CUresult is an int and CUdevice an int.
+  using Init = int (*)(unsigned);
+  using DeviceGet = int (*)(int*, int);
+  using DeviceGetName = int (*)(char*, int, int);
+  void* cuda = ::dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+  if (!cuda) return "";
+  auto init = reinterpret_cast<Init>(::dlsym(cuda, "cuInit"));
+  auto device_get = reinterpret_cast<DeviceGet>(::dlsym(cuda, "cuDeviceGet"));
+  auto device_get_name = reinterpret_cast<DeviceGetName>(::dlsym(cuda, "cuDeviceGetName"));
+  char name[256] = {};
+  int device = 0;
+  const bool ok = init && device_get && device_get_name && init(0) == 0 &&
+                  device_get(&device, index) == 0 && device_get_name(name, sizeof name, device) == 0;
+  ::dlclose(cuda);
+  return ok ? name : "";
 }
 
 std::string cpu_model() {

@@ -10,6 +10,9 @@ int physical_cores();
 /// "AMD EPYC 7B13", or "unknown".
 std::string cpu_model();
 std::string host_name();
+/// The name of CUDA device `index` as the driver gives it ("NVIDIA H100 80GB HBM3"), or "" where
+/// there is no driver. Asks libcuda directly, so that a LibTorch without CUDA headers can build it.
+std::string cuda_device_name(int index);
 /// The BLAS library this process loaded (from /proc/self/maps), or "" if none is mapped.
 std::string loaded_blas();
 /// Whether `blas_path` is the slow reference BLAS (Debian's libblas3).

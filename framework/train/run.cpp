@@ -73,11 +73,16 @@ Json model_json(const nn::Network& net, const std::string& name) {
           {"layers", layers}};
 }
 
+std::string gpu_name(const c10::Device& device) {
+  const std::string name = cuda_device_name(device.has_index() ? device.index() : 0);
+  return name.empty() ? "CUDA device " + device.str() : name;
+}
+
 Json environment_json(const c10::Device& device, int threads) {
   return {{"dlx_version", DLX_VERSION},
           {"libtorch_version", TORCH_VERSION},
           {"device", device.str()},
-          {"device_name", device.is_cpu() ? cpu_model() : "CUDA device " + device.str()},
+          {"device_name", device.is_cpu() ? cpu_model() : gpu_name(device)},
           {"threads", threads},
           {"blas", loaded_blas()},
           {"host", host_name()},

@@ -344,6 +344,8 @@ TEST_CASE("on CUDA a run learns what it learns on the CPU, and its checkpoint lo
   REQUIRE(cuda.outcome.status == "completed");
   CHECK(cuda.printed.find("examples/sec on cuda:0") != std::string::npos);
   CHECK(cuda.report()["environment"]["device"] == "cuda:0");
+  CHECK(cuda.report()["environment"]["device_name"].get<std::string>().rfind("CUDA device", 0) ==
+        std::string::npos);  // the driver's name for it, not the fallback
   // Other kernels, other rounding: the same curve to a tolerance, not to the bit.
   for (int e = 0; e < 3; ++e) {
     CAPTURE(e);
