@@ -10,6 +10,7 @@ past cuDNN's warm-up, is the one measured. Prints medians, their ratio, the GPU'
 rate (with TF32, which cuDNN's convolutions use by default, and without) and dlx's achieved
 training FLOP/s against the TF32 rate; writes the whole result as JSON.
 Usage: tools/bench_gpu.py --dlx build/gpu/tools/dlx/dlx --data DIR [--repeats 3] [--out FILE]
+       [--cudnn-benchmark]
 """
 import argparse
 import gzip
@@ -39,7 +40,8 @@ def read_idx(path):
     return torch.frombuffer(bytearray(raw[4 + 4 * dims:]), dtype=torch.uint8).reshape(shape)
 
 
-def eager_side(data):
+def eager_side(data, cudnn_benchmark):
+    torch.backends.cudnn.benchmark = cudnn_benchmark
     dev = torch.device("cuda")
     images = read_idx(f"{data}/train-images-idx3-ubyte.gz").unsqueeze(1).to(dev)
     labels = read_idx(f"{data}/train-labels-idx1-ubyte.gz").long().to(dev)
@@ -77,15 +79,18 @@ def eager_side(data):
                       "train_acc": correct.item() / n, "train_loss": loss_sum.item() / n}))
 
 
-def run_eager(data):
-    out = subprocess.run([sys.executable, __file__, "--eager", "--data", data],
+def run_eager(data, cudnn_benchmark):
+    cmd = [sys.executable, __file__, "--eager", "--data", data]
+    out = subprocess.run(cmd + (["--cudnn-benchmark"] if cudnn_benchmark else []),
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_dlx(dlx, folder):
+def run_dlx(dlx, folder, cudnn_benchmark):
     subprocess.run([dlx, "run", str(EXPERIMENT), "--folder", folder, "--set",
-                    f"train.epochs={EPOCHS}"], check=True, capture_output=True)
+                    f"train.epochs={EPOCHS}", "--set",
+                    f"train.cudnn_benchmark={str(cudnn_benchmark).lower()}"],
+                   check=True, capture_output=True)
     report = json.loads((pathlib.Path(folder) / "report.json").read_text())
     last = report["epochs"][-1]
     return {"train_images_per_sec": last["examples_per_sec"], "train_acc": last["train_acc"],
@@ -113,32 +118,36 @@ def main():
     p.add_argument("--data", required=True, help="folder with Fashion-MNIST's IDX files")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out")
+    p.add_argument("--cudnn-benchmark", action="store_true",
+                   help="both sides let cuDNN time its algorithms (train.cudnn_benchmark)")
     p.add_argument("--eager", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.eager:
-        return eager_side(args.data)
+        return eager_side(args.data, args.cudnn_benchmark)
     dlx_runs, eager_runs = [], []
     with tempfile.TemporaryDirectory() as work:
         for r in range(args.repeats):  # ABBA: neither side always goes first
             sides = ["dlx", "eager"] if r % 2 == 0 else ["eager", "dlx"]
             for side in sides:
                 if side == "dlx":
-                    dlx_runs.append(run_dlx(args.dlx, f"{work}/dlx-{r}"))
+                    dlx_runs.append(run_dlx(args.dlx, f"{work}/dlx-{r}", args.cudnn_benchmark))
                 else:
-                    eager_runs.append(run_eager(args.data))
+                    eager_runs.append(run_eager(args.data, args.cudnn_benchmark))
                 print(side, json.dumps((dlx_runs if side == "dlx" else eager_runs)[-1]), flush=True)
     dlx_rate = statistics.median(r["train_images_per_sec"] for r in dlx_runs)
     eager_rate = statistics.median(r["train_images_per_sec"] for r in eager_runs)
     tf32, fp32 = matmul_tflops(True), matmul_tflops(False)
     achieved = dlx_rate * 6.0 * dlx_runs[0]["macs_per_example"] / 1e12  # fwd + 2x bwd, 2 FLOP/MAC
     result = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__,
+              "cudnn_benchmark": args.cudnn_benchmark,
               "dlx_train_images_per_sec": dlx_rate, "eager_train_images_per_sec": eager_rate,
               "ratio": dlx_rate / eager_rate, "matmul_tf32_tflops": tf32,
               "matmul_fp32_tflops": fp32, "dlx_train_tflops": achieved,
               "fraction_of_tf32_matmul": achieved / tf32, "dlx_runs": dlx_runs,
               "eager_runs": eager_runs}
     print(f"{result['gpu']}: dlx {dlx_rate:.0f} vs eager {eager_rate:.0f} train images/s "
-          f"({result['ratio']:.2f}x, medians of {args.repeats}, second epochs); matmul "
+          f"({result['ratio']:.2f}x, medians of {args.repeats}, second epochs, cudnn_benchmark "
+          f"{args.cudnn_benchmark}); matmul "
           f"{tf32:.0f} TFLOP/s TF32, {fp32:.0f} FP32; dlx {achieved:.1f} TFLOP/s = "
           f"{100 * achieved / tf32:.0f}% of TF32")
     if args.out:

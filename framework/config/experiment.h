@@ -141,6 +141,7 @@ struct TrainSpec {
   std::string device = "auto";   // auto, cpu, cuda or cuda:N
   int64_t threads = 0;           // intra-op CPU threads; 0 = one per core
   bool channels_last = false;    // NHWC images and conv weights (oneDNN's native layout)
+  bool cudnn_benchmark = false;  // cuDNN times its algorithms per shape and keeps the fastest
 
   template <class V>
   void visit(V& v) {
@@ -155,6 +156,9 @@ struct TrainSpec {
     v.field("threads", threads, "intra-op CPU threads; 0 = one per core", at_least(0));
     v.field("channels_last", channels_last,
             "NHWC images and conv weights, oneDNN's own layout (saves reorders on large images)");
+    v.field("cudnn_benchmark", cudnn_benchmark,
+            "on a GPU, time cuDNN's algorithms for each shape and keep the fastest; may change "
+            "the last bits of results from run to run");
   }
 };
 

@@ -38,7 +38,8 @@ std::string cuda_device_name(int index) {
   char name[256] = {};
   int device = 0;
   const bool ok = init && device_get && device_get_name && init(0) == 0 &&
-                  device_get(&device, index) == 0 && device_get_name(name, sizeof name, device) == 0;
+                  device_get(&device, index) == 0 &&
+                  device_get_name(name, sizeof name, device) == 0;
   ::dlclose(cuda);
   return ok ? name : "";
 }

@@ -239,6 +239,7 @@ std::string Run::train(nn::Network& net, bool resuming) {
       << std::endl;
   net.body->to(device);
   if (spec.train.channels_last) to_channels_last(net);
+  at::globalContext().setBenchmarkCuDNN(spec.train.cudnn_benchmark);
   auto optimizer = make_optimizer(spec.train.optimizer, net.body->parameters());
   EpochState state;
   if (resuming) {

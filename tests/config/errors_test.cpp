@@ -31,7 +31,8 @@ std::string error_of(const std::string& text, const std::vector<std::string>& se
 
 TEST_CASE("an unknown key names the known ones and the closest") {
   CHECK(error_of("model: m.yaml\ntrain:\n  optimiser: {lr: 0.1}\n") ==
-        "DIR/exp.yaml:3:3: error: train.optimiser: expected one of the keys channels_last, device, "
+        "DIR/exp.yaml:3:3: error: train.optimiser: expected one of the keys channels_last, "
+        "cudnn_benchmark, device, "
         "epochs, init, "
         "optimizer, scheduler, seed, threads, found unknown key 'optimiser'; did you mean "
         "'optimizer'?");
@@ -101,7 +102,8 @@ TEST_CASE("a --set mistake names the --set") {
   CHECK(error_of("model: m.yaml\n", {"train.epochs=abc"}) ==
         "--set train.epochs=abc: error: train.epochs: expected an integer, found 'abc'");
   CHECK(error_of("model: m.yaml\n", {"train.epoch=3"}) ==
-        "--set train.epoch=3: error: train.epoch: expected one of the keys channels_last, device, "
+        "--set train.epoch=3: error: train.epoch: expected one of the keys channels_last, "
+        "cudnn_benchmark, device, "
         "epochs, init, "
         "optimizer, scheduler, seed, threads, found unknown key 'epoch'; did you mean 'epochs'?");
   CHECK(error_of("model: m.yaml\n", {"train.epochs"}) ==
