@@ -33,6 +33,24 @@ Json index_of(const fs::path& sweep) {
   return Json::parse(read_file(sweep / "sweep.json"));
 }
 
+// A sweep of two points whose runs are long enough for a signal to land inside the first.
+std::string long_sweep(testing::TempDir& dir) {
+  auto file = dir.write("tiny.yaml", kExperiment);
+  return file.string() + " --set train.optimizer.lr=0.1,0.2 --set train.epochs=40 --runs " +
+         (dir.path() / "runs").string();
+}
+
+// Starts `dlx sweep args` in a session of its own, waits for `run`'s first epoch, then runs
+// `kill <kill_args>` ($pid is the sweep's); returns the sweep's exit code.
+int sweep_and_signal(const std::string& args, const fs::path& run, const std::string& kill_args) {
+  std::string script = "setsid " + testing::dlx_binary() + " sweep " + args +
+                       " >/dev/null & pid=$!; for i in $(seq 600); do test -s " + run.string() +
+                       "/metrics.jsonl && break; sleep 0.05; done; kill " + kill_args +
+                       "; wait $pid";
+  std::string out;
+  return testing::run_command("bash -c '" + script + "'", out);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -84,18 +102,10 @@ TEST_CASE("a sweep whose config changed moves the old run aside instead of reusi
 
 TEST_CASE("killing a sweep and starting it again loses nothing and repeats nothing") {
   testing::TempDir dir;
-  auto file = dir.write("tiny.yaml", kExperiment);
   const fs::path runs = dir.path() / "runs";
-  // Longer runs, so that the interrupt lands inside one.
-  const std::string args = file.string() +
-                           " --set train.optimizer.lr=0.1,0.2 --set train.epochs=40 --runs " +
-                           runs.string();
-  std::string script =
-      "setsid " + testing::dlx_binary() + " sweep " + args +
-      " >/dev/null & pid=$!; for i in $(seq 600); do test -s " + runs.string() +
-      "/tiny/lr=0.1/metrics.jsonl && break; sleep 0.05; done; kill -INT -- -$pid; wait $pid";
+  const std::string args = long_sweep(dir);
   std::string out;
-  CHECK(testing::run_command("bash -c '" + script + "'", out) == 130);
+  CHECK(sweep_and_signal(args, runs / "tiny/lr=0.1", "-INT -- -$pid") == 130);  // its process group
   Json index = index_of(runs / "tiny");
   CHECK(index["points"][0]["status"] == "interrupted");
   CHECK(index["points"][1]["status"] == "pending");
@@ -114,17 +124,10 @@ TEST_CASE("killing a sweep and starting it again loses nothing and repeats nothi
 
 TEST_CASE("a sweep killed with -9 takes its runs down with it, resumable") {
   testing::TempDir dir;
-  auto file = dir.write("tiny.yaml", kExperiment);
-  const fs::path runs = dir.path() / "runs";
-  const std::string args = file.string() +
-                           " --set train.optimizer.lr=0.1,0.2 --set train.epochs=40 --runs " +
-                           runs.string();
-  const fs::path run = runs / "tiny/lr=0.1";
-  std::string script = "setsid " + testing::dlx_binary() + " sweep " + args +
-                       " >/dev/null & pid=$!; for i in $(seq 600); do test -s " + run.string() +
-                       "/metrics.jsonl && break; sleep 0.05; done; kill -KILL $pid; wait $pid";
+  const fs::path run = dir.path() / "runs/tiny/lr=0.1";
+  const std::string args = long_sweep(dir);
   std::string out;
-  CHECK(testing::run_command("bash -c '" + script + "'", out) == 137);
+  CHECK(sweep_and_signal(args, run, "-KILL $pid") == 137);  // the sweep alone
   // The run outlives the sweep by at most one step: the kernel sends it SIGTERM.
   std::string status;
   for (int i = 0; i < 600 && status != "interrupted"; ++i) {
