@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "framework/core/error.h"
+#include "framework/report/report.h"
 
 namespace dlx::testing {
 
@@ -66,6 +67,26 @@ Image read_png(const std::filesystem::path& file);
 
 /// Runs a shell command; returns its exit code and fills `output` with stdout+stderr.
 int run_command(const std::string& command, std::string& output);
+
+/// An epoch's record with the figures a chart draws (the others 0).
+inline report::EpochRecord epoch_record(int64_t epoch, double train_loss, double test_acc) {
+  report::EpochRecord r;
+  r.epoch = epoch, r.train_loss = train_loss, r.test_acc = test_acc;
+  return r;
+}
+
+/// Ends the running test as skipped, saying why. Under ctest, which runs each test in a process of
+/// its own, the process exits with 77, which ctest counts as skipped (SKIP_RETURN_CODE); run by
+/// hand, the test returns after a message.
+#define DLX_SKIP(why)                                      \
+  do {                                                     \
+    const std::string dlx_skip_reason_ = std::string(why); \
+    ::dlx::testing::end_as_skipped(dlx_skip_reason_);      \
+    MESSAGE("skipped: " << dlx_skip_reason_);              \
+    return;                                                \
+  } while (0)
+/// Exits with 77 when the tests run under ctest (DLX_TEST_SKIP_CODE set); returns otherwise.
+void end_as_skipped(const std::string& why);
 
 /// The dlx program under test.
 std::string dlx_binary();

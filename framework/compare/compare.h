@@ -7,22 +7,26 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "framework/report/run_report.h"
 
 namespace dlx::compare {
 
 using Json = nlohmann::ordered_json;
 
 struct RunRow {
-  std::string label;            // the run's folder, relative to the paths given
-  std::string status;           // completed, failed, ..., or "unreadable: <why>"
-  Json config;                  // flattened: dotted key -> value
-  Json final;                   // the report's final figures (empty when unreadable)
-  int count = 1;                // runs in this row (seed groups)
-  Json spread;                  // metric -> std over a group's runs
-  Json epochs = Json::array();  // the report's per-epoch records
-  Json classes;                 // the report's test_classes (per-class accuracy), or null
+  std::string label;                        // the run's folder, relative to the paths given
+  std::string status;                       // completed, ..., mixed, or "unreadable: <why>"
+  Json config = Json::object();             // flattened: dotted key -> value, defaults filled
+  Json final = Json::object();              // the report's final figures by name
+  int count = 1;                            // runs in this row (seed groups)
+  Json spread = Json::object();             // metric -> std over a group's runs
+  std::vector<report::EpochRecord> epochs;  // the report's per-epoch records
+  std::vector<std::vector<report::EpochRecord>> members;  // a seed group's runs' epochs
+  std::optional<report::ClassRecord> classes;             // the last evaluation per class
 };
 
 /// Finds the runs under `paths`. A path that does not exist is a RuntimeError.
@@ -66,7 +70,7 @@ std::string render_html(std::vector<RunRow> rows, const Options& options, const 
 std::vector<std::filesystem::path> write_plots(const std::vector<RunRow>& rows,
                                                const std::filesystem::path& folder);
 
-/// Metrics a comparison shows, in column order.
-const std::vector<std::string>& metric_columns();
+/// A value as a table cell shows it: "-" for none, numbers to 4 significant digits.
+std::string cell_text(const Json& value);
 
 }  // namespace dlx::compare

@@ -1,6 +1,7 @@
 // `dlx compare --html`: the page template (page.html) with uPlot and the runs' data filled in.
 // All three are compiled into dlx (see cmake/embed.cmake), so the page needs no network and dlx
 // needs no files at run time.
+#include <algorithm>
 #include <string_view>
 
 #include "framework/compare/compare.h"
@@ -33,19 +34,42 @@ void fill(std::string& page, std::string_view marker, std::string_view content) 
   if (at != std::string::npos) page.replace(at, marker.size(), content);
 }
 
+// Each row's curves; a seed group's are its runs' mean, with their least and greatest values
+// for a band around it.
 Json curves_json(const Comparison& c) {
+  static const char* kMetrics[] = {"train_loss", "train_acc", "test_acc"};
   Json curves = Json::array();
   for (const auto& row : c.rows) {
-    Json epochs = Json::array();
-    for (const auto& e : row.epochs) {
-      Json point = {{"epoch", e.value("epoch", 0)}};
-      for (const char* metric : {"train_loss", "train_acc", "test_acc"})
-        point[metric] = e.contains(metric) ? e[metric] : Json();
-      epochs.push_back(point);
+    std::vector<std::vector<report::EpochRecord>> runs = row.members;
+    if (runs.empty()) runs.push_back(row.epochs);
+    size_t epochs = runs[0].size();
+    for (const auto& r : runs) epochs = std::min(epochs, r.size());
+    Json points = Json::array();
+    for (size_t e = 0; e < epochs; ++e) {
+      Json point = {{"epoch", runs[0][e].epoch}};
+      for (const char* metric : kMetrics) {
+        double sum = 0, lo = 0, hi = 0;
+        for (size_t i = 0; i < runs.size(); ++i) {
+          const double v = runs[i][e].to_json()[metric].get<double>();
+          sum += v, lo = i ? std::min(lo, v) : v, hi = i ? std::max(hi, v) : v;
+        }
+        point[metric] = sum / double(runs.size());
+        if (runs.size() > 1)
+          point[std::string(metric) + "_min"] = lo, point[std::string(metric) + "_max"] = hi;
+      }
+      points.push_back(point);
     }
-    curves.push_back({{"run", row.label}, {"epochs", epochs}});
+    curves.push_back({{"run", row.label}, {"runs", runs.size()}, {"epochs", points}});
   }
   return curves;
+}
+
+Json classes_json(const std::optional<report::ClassRecord>& classes) {
+  if (!classes) return nullptr;
+  Json accuracy = Json::object();
+  for (size_t i = 0; i < classes->names.size(); ++i)
+    accuracy[classes->names[i]] = classes->per_class_accuracy[i];
+  return {{"names", classes->names}, {"per_class_accuracy", accuracy}};
 }
 
 }  // namespace
@@ -54,13 +78,13 @@ std::string render_html(std::vector<RunRow> rows, const Options& options,
                         const std::string& title) {
   Comparison c = prepare(std::move(rows), options);
   Json runs = to_json(c);
-  for (size_t i = 0; i < c.rows.size(); ++i) runs[i]["classes"] = c.rows[i].classes;
+  for (size_t i = 0; i < c.rows.size(); ++i) runs[i]["classes"] = classes_json(c.rows[i].classes);
   Json data = {{"title", title},
                {"generated", utc_now()},
                {"dlx_version", DLX_VERSION},
                {"metric", options.metric},
                {"keys", c.keys},
-               {"metrics", metric_columns()},
+               {"metrics", report::final_columns()},
                {"runs", runs},
                {"curves", curves_json(c)}};
   std::string page(assets::page_html);

@@ -9,7 +9,10 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#include "framework/config/choices.h"
 
 namespace dlx::config {
 
@@ -22,7 +25,7 @@ Json to_json(const YAML::Node& node);
 std::string describe(const YAML::Node& node);
 
 /// decode() returns false when the node has the wrong type; name is what messages call the type.
-template <class T>
+template <class T, class = void>
 struct Codec;
 
 template <>
@@ -79,6 +82,19 @@ struct Codec<std::vector<T>> {
     for (const auto& item : v) out.push_back(Codec<T>::encode(item));
     return out;
   }
+};
+
+/// A named choice (see choices.h) is written by its name; the Reader checks the name.
+template <class E>
+struct Codec<E, std::enable_if_t<is_choice<E>::value>> {
+  static constexpr const char* name = "a name";
+  static bool decode(const YAML::Node& n, E& v) {
+    if (!n.IsScalar()) return false;
+    auto parsed = parse_choice<E>(n.Scalar());
+    if (parsed) v = *parsed;
+    return parsed.has_value();
+  }
+  static Json encode(E v) { return choice_name(v); }
 };
 
 /// A condition on a value, with the words for it ("a number > 0").

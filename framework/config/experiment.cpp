@@ -6,22 +6,41 @@
 
 namespace dlx::config {
 
-const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> names{"fashion-mnist", "mnist", "synthetic"};
-  return names;
+const std::vector<Choice<DatasetKind>>& Choices<DatasetKind>::all() {
+  static const std::vector<Choice<DatasetKind>> table{
+      {DatasetKind::kFashionMnist, "fashion-mnist",
+       "Zalando's 28x28 gray clothing images, 10 classes (IDX files)"},
+      {DatasetKind::kMnist, "mnist", "handwritten digits, 28x28 gray, 10 classes (IDX files)"},
+      {DatasetKind::kSynthetic, "synthetic",
+       "generated: a template per class plus noise (data.synthetic), for tests"}};
+  return table;
 }
-const std::vector<std::string>& optimizer_names() {
-  static const std::vector<std::string> names{"sgd", "adam", "adamw"};
-  return names;
+
+const std::vector<Choice<OptimizerKind>>& Choices<OptimizerKind>::all() {
+  static const std::vector<Choice<OptimizerKind>> table{
+      {OptimizerKind::kSgd, "sgd", "SGD, with momentum, Nesterov and weight decay"},
+      {OptimizerKind::kAdam, "adam", "Adam (weight decay as an L2 penalty)"},
+      {OptimizerKind::kAdamW, "adamw", "AdamW (decoupled weight decay)"}};
+  return table;
 }
-const std::vector<std::string>& scheduler_names() {
-  static const std::vector<std::string> names{"none", "step", "multistep", "cosine"};
-  return names;
+
+const std::vector<Choice<SchedulerKind>>& Choices<SchedulerKind>::all() {
+  static const std::vector<Choice<SchedulerKind>> table{
+      {SchedulerKind::kNone, "none", "the optimizer's lr throughout (after any warm-up)"},
+      {SchedulerKind::kStep, "step", "lr x gamma every step_size epochs"},
+      {SchedulerKind::kMultistep, "multistep", "lr x gamma after each of the milestones"},
+      {SchedulerKind::kCosine, "cosine", "cosine decay from lr to min_lr over the epochs"}};
+  return table;
 }
-const std::vector<std::string>& init_names() {
-  static const std::vector<std::string> names{"default", "xavier_uniform", "xavier_normal",
-                                              "kaiming_uniform", "kaiming_normal"};
-  return names;
+
+const std::vector<Choice<InitKind>>& Choices<InitKind>::all() {
+  static const std::vector<Choice<InitKind>> table{
+      {InitKind::kDefault, "default", "LibTorch's own initialisation"},
+      {InitKind::kXavierUniform, "xavier_uniform", "Glorot uniform (d2l's AlexNet)"},
+      {InitKind::kXavierNormal, "xavier_normal", "Glorot normal"},
+      {InitKind::kKaimingUniform, "kaiming_uniform", "He uniform, fan-in, for ReLU"},
+      {InitKind::kKaimingNormal, "kaiming_normal", "He normal, fan-in, for ReLU"}};
+  return table;
 }
 
 LayerSpec read_layer(const YAML::Node& item, const std::string& path,
@@ -48,16 +67,17 @@ void check_optimizer(const Tree& tree, const OptimizerSpec& o) {
     throw ConfigError(tree.locate(at + "betas"), at + "betas", "two numbers in [0, 1)",
                       Json(o.betas).dump());
   }
-  if (o.nesterov && (o.type != "sgd" || o.momentum <= 0)) {
+  if (o.nesterov && (o.type != OptimizerKind::kSgd || o.momentum <= 0)) {
     throw ConfigError::plain(tree.locate(at + "nesterov"), at + "nesterov",
-                             "needs type sgd with momentum > 0 (found type " + o.type +
-                                 ", momentum " + number_text(o.momentum) + ")");
+                             "needs type sgd with momentum > 0 (found type " +
+                                 std::string(choice_name(o.type)) + ", momentum " +
+                                 number_text(o.momentum) + ")");
   }
 }
 
 void check_scheduler(const Tree& tree, const SchedulerSpec& s, int64_t epochs) {
   const std::string at = "train.scheduler.";
-  if (s.type == "multistep") {
+  if (s.type == SchedulerKind::kMultistep) {
     bool increasing = !s.milestones.empty();
     for (size_t i = 0; i < s.milestones.size(); ++i) {
       increasing =
@@ -102,13 +122,13 @@ void check_input(const Tree& tree, const std::string& at, const std::vector<int6
 }  // namespace
 
 std::vector<int64_t> example_shape(const DataSpec& data) {
-  bool synthetic = data.dataset == "synthetic";
+  bool synthetic = data.dataset == DatasetKind::kSynthetic;
   int64_t side = data.resize ? data.resize : (synthetic ? data.synthetic.size : 28);
   return {synthetic ? data.synthetic.channels : 1, side, side};
 }
 
 int64_t class_count(const DataSpec& data) {
-  return data.dataset == "synthetic" ? data.synthetic.classes : 10;
+  return data.dataset == DatasetKind::kSynthetic ? data.synthetic.classes : 10;
 }
 
 ExperimentSpec load_experiment(const std::filesystem::path& path,
@@ -126,8 +146,9 @@ ExperimentSpec load_experiment(const std::filesystem::path& path,
   std::vector<int64_t> shape = example_shape(spec.data);
   if (!spec.model.input.empty() && spec.model.input != shape) {
     throw ConfigError(tree.locate("model.input"), "model.input",
-                      Json(shape).dump() + " as the data gives it (dataset " + spec.data.dataset +
-                          ", resize " + std::to_string(spec.data.resize) + ")",
+                      Json(shape).dump() + " as the data gives it (dataset " +
+                          choice_name(spec.data.dataset) + ", resize " +
+                          std::to_string(spec.data.resize) + ")",
                       Json(spec.model.input).dump(), "set data.resize or change the model's input");
   }
   spec.model.input = shape;
@@ -150,12 +171,55 @@ Json resolved_json(ExperimentSpec& spec) {
   return JsonWriter::write(spec);
 }
 
-std::string config_hash(const Json& resolved) {
+const Json& default_json() {
+  static const Json defaults = [] {
+    ExperimentSpec spec;
+    return resolved_json(spec);
+  }();
+  return defaults;
+}
+
+namespace {
+Json pruned(const Json& value, const Json& fallback) {
+  if (!value.is_object() || !fallback.is_object()) return value;
+  Json out = Json::object();
+  for (const auto& [key, child] : value.items()) {
+    if (!fallback.contains(key)) {
+      out[key] = child;
+      continue;
+    }
+    // Compared in canonical form (keys sorted), so key order never makes a difference.
+    if (nlohmann::json(child) == nlohmann::json(fallback[key])) continue;
+    Json inner = pruned(child, fallback[key]);
+    if (!(inner.is_object() && inner.empty() && child.is_object())) out[key] = inner;
+  }
+  return out;
+}
+}  // namespace
+
+namespace {
+Json merged(const Json& fallback, const Json& value) {
+  if (!value.is_object() || !fallback.is_object()) return value;
+  Json out = fallback;
+  for (const auto& [key, child] : value.items())
+    out[key] = out.contains(key) ? merged(out[key], child) : child;
+  return out;
+}
+}  // namespace
+
+Json with_defaults(const Json& config) {
+  return merged(default_json(), config);
+}
+
+Json non_default_json(const Json& resolved) {
+  return pruned(resolved, default_json());
+}
+
+std::string config_identity(const Json& resolved) {
   // Canonical form: sorted keys, compact. FNV-1a is enough to tell configurations apart.
-  std::string canonical = nlohmann::json::parse(resolved.dump()).dump();
-  uint64_t hash = fnv1a(canonical);
+  const std::string canonical = nlohmann::json(non_default_json(resolved)).dump();
   char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(fnv1a(canonical)));
   return text;
 }
 
@@ -185,6 +249,10 @@ std::vector<std::string> differing_keys(const Json& a, const Json& b) {
   std::vector<std::string> out;
   collect_differences(a, b, "", out);
   return out;
+}
+
+std::vector<std::string> identity_differences(const Json& a, const Json& b) {
+  return differing_keys(non_default_json(a), non_default_json(b));
 }
 
 namespace {

@@ -11,11 +11,29 @@
 
 namespace dlx::config {
 
-/// The known names, one list each, used by both validation and help texts.
-const std::vector<std::string>& dataset_names();
-const std::vector<std::string>& optimizer_names();
-const std::vector<std::string>& scheduler_names();
-const std::vector<std::string>& init_names();
+// The named choices of the experiment's keys; their tables (names and help) are in
+// experiment.cpp, and choices.h says how to add one.
+enum class DatasetKind { kFashionMnist, kMnist, kSynthetic };
+enum class OptimizerKind { kSgd, kAdam, kAdamW };
+enum class SchedulerKind { kNone, kStep, kMultistep, kCosine };
+enum class InitKind { kDefault, kXavierUniform, kXavierNormal, kKaimingUniform, kKaimingNormal };
+
+template <>
+struct Choices<DatasetKind> {
+  static const std::vector<Choice<DatasetKind>>& all();
+};
+template <>
+struct Choices<OptimizerKind> {
+  static const std::vector<Choice<OptimizerKind>>& all();
+};
+template <>
+struct Choices<SchedulerKind> {
+  static const std::vector<Choice<SchedulerKind>>& all();
+};
+template <>
+struct Choices<InitKind> {
+  static const std::vector<Choice<InitKind>>& all();
+};
 
 /// One entry of a model's `layers:` list, kept raw: the nn builder reads its arguments against
 /// the layer registry, with the same strictness and locations.
@@ -65,18 +83,18 @@ struct SyntheticSpec {
 };
 
 struct DataSpec {
-  std::string dataset = "fashion-mnist";  // see dataset_names()
-  std::string root;                       // folder with the IDX files; "" = search
-  int64_t resize = 0;                     // side after bilinear resize; 0 = native size
-  int64_t batch_size = 256;               // examples per training step
-  int64_t train_limit = 0;                // use only the first N training examples; 0 = all
-  int64_t test_limit = 0;                 // use only the first N test examples; 0 = all
-  bool prefetch = true;                   // prepare the next batch while this one trains
-  SyntheticSpec synthetic;                // used when dataset is "synthetic"
+  DatasetKind dataset = DatasetKind::kFashionMnist;
+  std::string root;          // folder with the IDX files; "" = search
+  int64_t resize = 0;        // side after bilinear resize; 0 = native size
+  int64_t batch_size = 256;  // examples per training step
+  int64_t train_limit = 0;   // use only the first N training examples; 0 = all
+  int64_t test_limit = 0;    // use only the first N test examples; 0 = all
+  bool prefetch = true;      // prepare the next batch while this one trains
+  SyntheticSpec synthetic;   // used when dataset is "synthetic"
 
   template <class V>
   void visit(V& v) {
-    v.field("dataset", dataset, "fashion-mnist, mnist or synthetic", one_of(dataset_names()));
+    v.field("dataset", dataset, "the dataset");
     v.field("root", root,
             "folder holding the IDX files; default $DLX_DATA/<dataset>, then "
             "/usr/share/datasets/<dataset>");
@@ -92,7 +110,7 @@ struct DataSpec {
 };
 
 struct OptimizerSpec {
-  std::string type = "sgd";               // see optimizer_names()
+  OptimizerKind type = OptimizerKind::kSgd;
   double lr = 0.1;                        // learning rate
   double momentum = 0.0;                  // SGD momentum
   double weight_decay = 0.0;              // L2 penalty (decoupled for adamw)
@@ -102,7 +120,7 @@ struct OptimizerSpec {
 
   template <class V>
   void visit(V& v) {
-    v.field("type", type, "sgd, adam or adamw", one_of(optimizer_names()));
+    v.field("type", type, "the optimizer");
     v.field("lr", lr, "learning rate", positive());
     v.field("momentum", momentum, "SGD momentum", below(0, 1));
     v.field("weight_decay", weight_decay, "L2 penalty (decoupled for adamw)", non_negative());
@@ -113,7 +131,7 @@ struct OptimizerSpec {
 };
 
 struct SchedulerSpec {
-  std::string type = "none";        // see scheduler_names()
+  SchedulerKind type = SchedulerKind::kNone;
   int64_t step_size = 10;           // step: epochs between decays
   std::vector<int64_t> milestones;  // multistep: epochs (1-based) at which lr decays
   double gamma = 0.1;               // step, multistep: decay factor
@@ -122,7 +140,7 @@ struct SchedulerSpec {
 
   template <class V>
   void visit(V& v) {
-    v.field("type", type, "none, step, multistep or cosine", one_of(scheduler_names()));
+    v.field("type", type, "the schedule");
     v.field("step_size", step_size, "step: epochs between decays", at_least(1));
     v.field("milestones", milestones, "multistep: epochs after which the lr decays");
     v.field("gamma", gamma, "step, multistep: decay factor", positive());
@@ -136,7 +154,7 @@ struct TrainSpec {
   int64_t epochs = 10;  // passes over the training set
   OptimizerSpec optimizer;
   SchedulerSpec scheduler;
-  std::string init = "default";  // see init_names()
+  InitKind init = InitKind::kDefault;
   int64_t seed = 0;              // makes a CPU run repeat exactly
   std::string device = "auto";   // auto, cpu, cuda or cuda:N
   int64_t threads = 0;           // intra-op CPU threads; 0 = one per core
@@ -148,8 +166,7 @@ struct TrainSpec {
     v.field("epochs", epochs, "passes over the training set", at_least(1));
     v.section("optimizer", optimizer, "the optimizer");
     v.section("scheduler", scheduler, "the learning-rate schedule (per epoch)");
-    v.field("init", init, "weight init of conv and dense layers: default is LibTorch's",
-            one_of(init_names()));
+    v.field("init", init, "weight init of conv and dense layers");
     v.field("seed", seed, "seeds weights, dropout and data order; a CPU run repeats exactly",
             at_least(0));
     v.field("device", device, "auto (cuda if present, else cpu), cpu, cuda or cuda:N");
@@ -181,7 +198,9 @@ struct ExperimentSpec {
               "the network: a path to a model file (relative to this file) or a mapping");
     v.section("data", data, "the dataset and batching");
     v.section("train", train, "the training loop");
-    YAML::Node node = v.raw("sweep", "dotted key -> list of values; every combination is one run");
+    YAML::Node node = v.raw(
+        "sweep", "dotted key -> list of values; every combination is one run (docs/sweeps.md)",
+        /*required=*/false);
     if constexpr (std::is_same_v<V, Reader>) sweep = node;
   }
 };
@@ -199,12 +218,31 @@ ExperimentSpec load_experiment(const std::filesystem::path& path,
 ModelSpec load_model(const std::filesystem::path& path,
                      const std::vector<Override>& overrides = {});
 
-/// The resolved config as JSON (declaration order), and the hash of its canonical form.
+/// The resolved config as JSON (declaration order): every key, defaults included.
 Json resolved_json(ExperimentSpec& spec);
-std::string config_hash(const Json& resolved);
 
-/// The dotted keys whose values differ between two resolved configs (lists compared whole).
+/// Every key at its default: what a resolved config is compared against.
+const Json& default_json();
+
+/// A config with the keys it lacks (written by an older dlx) filled in with their defaults.
+Json with_defaults(const Json& config);
+
+/// A resolved config's values that differ from the defaults (nested as in the config). This is a
+/// run's identity: a key that a newer dlx adds, with a default that keeps the old behaviour, is
+/// absent from it, so runs written before the key existed keep their identity.
+Json non_default_json(const Json& resolved);
+
+/// The hash of a resolved config's identity (its non-default values, keys sorted): what
+/// report.json's config_hash holds and what a sweep recognises its points by.
+std::string config_identity(const Json& resolved);
+
+/// The dotted keys whose values differ between two configs; lists are named whole, and mappings
+/// inside them compare by key, not by key order.
 std::vector<std::string> differing_keys(const Json& a, const Json& b);
+
+/// differing_keys() of the two configs' identities: a key at its default and a key absent (as
+/// in a config written before it existed) are the same.
+std::vector<std::string> identity_differences(const Json& a, const Json& b);
 
 /// The resolved config as YAML text: what config.yaml in a run folder holds.
 std::string to_yaml(const Json& resolved);

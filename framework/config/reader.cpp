@@ -45,6 +45,14 @@ ConfigError Reader::invalid(const std::string& key, const std::string& expected,
                      hint);
 }
 
+std::string KeyDoc::full_help() const {
+  if (choices.empty()) return help;
+  std::vector<std::string> head;
+  for (size_t i = 0; i + 1 < choices.size(); ++i) head.push_back(choices[i].first);
+  const std::string& last = choices.back().first;
+  return help + ": " + (head.empty() ? last : join(head) + " or " + last);
+}
+
 void Reader::finish() const {
   reject_unknown({claimed_.begin(), claimed_.end()});
 }

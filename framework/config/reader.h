@@ -36,7 +36,7 @@ class KeyNames {
   void section(const char* key, S&, const char*) {
     keys_.push_back(key);
   }
-  YAML::Node raw(const char* key, const char*) {
+  YAML::Node raw(const char* key, const char*, bool = true) {
     keys_.push_back(key);
     return {};
   }
@@ -89,7 +89,7 @@ class Reader {
   }
 
   /// A raw subtree kept for a later stage (model layers are read by the nn builder).
-  YAML::Node raw(const char* key, const char*) {
+  YAML::Node raw(const char* key, const char*, bool = true) {
     claimed_.insert(key);
     return entry(key);
   }
@@ -113,7 +113,15 @@ class Reader {
   template <class T>
   void decode(const char* key, const YAML::Node& node, T& value, const Check<T>& check) {
     T parsed{};
-    if (!Codec<T>::decode(node, parsed)) throw invalid(key, Codec<T>::name);
+    if constexpr (is_choice<T>::value) {
+      if (!Codec<T>::decode(node, parsed)) {
+        const std::vector<std::string> names = choice_names<T>();
+        throw invalid(key, "one of " + join(names),
+                      node.IsScalar() ? did_you_mean(node.Scalar(), names) : "");
+      }
+    } else if (!Codec<T>::decode(node, parsed)) {
+      throw invalid(key, Codec<T>::name);
+    }
     if (check.ok && !check.ok(parsed)) {
       if (check.choices.empty()) throw invalid(key, check.expected);
       throw invalid(key, "one of " + join(check.choices),
@@ -149,7 +157,7 @@ class JsonWriter {
   void section(const char* key, S& spec, const char*) {
     out_[key] = write(spec);
   }
-  YAML::Node raw(const char*, const char*) { return {}; }
+  YAML::Node raw(const char*, const char*, bool = true) { return {}; }
   Json& out() { return out_; }
 
  private:
@@ -161,6 +169,10 @@ struct KeyDoc {
   std::string key;
   std::string default_value;
   std::string help;
+  std::vector<std::pair<std::string, std::string>> choices;  // a named choice's names and help
+
+  /// The help with the choices spelt out: "the optimizer: sgd, adam or adamw".
+  std::string full_help() const;
 };
 
 /// Lists a spec's keys, defaults and comments: the text of help pages and `dlx layers`.
@@ -174,19 +186,22 @@ class KeyLister {
   }
   template <class T, class C = Check<T>>
   void field(const char* key, T& value, const char* help, const C& = {}) {
-    docs_.push_back({child_path(prefix_, key), Codec<T>::encode(value).dump(), help});
+    docs_.push_back({child_path(prefix_, key), Codec<T>::encode(value).dump(), help, {}});
+    if constexpr (is_choice<T>::value) {
+      for (const auto& c : Choices<T>::all()) docs_.back().choices.emplace_back(c.name, c.help);
+    }
   }
   template <class T, class C = Check<T>>
   void required(const char* key, T&, const char* help, const C& = {}) {
-    docs_.push_back({child_path(prefix_, key), "required", help});
+    docs_.push_back({child_path(prefix_, key), "required", help, {}});
   }
   template <class S>
   void section(const char* key, S& spec, const char*) {
     auto inner = list(spec, child_path(prefix_, key));
     docs_.insert(docs_.end(), inner.begin(), inner.end());
   }
-  YAML::Node raw(const char* key, const char* help) {
-    docs_.push_back({child_path(prefix_, key), "required", help});
+  YAML::Node raw(const char* key, const char* help, bool required = true) {
+    docs_.push_back({child_path(prefix_, key), required ? "required" : "none", help, {}});
     return {};
   }
 

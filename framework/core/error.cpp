@@ -54,6 +54,15 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 }
 }  // namespace
 
+namespace {
+bool is_subsequence(std::string_view part, std::string_view whole) {
+  size_t at = 0;
+  for (char c : whole)
+    if (at < part.size() && part[at] == c) ++at;
+  return at == part.size();
+}
+}  // namespace
+
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
   std::string best;
   size_t best_distance = std::string::npos;
@@ -67,6 +76,14 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
   // A shortened name ("kernel" for "kernel_size") is meant too.
   for (const auto& candidate : candidates) {
     if (word.size() >= 3 && candidate.compare(0, word.size(), word) == 0) return candidate;
+  }
+  // So is a name spelt out in full ("convolution2d" for "conv2d"): the candidate's letters in
+  // order, with its start and its end.
+  for (const auto& candidate : candidates) {
+    if (candidate.size() >= 4 && word.size() > candidate.size() &&
+        word.compare(0, 3, candidate, 0, 3) == 0 && word.back() == candidate.back() &&
+        is_subsequence(candidate, word))
+      return candidate;
   }
   return {};
 }

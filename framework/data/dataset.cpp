@@ -16,12 +16,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string>& class_names_of(const std::string& dataset) {
-  static const std::vector<std::string> fashion{"t-shirt", "trouser",   "pullover", "dress",
-                                                "coat",    "sandal",    "shirt",    "sneaker",
-                                                "bag",     "ankle boot"};
-  static const std::vector<std::string> digits{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-  return dataset == "fashion-mnist" ? fashion : digits;
+const std::vector<std::string>& fashion_names() {
+  static const std::vector<std::string> names{"t-shirt", "trouser",   "pullover", "dress",
+                                              "coat",    "sandal",    "shirt",    "sneaker",
+                                              "bag",     "ankle boot"};
+  return names;
+}
+
+const std::vector<std::string>& digit_names() {
+  static const std::vector<std::string> names{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  return names;
 }
 
 // The file as shipped (gzip) or unpacked.
@@ -42,6 +46,7 @@ Split limited(Split split, int64_t limit) {
 }  // namespace
 
 fs::path find_data_root(const config::DataSpec& spec) {
+  const std::string name = config::choice_name(spec.dataset);
   if (!spec.root.empty()) {
     if (!has_idx_files(spec.root)) {
       throw RuntimeError("data.root " + spec.root + ": no train-images-idx3-ubyte[.gz] there");
@@ -49,15 +54,15 @@ fs::path find_data_root(const config::DataSpec& spec) {
     return spec.root;
   }
   std::vector<fs::path> tried;
-  if (const char* env = std::getenv("DLX_DATA")) tried.push_back(fs::path(env) / spec.dataset);
-  tried.push_back(fs::path("/usr/share/datasets") / spec.dataset);
+  if (const char* env = std::getenv("DLX_DATA")) tried.push_back(fs::path(env) / name);
+  tried.push_back(fs::path("/usr/share/datasets") / name);
   for (const auto& candidate : tried) {
     if (has_idx_files(candidate)) return candidate;
   }
   std::vector<std::string> names;
   for (const auto& t : tried) names.push_back(t.string());
   throw RuntimeError(
-      "dataset " + spec.dataset + " not found; looked in " + join(names) +
+      "dataset " + name + " not found; looked in " + join(names) +
       " (set data.root or $DLX_DATA; Debian's dataset-fashion-mnist package installs "
       "Fashion-MNIST)");
 }
@@ -81,20 +86,36 @@ Split read_idx_split(const fs::path& images_path, const fs::path& labels_path, i
   return Split{images.unsqueeze(1), labels.to(at::kLong)};
 }
 
-Dataset load_dataset(const config::DataSpec& spec) {
+namespace {
+// An IDX dataset (MNIST's layout) from its folder.
+Dataset load_idx(const config::DataSpec& spec, const std::vector<std::string>& class_names) {
   Dataset d;
-  if (spec.dataset == "synthetic") {
-    d = make_synthetic(spec.synthetic);
-  } else {
-    fs::path root = find_data_root(spec);
-    d.name = spec.dataset;
-    d.source = root.string();
-    d.class_names = class_names_of(spec.dataset);
-    d.train = read_idx_split(idx_file(root, "train-images-idx3-ubyte"),
-                             idx_file(root, "train-labels-idx1-ubyte"), d.classes());
-    d.test = read_idx_split(idx_file(root, "t10k-images-idx3-ubyte"),
-                            idx_file(root, "t10k-labels-idx1-ubyte"), d.classes());
+  fs::path root = find_data_root(spec);
+  d.name = config::choice_name(spec.dataset);
+  d.source = root.string();
+  d.class_names = class_names;
+  d.train = read_idx_split(idx_file(root, "train-images-idx3-ubyte"),
+                           idx_file(root, "train-labels-idx1-ubyte"), d.classes());
+  d.test = read_idx_split(idx_file(root, "t10k-images-idx3-ubyte"),
+                          idx_file(root, "t10k-labels-idx1-ubyte"), d.classes());
+  return d;
+}
+
+Dataset load_whole(const config::DataSpec& spec) {
+  switch (spec.dataset) {
+    case config::DatasetKind::kFashionMnist:
+      return load_idx(spec, fashion_names());
+    case config::DatasetKind::kMnist:
+      return load_idx(spec, digit_names());
+    case config::DatasetKind::kSynthetic:
+      break;
   }
+  return make_synthetic(spec.synthetic);
+}
+}  // namespace
+
+Dataset load_dataset(const config::DataSpec& spec) {
+  Dataset d = load_whole(spec);
   d.train = limited(d.train, spec.train_limit);
   d.test = limited(d.test, spec.test_limit);
   return d;

@@ -74,7 +74,8 @@ Network build_network(const config::ExperimentSpec& spec) {
     const auto& last = spec.model.layers.back();
     throw ConfigError(last.where, last.path,
                       "the last layer to output " + format_shape({classes}) + " for the " +
-                          std::to_string(classes) + " classes of " + spec.data.dataset,
+                          std::to_string(classes) + " classes of " +
+                          config::choice_name(spec.data.dataset),
                       format_shape(net.output()) + " from " + net.layers.back().name);
   }
   return net;

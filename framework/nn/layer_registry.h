@@ -70,7 +70,4 @@ void register_builtin_layers(LayerRegistry& registry);
 /// The registry with the built-in layers, built once.
 const LayerRegistry& builtin_layers();
 
-/// Activations usable as `activation:` on conv2d and dense.
-const std::vector<std::string>& activation_names();
-
 }  // namespace dlx::nn

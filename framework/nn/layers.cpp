@@ -12,24 +12,26 @@
 #include "framework/nn/layer_registry.h"
 #include "framework/nn/pair.h"
 
+namespace dlx::config {
+
+const std::vector<Choice<nn::Activation>>& Choices<nn::Activation>::all() {
+  using nn::Activation;
+  static const std::vector<Choice<Activation>> table{
+      {Activation::kNone, "none", "the identity"},
+      {Activation::kReLU, "relu", "max(x, 0)"},
+      {Activation::kSigmoid, "sigmoid", "1 / (1 + exp(-x))"},
+      {Activation::kTanh, "tanh", "hyperbolic tangent"},
+      {Activation::kGELU, "gelu", "Gaussian error linear unit"},
+      {Activation::kLeakyReLU, "leaky_relu", "max(x, 0.01 x)"}};
+  return table;
+}
+
+}  // namespace dlx::config
+
 namespace dlx::nn {
 
 using config::at_least;
 using config::Check;
-
-const std::vector<std::string>& activation_names() {
-  static const std::vector<std::string> names{"none", "relu", "sigmoid",
-                                              "tanh", "gelu", "leaky_relu"};
-  return names;
-}
-
-Activation parse_activation(const std::string& name) {
-  static const std::map<std::string, Activation> table{
-      {"none", Activation::kNone},       {"relu", Activation::kReLU},
-      {"sigmoid", Activation::kSigmoid}, {"tanh", Activation::kTanh},
-      {"gelu", Activation::kGELU},       {"leaky_relu", Activation::kLeakyReLU}};
-  return table.at(name);
-}
 
 torch::Tensor activate(Activation activation, const torch::Tensor& x) {
   switch (activation) {
@@ -108,7 +110,7 @@ struct Conv2dArgs {
   Pair dilation{1};
   int64_t groups = 1;
   bool bias = true;
-  std::string activation = "none";
+  Activation activation = Activation::kNone;
 
   template <class V>
   void visit(V& v) {
@@ -122,9 +124,7 @@ struct Conv2dArgs {
     v.field("groups", groups, "channel groups: 2 gives the 2012 paper's two-GPU split",
             at_least(1));
     v.field("bias", bias, "learn an additive bias");
-    v.field("activation", activation,
-            "applied to the output: none, relu, sigmoid, tanh, gelu, leaky_relu",
-            config::one_of(activation_names()));
+    v.field("activation", activation, "applied to the output");
   }
 };
 
@@ -153,7 +153,7 @@ BuiltLayer build_conv2d(const Conv2dArgs& a, const BuildInput& in) {
     out = window_shape(in, a.out_channels, Window{a.kernel_size, a.stride, pad, a.dilation, false});
   }
   int64_t macs = numel(out) * (channels / a.groups) * a.kernel_size.h * a.kernel_size.w;
-  return {torch::nn::AnyModule(Conv2dAct(options, parse_activation(a.activation))), out, macs};
+  return {torch::nn::AnyModule(Conv2dAct(options, a.activation)), out, macs};
 }
 
 // ---- pooling ----
@@ -317,23 +317,20 @@ BuiltLayer build_flatten(const NoArgs&, const BuildInput& in) {
 struct DenseArgs {
   int64_t units = 0;
   bool bias = true;
-  std::string activation = "none";
+  Activation activation = Activation::kNone;
 
   template <class V>
   void visit(V& v) {
     v.required("units", units, "output features; the input is flattened first", at_least(1));
     v.field("bias", bias, "learn an additive bias");
-    v.field("activation", activation,
-            "applied to the output: none, relu, sigmoid, tanh, gelu, leaky_relu",
-            config::one_of(activation_names()));
+    v.field("activation", activation, "applied to the output");
   }
 };
 
 BuiltLayer build_dense(const DenseArgs& a, const BuildInput& in) {
   const int64_t features = numel(in.shape);
   auto options = torch::nn::LinearOptions(features, a.units).bias(a.bias);
-  return {torch::nn::AnyModule(Dense(options, parse_activation(a.activation))), Shape{a.units},
-          features * a.units};
+  return {torch::nn::AnyModule(Dense(options, a.activation)), Shape{a.units}, features * a.units};
 }
 
 // ---- activations ----

@@ -7,13 +7,24 @@
 #include <torch/nn/modules/linear.h>
 
 #include <string>
+#include <vector>
+
+#include "framework/config/choices.h"
 
 namespace dlx::nn {
 
 enum class Activation { kNone, kReLU, kSigmoid, kTanh, kGELU, kLeakyReLU };
+}  // namespace dlx::nn
 
-/// "relu" -> kReLU; the name must be one of activation_names().
-Activation parse_activation(const std::string& name);
+namespace dlx::config {
+/// The `activation:` key's names (conv2d, dense).
+template <>
+struct Choices<nn::Activation> {
+  static const std::vector<Choice<nn::Activation>>& all();
+};
+}  // namespace dlx::config
+
+namespace dlx::nn {
 
 /// Applies the activation (kLeakyReLU uses PyTorch's default slope, 0.01).
 torch::Tensor activate(Activation activation, const torch::Tensor& x);

@@ -6,22 +6,20 @@
 
 namespace dlx::report {
 
-std::string curves_svg(const nlohmann::ordered_json& epochs, const std::string& title) {
+std::string curves_svg(const std::vector<EpochRecord>& epochs, const std::string& title) {
   Chart chart{title, "epoch", false, {{"train loss", {}}, {"train acc", {}}, {"test acc", {}}}};
-  const char* keys[] = {"train_loss", "train_acc", "test_acc"};
   for (const auto& e : epochs) {
-    for (size_t i = 0; i < 3; ++i) {
-      if (e.contains(keys[i]) && e[keys[i]].is_number()) {
-        chart.series[i].points.push_back({e.value("epoch", 0.0), e[keys[i]].get<double>()});
-      }
-    }
+    const double x = double(e.epoch);
+    chart.series[0].points.push_back({x, e.train_loss});
+    chart.series[1].points.push_back({x, e.train_acc});
+    chart.series[2].points.push_back({x, e.test_acc});
   }
   return render_svg(chart);
 }
 
-std::string classes_svg(const nlohmann::ordered_json& test_classes, const std::string& title) {
-  const auto& names = test_classes["names"];
-  const auto& matrix = test_classes["confusion_matrix"];
+std::string classes_svg(const ClassRecord& classes, const std::string& title) {
+  const auto& names = classes.names;
+  const auto& matrix = classes.confusion_matrix;
   const size_t n = names.size();
   constexpr double kCell = 34, kLeft = 96, kTop = 110, kBar = 90;
   const double width = kLeft + n * kCell + 24 + kBar + 60, height = kTop + n * kCell + 20;
@@ -34,16 +32,16 @@ std::string classes_svg(const nlohmann::ordered_json& test_classes, const std::s
       "<text x=\"12\" y=\"{4}\">true \u2193 / predicted \u2192</text>\n",
       width, height, width / 2, xml_escape(title), 40);
   for (size_t t = 0; t < n; ++t) {
-    const std::string name = xml_escape(names[t].get<std::string>());
+    const std::string name = xml_escape(names[t]);
     const double y = kTop + t * kCell, x = kLeft + t * kCell + kCell / 2;
     svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", kLeft - 6,
                        y + kCell / 2 + 4, name);
     svg += fmt::format("<text transform=\"translate({},{}) rotate(-50)\">{}</text>\n", x, kTop - 6,
                        name);
     double total = 0;
-    for (const auto& count : matrix[t]) total += count.get<double>();
+    for (int64_t count : matrix[t]) total += double(count);
     for (size_t p = 0; p < n; ++p) {
-      const double count = matrix[t][p].get<double>(), share = total > 0 ? count / total : 0;
+      const double count = double(matrix[t][p]), share = total > 0 ? count / total : 0;
       const int light = static_cast<int>(97 - 62 * share);
       svg += fmt::format(
           "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"hsl({},70%,{}%)\"/>"
@@ -51,7 +49,7 @@ std::string classes_svg(const nlohmann::ordered_json& test_classes, const std::s
           kLeft + p * kCell, y, kCell - 1, kCell - 1, p == t ? 212 : 4, light,
           kLeft + p * kCell + kCell / 2, y + kCell / 2 + 4, light < 60 ? "white" : "black", count);
     }
-    const double accuracy = total > 0 ? matrix[t][t].get<double>() / total : 0;
+    const double accuracy = total > 0 ? double(matrix[t][t]) / total : 0;
     const double bar_x = kLeft + n * kCell + 24;
     svg += fmt::format(
         "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#1f77b4\"/>"

@@ -3,16 +3,18 @@
 // library, and the file opens in any browser with nothing installed.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
+
+#include "framework/report/run_report.h"
 
 namespace dlx::report {
 
-/// The chart for a report's `epochs` list (epoch, train_loss, train_acc, test_acc).
-std::string curves_svg(const nlohmann::ordered_json& epochs, const std::string& title);
+/// The chart of a run's epochs: train loss, train accuracy and test accuracy.
+std::string curves_svg(const std::vector<EpochRecord>& epochs, const std::string& title);
 
 /// classes.svg, for a report's `test_classes`: the confusion matrix (rows true, columns
 /// predicted), each cell shaded by its share of the true class, and each class's accuracy.
-std::string classes_svg(const nlohmann::ordered_json& test_classes, const std::string& title);
+std::string classes_svg(const ClassRecord& classes, const std::string& title);
 
 }  // namespace dlx::report

@@ -56,9 +56,4 @@ void MetricsLog::append(const EpochRecord& record) {
   }
 }
 
-void write_report(const std::filesystem::path& folder, const Json& report) {
-  write_file_atomic(folder / "report.json",
-                    report.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
-}
-
 }  // namespace dlx::report

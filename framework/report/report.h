@@ -1,6 +1,5 @@
-// The run's records: one line per epoch in metrics.jsonl (appended and flushed as training goes)
-// and report.json (rewritten atomically at the start, after each epoch and at the end, so that
-// it always tells the truth about the run: running, completed, failed, diverged or interrupted).
+// An epoch's record, and metrics.jsonl: one line per epoch, appended and synced as training goes.
+// report.json, which holds the same records and the rest of the run, is run_report.h.
 #pragma once
 
 #include <cstdio>
@@ -41,8 +40,5 @@ class MetricsLog {
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;
 };
-
-/// Writes report.json into `folder` atomically.
-void write_report(const std::filesystem::path& folder, const Json& report);
 
 }  // namespace dlx::report

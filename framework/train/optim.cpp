@@ -24,11 +24,13 @@ std::unique_ptr<torch::optim::Optimizer> make_adam(const config::OptimizerSpec& 
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::OptimizerSpec& s,
                                                         std::vector<torch::Tensor> parameters) {
-  if (s.type == "adam") {
-    return make_adam<torch::optim::Adam, torch::optim::AdamOptions>(s, std::move(parameters));
-  }
-  if (s.type == "adamw") {
-    return make_adam<torch::optim::AdamW, torch::optim::AdamWOptions>(s, std::move(parameters));
+  switch (s.type) {
+    case config::OptimizerKind::kAdam:
+      return make_adam<torch::optim::Adam, torch::optim::AdamOptions>(s, std::move(parameters));
+    case config::OptimizerKind::kAdamW:
+      return make_adam<torch::optim::AdamW, torch::optim::AdamWOptions>(s, std::move(parameters));
+    case config::OptimizerKind::kSgd:
+      break;
   }
   auto options = torch::optim::SGDOptions(s.lr)
                      .momentum(s.momentum)
@@ -42,15 +44,20 @@ double scheduled_lr(const config::TrainSpec& spec, int64_t epoch) {
   const double base = spec.optimizer.lr;
   if (epoch <= s.warmup_epochs) return base * double(epoch) / double(s.warmup_epochs);
   const int64_t t = epoch - 1 - s.warmup_epochs;  // epochs done since warm-up
-  if (s.type == "step") return base * std::pow(s.gamma, double(t / s.step_size));
-  if (s.type == "multistep") {
-    int64_t passed = 0;
-    for (int64_t m : s.milestones) passed += epoch > m;
-    return base * std::pow(s.gamma, double(passed));
-  }
-  if (s.type == "cosine") {
-    const double span = double(spec.epochs - s.warmup_epochs);
-    return s.min_lr + (base - s.min_lr) * 0.5 * (1.0 + std::cos(M_PI * double(t) / span));
+  switch (s.type) {
+    case config::SchedulerKind::kStep:
+      return base * std::pow(s.gamma, double(t / s.step_size));
+    case config::SchedulerKind::kMultistep: {
+      int64_t passed = 0;
+      for (int64_t m : s.milestones) passed += epoch > m;
+      return base * std::pow(s.gamma, double(passed));
+    }
+    case config::SchedulerKind::kCosine: {
+      const double span = double(spec.epochs - s.warmup_epochs);
+      return s.min_lr + (base - s.min_lr) * 0.5 * (1.0 + std::cos(M_PI * double(t) / span));
+    }
+    case config::SchedulerKind::kNone:
+      break;
   }
   return base;
 }
@@ -59,20 +66,35 @@ void set_lr(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }
 
-void init_weights(nn::Network& network, const std::string& init) {
-  if (init == "default") return;
+namespace {
+void initialise(torch::Tensor& weight, config::InitKind init) {
+  switch (init) {
+    case config::InitKind::kXavierUniform:
+      torch::nn::init::xavier_uniform_(weight);
+      return;
+    case config::InitKind::kXavierNormal:
+      torch::nn::init::xavier_normal_(weight);
+      return;
+    case config::InitKind::kKaimingUniform:
+      torch::nn::init::kaiming_uniform_(weight, 0, torch::kFanIn, torch::kReLU);
+      return;
+    case config::InitKind::kKaimingNormal:
+      torch::nn::init::kaiming_normal_(weight, 0, torch::kFanIn, torch::kReLU);
+      return;
+    case config::InitKind::kDefault:
+      return;
+  }
+}
+}  // namespace
+
+void init_weights(nn::Network& network, config::InitKind init) {
+  if (init == config::InitKind::kDefault) return;
   torch::NoGradGuard no_grad;
   for (const auto& module : network.body->children()) {
     torch::Tensor weight;
     if (auto* conv = module->as<torch::nn::Conv2dImpl>()) weight = conv->weight;
     if (auto* linear = module->as<torch::nn::LinearImpl>()) weight = linear->weight;
-    if (!weight.defined()) continue;
-    if (init == "xavier_uniform") torch::nn::init::xavier_uniform_(weight);
-    if (init == "xavier_normal") torch::nn::init::xavier_normal_(weight);
-    if (init == "kaiming_uniform")
-      torch::nn::init::kaiming_uniform_(weight, 0, torch::kFanIn, torch::kReLU);
-    if (init == "kaiming_normal")
-      torch::nn::init::kaiming_normal_(weight, 0, torch::kFanIn, torch::kReLU);
+    if (weight.defined()) initialise(weight, init);
   }
 }
 

@@ -22,6 +22,6 @@ void set_lr(torch::optim::Optimizer& optimizer, double lr);
 
 /// Re-initialises conv and dense weights ("default" keeps LibTorch's own init). Biases keep
 /// LibTorch's init, as d2l's PyTorch code does.
-void init_weights(nn::Network& network, const std::string& init);
+void init_weights(nn::Network& network, config::InitKind init);
 
 }  // namespace dlx::train

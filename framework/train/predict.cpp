@@ -7,7 +7,7 @@
 #include "framework/data/dataset.h"
 #include "framework/nn/builder.h"
 #include "framework/train/checkpoint.h"
-#include "framework/train/run.h"
+#include "framework/train/environment.h"
 #include "framework/train/trainer.h"
 
 namespace dlx::train {

@@ -4,15 +4,14 @@
 // run can be resumed from its folder to the same result it would have reached uninterrupted.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <iosfwd>
 #include <string>
 
 #include "framework/config/experiment.h"
-
-namespace dlx::dist {
-class Group;
-}
+#include "framework/distributed/group.h"
+#include "framework/report/run_report.h"
 
 namespace dlx::train {
 
@@ -23,22 +22,16 @@ struct RunOptions {
   std::filesystem::path folder;  // use exactly this (empty) run folder, as sweeps do; "" = new one
   int64_t threads = 0;           // overrides train.threads without changing the config; 0 = no
   std::string device;            // overrides train.device likewise; "" = no
-  dist::Group* group =
-      nullptr;  // data-parallel training with these ranks; rank 0 writes the folder
+  distributed::Rendezvous rendezvous;      // data-parallel with world > 1; rank 0 writes the folder
+  std::chrono::seconds dist_timeout{300};  // how long a rank waits on the others
 };
 
 struct RunOutcome {
-  std::string status;  // completed | failed | diverged | interrupted
+  report::RunStatus status = report::RunStatus::kFailed;
   std::filesystem::path folder;
   int exit_code = 0;  // 0 completed, 1 failed, 3 diverged, 128+signal interrupted
   std::string error;  // why it failed
 };
-
-/// Resolves `auto`, `cpu`, `cuda`, `cuda:N` to a device; an unavailable GPU is a RuntimeError.
-c10::Device resolve_device(const std::string& name);
-
-/// Intra-op threads: `requested`, or one per physical core when 0.
-int configure_threads(int64_t requested);
 
 /// Runs the experiment in a new run folder, printing d2l's epoch lines to `out`.
 RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options,

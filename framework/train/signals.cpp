@@ -13,8 +13,6 @@ namespace dlx::train {
 namespace {
 
 std::atomic<const StopOnSignal::Prepared*> prepared_report{nullptr};
-struct sigaction previous_int {
-}, previous_term{};
 
 // Only async-signal-safe calls below: open, write, fsync, close, rename, _exit.
 void on_signal(int signal) {
@@ -39,18 +37,9 @@ void on_signal(int signal) {
 
 }  // namespace
 
-StopOnSignal::StopOnSignal() {
-  stop_signal = 0;
-  struct sigaction action {};
-  action.sa_handler = on_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, &previous_int);
-  sigaction(SIGTERM, &action, &previous_term);
-}
+StopOnSignal::StopOnSignal() : handler_((stop_signal = 0, on_signal)) {}
 
 StopOnSignal::~StopOnSignal() {
-  sigaction(SIGINT, &previous_int, nullptr);
-  sigaction(SIGTERM, &previous_term, nullptr);
   prepared_report = nullptr;
 }
 
@@ -59,6 +48,7 @@ void StopOnSignal::prepare(const std::filesystem::path& folder, std::string repo
   prepared_.push_back(Prepared{(folder / "report.json.signal.tmp").string(),
                                (folder / "report.json").string(), std::move(report_bytes)});
   prepared_report = &prepared_.back();
+  if (prepared_.size() > 2) prepared_.pop_front();
 }
 
 }  // namespace dlx::train

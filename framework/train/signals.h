@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <string>
 
+#include "framework/core/process.h"
+
 namespace dlx::train {
 
 class StopOnSignal {
@@ -25,7 +27,10 @@ class StopOnSignal {
   };
 
  private:
-  std::deque<Prepared> prepared_;  // kept alive: the handler may be reading an older one
+  ScopedSignalHandler handler_;
+  // The last two: the handler may still be reading the one before the newest. Older ones are
+  // dropped, so memory stays flat however long the run.
+  std::deque<Prepared> prepared_;
 };
 
 }  // namespace dlx::train

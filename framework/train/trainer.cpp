@@ -50,7 +50,7 @@ struct Sums {
 };
 
 // Sums `values` over the group's ranks.
-std::vector<double> summed(dist::Group& group, const std::vector<double>& values) {
+std::vector<double> summed(distributed::Group& group, const std::vector<double>& values) {
   at::Tensor t = at::tensor(values, at::kDouble);
   group.allreduce_sum(t);
   return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
@@ -81,7 +81,7 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
     at::Tensor logits = network.body->forward(batch.images);
     at::Tensor loss = at::cross_entropy_loss(logits, batch.labels);
     loss.backward();
-    dist::GradientSync::Flags flags;
+    distributed::GradientSync::Flags flags;
     if (parallel) {
       flags = parallel->sync.average(batch.labels.size(0), batches.global_size(),
                                      stop_signal.load() != 0, loss);
@@ -125,7 +125,7 @@ at::Tensor predict(nn::Network& network, const at::Tensor& images) {
 }
 
 Evaluation evaluate(nn::Network& network, const data::Split& split,
-                    const data::BatchOptions& options, int64_t classes, dist::Group* group) {
+                    const data::BatchOptions& options, int64_t classes, distributed::Group* group) {
   c10::InferenceMode inference;
   network.body->eval();
   data::BatchOptions in_order = options;

@@ -9,7 +9,7 @@
 #include <atomic>
 
 #include "framework/data/batches.h"
-#include "framework/dist/group.h"
+#include "framework/distributed/group.h"
 #include "framework/nn/builder.h"
 #include "framework/train/progress.h"
 
@@ -40,8 +40,8 @@ struct EpochResult {
 
 /// Data parallelism for one rank: its group, and the gradient averaging after each backward.
 struct DataParallel {
-  dist::Group& group;
-  dist::GradientSync sync;
+  distributed::Group& group;
+  distributed::GradientSync sync;
 };
 
 /// Trains the rest of the epoch `from` describes (from its first step when from.steps is 0).
@@ -64,7 +64,7 @@ struct Evaluation {
 /// With `group`, each rank evaluates its part of `split` and the results are the group's.
 Evaluation evaluate(nn::Network& network, const data::Split& split,
                     const data::BatchOptions& options, int64_t classes,
-                    dist::Group* group = nullptr);
+                    distributed::Group* group = nullptr);
 
 /// The predicted class of each example of `images` (float, on the network's device).
 at::Tensor predict(nn::Network& network, const at::Tensor& images);

@@ -130,9 +130,8 @@ TEST_CASE("--plot overlays the runs' curves and draws test accuracy against the 
   auto rows = three_lrs();
   rows[0].config["train.optimizer.lr"] = 0.01;  // 0.01 .. 0.9 spans more than 10x: a log axis
   for (size_t i = 0; i < rows.size(); ++i) {
-    rows[i].epochs =
-        Json::array({{{"epoch", 1}, {"test_acc", 0.5}, {"train_loss", 1.0}},
-                     {{"epoch", 2}, {"test_acc", 0.6 + 0.1 * double(i)}, {"train_loss", 0.8}}});
+    rows[i].epochs = {testing::epoch_record(1, 1.0, 0.5),
+                      testing::epoch_record(2, 0.8, 0.6 + 0.1 * double(i))};
   }
   testing::TempDir dir;
   auto files = compare::write_plots(rows, dir.path() / "plots");

@@ -74,7 +74,7 @@ TEST_CASE("the HTML page is self-contained and its data cannot close its script 
   row.status = "completed";
   row.config = {{"train.optimizer.lr", 0.1}};
   row.final = {{"test_acc", 0.5}};
-  row.epochs = Json::array({{{"epoch", 1}, {"train_loss", 1.0}, {"test_acc", 0.5}}});
+  row.epochs = {testing::epoch_record(1, 1.0, 0.5)};
   compare::RunRow other = row;
   other.label = "lr=0.3";
   other.config["train.optimizer.lr"] = 0.3;
@@ -87,6 +87,25 @@ TEST_CASE("the HTML page is self-contained and its data cannot close its script 
   CHECK(page.find("lr=0.1 \\u003c/script>") != std::string::npos);
 }
 
+TEST_CASE("a seed group's curves are its runs' mean, with their least and greatest values") {
+  compare::RunRow a;
+  a.label = "seed=0";
+  a.status = "completed";
+  a.config = {{"train.seed", 0}};
+  a.epochs = {testing::epoch_record(1, 1.0, 0.5), testing::epoch_record(2, 0.5, 0.7)};
+  compare::RunRow b = a;
+  b.label = "seed=1";
+  b.config["train.seed"] = 1;
+  b.epochs = {testing::epoch_record(1, 0.8, 0.3), testing::epoch_record(2, 0.3, 0.9)};
+  std::string page = compare::render_html({a, b}, compare::Options{}, "seeds");
+  const size_t from = page.find("\"curves\":");
+  REQUIRE(from != std::string::npos);
+  const std::string curves = page.substr(from);
+  CHECK(curves.find("\"runs\":2") != std::string::npos);
+  CHECK(curves.find("\"test_acc\":0.8") != std::string::npos);  // epoch 2's mean of 0.7 and 0.9
+  CHECK(curves.find("\"test_acc_min\":0.7,\"test_acc_max\":0.9") != std::string::npos);
+}
+
 TEST_CASE("dlx compare --html writes a page that a headless Chromium renders") {
   TwoRuns runs;
   CHECK(runs.output.find("wrote " + runs.page.string()) != std::string::npos);
@@ -95,10 +114,8 @@ TEST_CASE("dlx compare --html writes a page that a headless Chromium renders") {
   CHECK(page.find("per_class_accuracy") != std::string::npos);
 
   const std::string browser = chromium();
-  if (browser.empty()) {
-    MESSAGE("Chromium is not installed (tools/setup --with-browser): the page was not opened");
-    return;
-  }
+  if (browser.empty())
+    DLX_SKIP("Chromium is not installed (tools/setup --with-browser): the page was not opened");
   testing::TempDir profile;
   const std::string url = "file://" + runs.page.string();
   std::string dom;

@@ -77,6 +77,26 @@ TEST_CASE("an unknown layer type suggests the closest registered one") {
   CHECK(error_of("model:\n  layers:\n    - conv2: {out_channels: 4}\n") ==
         "DIR/exp.yaml:3:7: error: model.layers[0]: expected a layer type (see `dlx layers`), found "
         "'conv2'; did you mean 'conv2d'?");
+  // A name spelt out in full is recognised too.
+  CHECK(error_of("model:\n  layers:\n    - convolution2d: {out_channels: 4}\n") ==
+        "DIR/exp.yaml:3:7: error: model.layers[0]: expected a layer type (see `dlx layers`), found "
+        "'convolution2d'; did you mean 'conv2d'?");
+}
+
+TEST_CASE("an unknown optimizer, scheduler, init or activation is an error, never a fallback") {
+  CHECK(error_of("model: m.yaml\ntrain: {optimizer: {type: adamm}}\n") ==
+        "DIR/exp.yaml:2:27: error: train.optimizer.type: expected one of sgd, adam, adamw, found "
+        "'adamm'; did you mean 'adam'?");
+  CHECK(error_of("model: m.yaml\ntrain: {scheduler: {type: [cosine]}}\n") ==
+        "DIR/exp.yaml:2:27: error: train.scheduler.type: expected one of none, step, multistep, "
+        "cosine, found a list");
+  CHECK(error_of("model: m.yaml\ntrain: {init: xavier}\n") ==
+        "DIR/exp.yaml:2:15: error: train.init: expected one of default, xavier_uniform, "
+        "xavier_normal, kaiming_uniform, kaiming_normal, found 'xavier'; did you mean "
+        "'xavier_uniform'?");
+  CHECK(error_of("model:\n  layers:\n    - dense: {units: 10, activation: rleu}\n") ==
+        "DIR/exp.yaml:3:38: error: model.layers[0].dense.activation: expected one of none, relu, "
+        "sigmoid, tanh, gelu, leaky_relu, found 'rleu'; did you mean 'relu'?");
 }
 
 TEST_CASE("errors inside a model file name the model file") {

@@ -23,9 +23,9 @@ TEST_CASE("the chapter's experiment loads with its model inlined and the data's 
   CHECK(spec.model.layers[0].type == "conv2d");
   CHECK(spec.model.input == std::vector<int64_t>{1, 224, 224});
   CHECK(spec.data.batch_size == 128);
-  CHECK(spec.train.optimizer.type == "sgd");
+  CHECK(spec.train.optimizer.type == OptimizerKind::kSgd);
   CHECK(spec.train.optimizer.lr == 0.01);
-  CHECK(spec.train.init == "xavier_uniform");
+  CHECK(spec.train.init == InitKind::kXavierUniform);
   CHECK(spec.train.epochs == 10);
 }
 
@@ -34,7 +34,7 @@ TEST_CASE("keys left out keep their declared defaults") {
   dir.write("m.yaml", kTinyModel);
   ExperimentSpec spec = load_experiment(dir.write("exp.yaml", "model: m.yaml\n"));
   CHECK(spec.name == "exp");  // the file's stem
-  CHECK(spec.data.dataset == "fashion-mnist");
+  CHECK(spec.data.dataset == DatasetKind::kFashionMnist);
   CHECK(spec.data.batch_size == 256);
   CHECK(spec.train.optimizer.momentum == 0.0);
   CHECK(spec.train.optimizer.betas == std::vector<double>{0.9, 0.999});
@@ -64,7 +64,7 @@ TEST_CASE("--set overrides are typed like the key they set, list items included"
       file, {parse_override("train.optimizer.lr=0.03"), parse_override("data.batch_size=64"),
              parse_override("train.optimizer={type: adam, lr: 0.001}"),
              parse_override("model.layers.0.conv2d.out_channels=8")});
-  CHECK(spec.train.optimizer.type == "adam");
+  CHECK(spec.train.optimizer.type == OptimizerKind::kAdam);
   CHECK(spec.train.optimizer.lr == 0.001);  // the later override wins
   CHECK(spec.data.batch_size == 64);
   CHECK(spec.model.layers[0].args["out_channels"].as<int>() == 8);
@@ -102,10 +102,10 @@ TEST_CASE("the resolved config re-loads to the same config and hash") {
   testing::TempDir dir;
   ExperimentSpec again = load_experiment(dir.write("config.yaml", to_yaml(resolved)));
   CHECK(resolved_json(again).dump() == resolved.dump());
-  CHECK(config_hash(resolved_json(again)) == config_hash(resolved));
-  CHECK(config_hash(resolved).size() == 16);
+  CHECK(config_identity(resolved_json(again)) == config_identity(resolved));
+  CHECK(config_identity(resolved).size() == 16);
   spec.train.optimizer.lr = 0.9;
-  CHECK(config_hash(resolved_json(spec)) != config_hash(resolved));
+  CHECK(config_identity(resolved_json(spec)) != config_identity(resolved));
 }
 
 TEST_CASE("a string that looks like a number stays a string through config.yaml") {
@@ -126,4 +126,40 @@ TEST_CASE("configs differ by value, not by the order a tool wrote a mapping's ke
   b["model"]["layers"][0]["dense"]["units"] = 8;
   b["train"]["seed"] = 2;
   CHECK(config::differing_keys(a, b) == std::vector<std::string>{"model.layers", "train.seed"});
+}
+
+TEST_CASE("a key a newer dlx adds with its old behaviour as default leaves the identity alone") {
+  ExperimentSpec spec =
+      load_experiment(testing::source_dir() / "experiments/lenet-fashion-mnist.yaml");
+  Json resolved = resolved_json(spec);
+  // As a release before train.cudnn_benchmark (default false) wrote the config: without it.
+  Json older = resolved;
+  older["train"].erase("cudnn_benchmark");
+  CHECK(config_identity(older) == config_identity(resolved));
+  CHECK(identity_differences(older, resolved).empty());
+  // Set to its non-default value, the key is part of the identity.
+  Json changed = resolved;
+  changed["train"]["cudnn_benchmark"] = true;
+  CHECK(config_identity(changed) != config_identity(resolved));
+  CHECK(identity_differences(older, changed) == std::vector<std::string>{"train.cudnn_benchmark"});
+  // Only what differs from the defaults is kept, nested as in the config.
+  Json kept = non_default_json(resolved);
+  CHECK(kept["train"]["optimizer"]["lr"] == 0.9);
+  CHECK_FALSE(kept["train"].contains("cudnn_benchmark"));
+  CHECK_FALSE(kept.contains("version"));
+  CHECK(with_defaults(older)["train"]["cudnn_benchmark"] == false);
+}
+
+TEST_CASE("every named choice has a name, and the names are the registries' full lists") {
+  CHECK(choice_names<DatasetKind>() ==
+        std::vector<std::string>{"fashion-mnist", "mnist", "synthetic"});
+  CHECK(choice_names<OptimizerKind>() == std::vector<std::string>{"sgd", "adam", "adamw"});
+  CHECK(choice_names<SchedulerKind>() ==
+        std::vector<std::string>{"none", "step", "multistep", "cosine"});
+  CHECK(choice_names<InitKind>() == std::vector<std::string>{"default", "xavier_uniform",
+                                                             "xavier_normal", "kaiming_uniform",
+                                                             "kaiming_normal"});
+  CHECK(std::string(choice_name(InitKind::kKaimingNormal)) == "kaiming_normal");
+  CHECK(parse_choice<OptimizerKind>("adamw") == OptimizerKind::kAdamW);
+  CHECK_FALSE(parse_choice<OptimizerKind>("lion").has_value());
 }

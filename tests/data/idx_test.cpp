@@ -102,7 +102,7 @@ TEST_CASE("a data root is searched in data.root, then $DLX_DATA/<dataset>") {
   data::write_idx(dir.path() / "mnist/t10k-images-idx3-ubyte", images(2), false);
   data::write_idx(dir.path() / "mnist/t10k-labels-idx1-ubyte", labels(2), false);
   config::DataSpec spec;
-  spec.dataset = "mnist";
+  spec.dataset = config::DatasetKind::kMnist;
   setenv("DLX_DATA", dir.path().c_str(), 1);
   CHECK(data::find_data_root(spec) == dir.path() / "mnist");
   data::Dataset d = data::load_dataset(spec);
@@ -119,10 +119,8 @@ TEST_CASE("a data root is searched in data.root, then $DLX_DATA/<dataset>") {
 
 TEST_CASE("the real Fashion-MNIST has 60,000 + 10,000 labelled 28x28 images") {
   config::DataSpec spec;
-  if (!fs::exists("/usr/share/datasets/fashion-mnist")) {
-    MESSAGE("skipped: dataset-fashion-mnist is not installed");
-    return;
-  }
+  if (!fs::exists("/usr/share/datasets/fashion-mnist"))
+    DLX_SKIP("dataset-fashion-mnist is not installed");
   spec.root = "/usr/share/datasets/fashion-mnist";
   data::Dataset d = data::load_dataset(spec);
   CHECK(d.train.images.sizes().vec() == std::vector<int64_t>{60000, 1, 28, 28});

@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
   try {
     dlx::config::ExperimentSpec spec = dlx::config::load_experiment(file);
-    dlx::config::config_hash(dlx::config::resolved_json(spec));
+    dlx::config::config_identity(dlx::config::resolved_json(spec));
   } catch (const dlx::ConfigError&) {
   }
   try {

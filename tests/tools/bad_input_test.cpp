@@ -1,6 +1,6 @@
-// Runs every case of the bad-input corpus (tests/data/bad) through the real dlx program and checks
-// that each gives its exit code and exactly its one line on stderr: never a crash, a hang, an
-// uncaught exception's text or a run folder claiming success.
+// Runs every case of the bad-input corpus (tests/fixtures/bad) through the real dlx program and
+// checks that each gives its exit code and exactly its one line on stderr: never a crash, a hang,
+// an uncaught exception's text or a run folder claiming success.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -71,7 +71,7 @@ bool any_completed_report(const fs::path& root) {
 }  // namespace
 
 TEST_CASE("every case of the bad-input corpus gives its exit code and its one line") {
-  const fs::path corpus = testing::source_dir() / "tests/data/bad";
+  const fs::path corpus = testing::source_dir() / "tests/fixtures/bad";
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(corpus)) {
     if (entry.path().extension() == ".yaml") files.push_back(entry.path());

@@ -1,6 +1,9 @@
 // The dlx program end to end: exit codes and the one line a user sees.
 #include <doctest/doctest.h>
 
+#include <sstream>
+
+#include "framework/core/files.h"
 #include "tests/helpers.h"
 
 using namespace dlx;
@@ -34,15 +37,46 @@ TEST_CASE("a runtime failure is one line and exit code 1") {
   CHECK(out == "dlx: error: data.root /nonexistent: no train-images-idx3-ubyte[.gz] there\n");
 }
 
-TEST_CASE("every command has --help, and a bad command line exits 2") {
+namespace {
+// The subcommands `dlx --help` lists, in its order.
+std::vector<std::string> listed_commands() {
   std::string out;
-  for (const char* cmd : {"run", "shapes", "validate", "layers"}) {
+  testing::run_dlx("--help", out);
+  std::vector<std::string> names;
+  const size_t at = out.find("Subcommands:");
+  std::istringstream lines(at == std::string::npos ? "" : out.substr(at));
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string name;
+    if (words >> name) names.push_back(name);
+  }
+  return names;
+}
+}  // namespace
+
+TEST_CASE("every command has --help, and a bad command line exits 2") {
+  const std::vector<std::string> commands = listed_commands();
+  CHECK(commands == std::vector<std::string>{"run", "shapes", "validate", "layers", "keys",
+                                             "resume", "sweep", "compare", "predict"});
+  std::string out;
+  for (const auto& cmd : commands) {
     CAPTURE(cmd);
-    CHECK(testing::run_dlx(std::string(cmd) + " --help", out) == 0);
+    CHECK(testing::run_dlx(cmd + " --help", out) == 0);
     CHECK(out.find("Usage") != std::string::npos);
   }
   CHECK(testing::run_dlx("frobnicate", out) == 2);
   CHECK(testing::run_dlx("run", out) == 2);
+}
+
+TEST_CASE("the references in docs/ are what the program says of itself") {
+  for (const char* name : {"keys", "layers"}) {
+    CAPTURE(name);
+    std::string out;
+    REQUIRE(testing::run_dlx(std::string(name) + " --markdown", out) == 0);
+    CHECK(out == read_file(testing::source_dir() / "docs" / (std::string(name) + ".md")));
+  }
 }
 
 TEST_CASE("dlx run trains a synthetic experiment end to end") {

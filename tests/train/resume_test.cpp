@@ -174,10 +174,7 @@ TEST_CASE("a checkpoint that is not the one saved with the training state is ref
 }
 
 TEST_CASE("on CUDA an interrupted run resumes to the uninterrupted run's result") {
-  if (!torch::cuda::is_available()) {
-    MESSAGE("no CUDA device: skipped");
-    return;
-  }
+  if (!torch::cuda::is_available()) DLX_SKIP("no CUDA device");
   testing::TempDir dir;
   std::string yaml = kExperiment;
   yaml.replace(yaml.find("device: cpu"), 11, "device: cuda");

@@ -66,7 +66,7 @@ struct TinyRun {
 
 TEST_CASE("a small network learns the synthetic data and the run folder holds every record") {
   TinyRun run;
-  CHECK(run.outcome.status == "completed");
+  CHECK(run.outcome.status == report::RunStatus::kCompleted);
   CHECK(run.outcome.exit_code == 0);
   CHECK(run.outcome.folder.parent_path() == run.dir.path() / "runs" / "tiny");
   for (const char* file :
@@ -147,8 +147,8 @@ TEST_CASE("the same seed gives the same metrics on CPU, another seed does not") 
 
 TEST_CASE("channels-last and prefetching change the memory layout and timing, not the results") {
   TinyRun plain({"data.prefetch=false"}), nhwc({"train.channels_last=true"});
-  REQUIRE(plain.outcome.status == "completed");
-  REQUIRE(nhwc.outcome.status == "completed");
+  REQUIRE(plain.outcome.status == report::RunStatus::kCompleted);
+  REQUIRE(nhwc.outcome.status == report::RunStatus::kCompleted);
   const Json a = plain.report()["epochs"], b = nhwc.report()["epochs"];
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) {
@@ -202,7 +202,7 @@ TEST_CASE("a checkpoint of another model is refused with the reason") {
 TEST_CASE("a diverging run ends as diverged with its own exit code") {
   // Cross-entropy is stable for large finite logits; only overflowing the weights makes NaN.
   TinyRun run({"train.optimizer.lr=1e38", "model.layers=[dense: {units: 10}]"});
-  CHECK(run.outcome.status == "diverged");
+  CHECK(run.outcome.status == report::RunStatus::kDiverged);
   CHECK(run.outcome.exit_code == 3);
   CHECK(run.report()["status"] == "diverged");
   CHECK(run.report()["diverged_at"]["epoch"] == 1);
@@ -211,7 +211,7 @@ TEST_CASE("a diverging run ends as diverged with its own exit code") {
 
 TEST_CASE("a run that fails is reported as failed, with the error, never as completed") {
   TinyRun run({"data.dataset=mnist", "data.root=/nonexistent"});
-  CHECK(run.outcome.status == "failed");
+  CHECK(run.outcome.status == report::RunStatus::kFailed);
   CHECK(run.outcome.exit_code == 1);
   Json r = run.report();
   CHECK(r["status"] == "failed");
@@ -224,18 +224,18 @@ TEST_CASE("the learning-rate schedule follows its spec, warm-up included") {
   t.epochs = 10;
   t.optimizer.lr = 1.0;
   CHECK(train::scheduled_lr(t, 7) == 1.0);
-  t.scheduler.type = "step";
+  t.scheduler.type = config::SchedulerKind::kStep;
   t.scheduler.step_size = 3;
   t.scheduler.gamma = 0.5;
   CHECK(train::scheduled_lr(t, 3) == 1.0);
   CHECK(train::scheduled_lr(t, 4) == 0.5);
   CHECK(train::scheduled_lr(t, 7) == 0.25);
-  t.scheduler.type = "multistep";
+  t.scheduler.type = config::SchedulerKind::kMultistep;
   t.scheduler.milestones = {2, 5};
   CHECK(train::scheduled_lr(t, 2) == 1.0);
   CHECK(train::scheduled_lr(t, 3) == 0.5);
   CHECK(train::scheduled_lr(t, 6) == 0.25);
-  t.scheduler.type = "cosine";
+  t.scheduler.type = config::SchedulerKind::kCosine;
   t.scheduler.min_lr = 0.0;
   t.scheduler.warmup_epochs = 2;
   CHECK(train::scheduled_lr(t, 1) == 0.5);
@@ -246,10 +246,8 @@ TEST_CASE("the learning-rate schedule follows its spec, warm-up included") {
 
 TEST_CASE("Python's torch.load opens checkpoint.pt as a name-to-tensor dict") {
   std::string out;
-  if (testing::run_command("/usr/bin/python3 -c 'import torch'", out) != 0) {
-    MESSAGE("skipped: no python3 with torch (Debian's python3-torch)");
-    return;
-  }
+  if (testing::run_command("/usr/bin/python3 -c 'import torch'", out) != 0)
+    DLX_SKIP("no python3 with torch (Debian's python3-torch)");
   TinyRun run;
   std::string script = "import torch; w = torch.load('" +
                        (run.outcome.folder / "checkpoint.pt").string() +
@@ -336,12 +334,9 @@ TEST_CASE("dlx predict --image draws each example titled true/predicted, wrong o
 
 // GPU checks: they skip themselves where there is no CUDA device (CI never has one).
 TEST_CASE("on CUDA a run learns what it learns on the CPU, and its checkpoint loads anywhere") {
-  if (!torch::cuda::is_available()) {
-    MESSAGE("no CUDA device: skipped");
-    return;
-  }
+  if (!torch::cuda::is_available()) DLX_SKIP("no CUDA device");
   TinyRun cpu, cuda({"train.device=cuda"});
-  REQUIRE(cuda.outcome.status == "completed");
+  REQUIRE(cuda.outcome.status == report::RunStatus::kCompleted);
   CHECK(cuda.printed.find("examples/sec on cuda:0") != std::string::npos);
   CHECK(cuda.report()["environment"]["device"] == "cuda:0");
   CHECK(cuda.report()["environment"]["device_name"].get<std::string>().rfind("CUDA device", 0) ==

@@ -30,11 +30,15 @@ void add_resume_command(CLI::App& app, Command& chosen) {
                 "resume even if the config differs from the run's, or the run had ended");
   cmd->callback([args, &chosen] {
     chosen = [args] {
-      train::RunOptions options{"", command_line,  train::Progress::stderr_is_terminal(),
-                                "", args->threads, args->device};
+      train::RunOptions options;
+      options.command = command_line;
+      options.live_progress = train::Progress::stderr_is_terminal();
+      options.threads = args->threads;
+      options.device = args->device;
       train::RunOutcome outcome = train::resume_run(args->folder, parse_overrides(args->sets),
                                                     args->force, options, std::cout);
-      if (outcome.status == "failed") std::cerr << "dlx: error: " << outcome.error << std::endl;
+      if (outcome.status == report::RunStatus::kFailed)
+        std::cerr << "dlx: error: " << outcome.error << std::endl;
       return outcome.exit_code;
     };
   });

@@ -5,8 +5,7 @@
 #include <optional>
 
 #include "framework/core/system.h"
-#include "framework/dist/group.h"
-#include "framework/dist/launch.h"
+#include "framework/distributed/launch.h"
 #include "framework/report/run_folder.h"
 #include "framework/train/progress.h"
 #include "framework/train/run.h"
@@ -47,28 +46,42 @@ std::vector<std::string> rank_arguments(const RunArgs& args) {
 
 int run(const RunArgs& args) {
   config::ExperimentSpec spec = config::load_experiment(args.file, parse_overrides(args.sets));
-  const dist::Rendezvous where = dist::rendezvous_from_environment();
-  std::optional<dist::Group> group;
-  if (where.world > 1) group.emplace(where, std::chrono::seconds(args.dist_timeout));
-  const bool quiet = where.rank != 0;  // rank 0 speaks for the run
-  train::RunOptions options{report::runs_root(args.runs),
-                            command_line,
-                            !quiet && train::Progress::stderr_is_terminal(),
-                            args.folder,
-                            args.threads,
-                            args.device,
-                            group ? &*group : nullptr};
+  train::RunOptions options;
+  options.rendezvous = distributed::rendezvous_from_environment();
+  options.dist_timeout = std::chrono::seconds(args.dist_timeout);
+  const bool quiet = options.rendezvous.rank != 0;  // rank 0 speaks for the run
+  options.runs_root = report::runs_root(args.runs);
+  options.command = command_line;
+  options.live_progress = !quiet && train::Progress::stderr_is_terminal();
+  options.folder = args.folder;
+  options.threads = args.threads;
+  options.device = args.device;
   std::ofstream discard;  // unopened: writes go nowhere
   train::RunOutcome outcome =
       train::run_experiment(std::move(spec), options, quiet ? discard : std::cout);
   // A failed run's error goes to stderr too, as every other failure does.
-  if (outcome.status == "failed") {
-    std::cerr << "dlx: error: " << (quiet ? "rank " + std::to_string(where.rank) + ": " : "")
+  if (outcome.status == report::RunStatus::kFailed) {
+    std::cerr << "dlx: error: "
+              << (quiet ? "rank " + std::to_string(options.rendezvous.rank) + ": " : "")
               << outcome.error << std::endl;
   }
   return outcome.exit_code;
 }
 }  // namespace
+
+std::vector<std::string> child_run_arguments(const sweep::RunRequest& request) {
+  std::vector<std::string> args;
+  if (request.resume) {
+    args = {"resume", request.folder.string()};
+  } else {
+    args = {"run", request.point->file.string(), "--folder", request.folder.string()};
+    for (const auto& o : request.point->overrides)
+      args.insert(args.end(), {"--set", o.key + "=" + o.value});
+  }
+  args.insert(args.end(), {"--threads", std::to_string(request.threads)});
+  if (!request.device.empty()) args.insert(args.end(), {"--device", request.device});
+  return args;
+}
 
 void add_run_command(CLI::App& app, Command& chosen) {
   auto args = std::make_shared<RunArgs>();
@@ -87,7 +100,7 @@ void add_run_command(CLI::App& app, Command& chosen) {
       ->check(CLI::Range(1, 86400));
   cmd->callback([args, &chosen] {
     chosen = [args] {
-      if (args->nproc > 1) return dist::launch_local(args->nproc, rank_arguments(*args));
+      if (args->nproc > 1) return distributed::launch_local(args->nproc, rank_arguments(*args));
       return run(*args);
     };
   });

@@ -5,6 +5,7 @@
 #include "framework/core/files.h"
 #include "framework/report/run_folder.h"
 #include "framework/sweep/runner.h"
+#include "framework/sweep/slurm.h"
 #include "framework/train/progress.h"
 #include "tools/dlx/commands.h"
 
@@ -96,6 +97,7 @@ void add_sweep_command(CLI::App& app, Command& chosen) {
         if (!d.empty()) options.devices.push_back(d);
       }
       options.program = std::filesystem::read_symlink("/proc/self/exe");
+      options.arguments = child_run_arguments;
       options.live = train::Progress::stderr_is_terminal();
       return sweep::run_sweep(points, options, std::cout).exit_code;
     };

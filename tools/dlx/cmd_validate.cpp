@@ -6,7 +6,7 @@
 
 #include "framework/data/dataset.h"
 #include "framework/nn/builder.h"
-#include "framework/train/run.h"
+#include "framework/train/environment.h"
 #include "tools/dlx/commands.h"
 
 namespace dlx::tools {

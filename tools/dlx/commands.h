@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "framework/config/tree.h"
+#include "framework/sweep/runner.h"
 
 namespace dlx::tools {
 
@@ -18,6 +19,7 @@ void add_run_command(CLI::App& app, Command& chosen);
 void add_shapes_command(CLI::App& app, Command& chosen);
 void add_validate_command(CLI::App& app, Command& chosen);
 void add_layers_command(CLI::App& app, Command& chosen);
+void add_keys_command(CLI::App& app, Command& chosen);
 void add_resume_command(CLI::App& app, Command& chosen);
 void add_sweep_command(CLI::App& app, Command& chosen);
 void add_compare_command(CLI::App& app, Command& chosen);
@@ -28,6 +30,9 @@ void add_set_option(CLI::App& command, std::vector<std::string>& sets);
 /// Adds `--folder`, `--threads` and `--device`: how and where a run happens, outside its config.
 void add_runtime_options(CLI::App& command, std::string& folder, int64_t& threads,
                          std::string& device);
+/// The arguments of `dlx run` or `dlx resume` for one run of a sweep (defined beside their
+/// options, in cmd_run.cpp).
+std::vector<std::string> child_run_arguments(const sweep::RunRequest& request);
 /// Parses the `--set` texts.
 std::vector<config::Override> parse_overrides(const std::vector<std::string>& sets);
 

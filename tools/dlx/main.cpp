@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   tools::add_shapes_command(app, chosen);
   tools::add_validate_command(app, chosen);
   tools::add_layers_command(app, chosen);
+  tools::add_keys_command(app, chosen);
   tools::add_resume_command(app, chosen);
   tools::add_sweep_command(app, chosen);
   tools::add_compare_command(app, chosen);

@@ -1,0 +1,27 @@
+// Where and how a run trains, as its report records it: the device, the CPU threads, the machine
+// and library versions, and the network's size layer by layer.
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <string>
+
+#include "framework/nn/builder.h"
+#include "framework/report/run_report.h"
+
+namespace dlx::train {
+
+/// Resolves `auto`, `cpu`, `cuda`, `cuda:N` to a device; an unavailable GPU is a RuntimeError.
+c10::Device resolve_device(const std::string& name);
+
+/// Intra-op threads: `requested`, or one per physical core when 0.
+int configure_threads(int64_t requested);
+
+/// The environment a run starts in (its end time is filled in when it ends).
+report::EnvironmentRecord environment_record(const c10::Device& device, int threads);
+
+/// The network as the report describes it: parameters, multiply-adds and each layer's shape.
+report::ModelRecord model_record(const nn::Network& net, const std::string& name);
+
+}  // namespace dlx::train

@@ -1,0 +1,237 @@
+#include "framework/train/session.h"
+
+#include <ATen/Context.h>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <optional>
+#include <ostream>
+
+#include "framework/core/error.h"
+#include "framework/core/files.h"
+#include "framework/core/system.h"
+#include "framework/data/dataset.h"
+#include "framework/report/curves.h"
+#include "framework/train/checkpoint.h"
+#include "framework/train/optim.h"
+#include "framework/train/progress.h"
+#include "framework/train/signals.h"
+#include "framework/train/trainer.h"
+
+namespace dlx::train {
+
+namespace fs = std::filesystem;
+using report::RunStatus;
+
+namespace {
+
+// The last evaluation's confusion matrix and per-class accuracy, named by class.
+report::ClassRecord class_record(const at::Tensor& confusion,
+                                 const std::vector<std::string>& names) {
+  report::ClassRecord record{names, {}, {}};
+  auto counts = confusion.accessor<int64_t, 2>();
+  for (int64_t t = 0; t < confusion.size(0); ++t) {
+    std::vector<int64_t> row(counts[t].data(), counts[t].data() + confusion.size(1));
+    int64_t total = 0;
+    for (int64_t c : row) total += c;
+    record.per_class_accuracy.push_back(total ? double(row[t]) / double(total) : 0.0);
+    record.confusion_matrix.push_back(std::move(row));
+  }
+  return record;
+}
+
+std::string epoch_line(const report::EpochRecord& r, int64_t epochs, const c10::Device& device) {
+  return fmt::format(
+      "epoch {}/{}: loss {:.3f}, train acc {:.3f}, test acc {:.3f}, {:.1f} examples/sec on {}",
+      r.epoch, epochs, r.train_loss, r.train_acc, r.test_acc, r.examples_per_sec, device.str());
+}
+
+// Conv weights in NHWC order, matching channels-last images: oneDNN then skips its reorders.
+void to_channels_last(nn::Network& net) {
+  for (auto& p : net.body->parameters()) {
+    if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+  }
+}
+
+// Joins the other ranks of a data-parallel run (none for a world of 1).
+std::unique_ptr<distributed::Group> join(const RunOptions& options) {
+  if (options.rendezvous.world <= 1) return nullptr;
+  return std::make_unique<distributed::Group>(options.rendezvous, options.dist_timeout);
+}
+
+// With a group: every rank starts from rank 0's state, takes its part of each step, and averages
+// gradients after every backward. Without one: nothing.
+std::optional<DataParallel> data_parallel(distributed::Group* group, nn::Network& net,
+                                          data::BatchOptions& batching) {
+  if (!group) return std::nullopt;
+  std::vector<at::Tensor> state = net.body->parameters();
+  for (const auto& b : net.body->buffers()) state.push_back(b);
+  distributed::GradientSync::broadcast_state(*group, state);
+  batching.rank = group->rank(), batching.world = group->world();
+  return DataParallel{*group, distributed::GradientSync(*group, net.body->parameters())};
+}
+
+report::EpochRecord epoch_record(const EpochState& fit, const Evaluation& test, double lr) {
+  report::EpochRecord r;
+  r.epoch = fit.epoch;
+  r.train_loss = fit.mean_loss();
+  r.train_acc = fit.accuracy();
+  r.test_loss = test.loss;
+  r.test_acc = test.accuracy;
+  r.lr = lr;
+  r.seconds = fit.seconds;
+  r.examples_per_sec = double(fit.examples) / fit.seconds;
+  r.data_seconds = fit.data_seconds;
+  r.eval_seconds = test.seconds;
+  return r;
+}
+
+int exit_code_for(RunStatus status) {
+  switch (status) {
+    case RunStatus::kCompleted:
+      return 0;
+    case RunStatus::kDiverged:
+      return 3;
+    case RunStatus::kInterrupted:
+      return 128 + (stop_signal.load() ? stop_signal.load() : SIGINT);
+    case RunStatus::kRunning:
+    case RunStatus::kFailed:
+      break;
+  }
+  return 1;
+}
+
+}  // namespace
+
+nn::Network seeded_network(const config::ExperimentSpec& spec) {
+  at::manual_seed(static_cast<uint64_t>(spec.train.seed));
+  nn::Network net = nn::build_network(spec);
+  init_weights(net, spec.train.init);
+  return net;
+}
+
+Session::Session(config::ExperimentSpec& spec, const RunOptions& options, std::ostream& out)
+    : spec_(spec), options_(options), out_(out) {}
+
+Session::~Session() = default;
+
+void Session::save() {
+  if (!writes()) return;
+  report::write_run_report(folder, report);
+  write_file_atomic(folder / "curves.svg", report::curves_svg(report.epochs, spec_.name));
+  if (report.test_classes)
+    write_file_atomic(folder / "classes.svg",
+                      report::classes_svg(*report.test_classes, spec_.name));
+  if (!signals_) return;
+  report::RunReport stopped = report;
+  stopped.status = RunStatus::kInterrupted;
+  stopped.error = "stopped at once by a second signal";
+  signals_->prepare(
+      folder, stopped.to_json().dump(2, ' ', false, report::Json::error_handler_t::replace) + "\n");
+}
+
+RunStatus Session::train(nn::Network& net, bool resuming) {
+  std::unique_ptr<distributed::Group> group = join(options_);
+  data::Dataset dataset = data::load_dataset(spec_.data);
+  report.data = report::DataRecord{dataset.name, dataset.source, dataset.train.size(),
+                                   dataset.test.size(), dataset.class_names};
+  out_ << fmt::format("data: {} from {}: {} train, {} test examples", dataset.name, dataset.source,
+                      dataset.train.size(), dataset.test.size())
+       << std::endl;
+  net.body->to(device);
+  if (spec_.train.channels_last) to_channels_last(net);
+  at::globalContext().setBenchmarkCuDNN(spec_.train.cudnn_benchmark);
+  auto optimizer = make_optimizer(spec_.train.optimizer, net.body->parameters());
+  EpochState state;
+  if (resuming) {
+    state = load_train_state(folder, *optimizer, device);
+    // Epochs after the checkpoint (written before a crash) are dropped.
+    report.epochs = report::read_metrics(folder / "metrics.jsonl", state.epoch);
+    std::string kept;
+    for (const auto& e : report.epochs) kept += e.to_json().dump() + "\n";
+    write_file_atomic(folder / "metrics.jsonl", kept);
+    out_ << fmt::format("resuming at epoch {}, step {}", state.epoch, state.steps) << std::endl;
+  }
+  report::MetricsLog metrics(writes() ? folder / "metrics.jsonl" : fs::path("/dev/null"));
+  data::BatchOptions batching;
+  batching.batch_size = spec_.data.batch_size;
+  batching.shuffle = true;
+  batching.seed = static_cast<uint64_t>(spec_.train.seed);
+  batching.resize = spec_.data.resize;
+  batching.device = device;
+  batching.prefetch = spec_.data.prefetch;
+  batching.channels_last = spec_.train.channels_last;
+  std::optional<DataParallel> parallel = data_parallel(group.get(), net, batching);
+  DataParallel* ranks = parallel ? &*parallel : nullptr;
+  Progress progress(options_.live_progress, spec_.train.epochs);
+  while (state.epoch <= spec_.train.epochs) {
+    const double lr = scheduled_lr(spec_.train, state.epoch);
+    set_lr(*optimizer, lr);
+    EpochResult fit = train_epoch(net, *optimizer, dataset.train, batching, state, progress, ranks);
+    if (fit.state.diverged_step >= 0) {
+      report.diverged_at = report::Position{fit.state.epoch, fit.state.diverged_step};
+      out_ << fmt::format("diverged: the loss is not finite at epoch {}, step {}", fit.state.epoch,
+                          fit.state.diverged_step)
+           << std::endl;
+      return RunStatus::kDiverged;
+    }
+    if (!fit.finished) {
+      if (writes()) save_checkpoint(folder, net, *optimizer, fit.state);
+      report.interrupted_at = report::Position{fit.state.epoch, fit.state.steps};
+      return RunStatus::kInterrupted;
+    }
+    Evaluation test = evaluate(net, dataset.test, batching, dataset.classes(), group.get());
+    const report::EpochRecord record = epoch_record(fit.state, test, lr);
+    if (writes()) metrics.append(record);
+    report.epochs.push_back(record);
+    out_ << epoch_line(record, spec_.train.epochs, device) << std::endl;
+    report.test_classes = class_record(test.confusion, dataset.class_names);
+    state = EpochState{fit.state.epoch + 1};
+    if (writes()) save_checkpoint(folder, net, *optimizer, state);
+    save();
+  }
+  return RunStatus::kCompleted;
+}
+
+void Session::finish(RunStatus status, const std::string& error) {
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  report.status = status;
+  report.error = error;
+  report.environment.ended = utc_now();
+  report.final = report.summarize(earlier_wall_seconds + wall);
+  report.final->peak_rss_mib = peak_rss_mib();
+  save();
+}
+
+RunOutcome Session::execute(nn::Network& net, bool resuming) {
+  if (device.is_cpu() && is_reference_blas(loaded_blas())) {
+    out_
+        << "warning: LibTorch is using the reference BLAS, which is ~40x slower; run tools/setup\n";
+  }
+  RunStatus status = RunStatus::kFailed;
+  std::string error;
+  {
+    StopOnSignal stop;
+    signals_ = &stop;
+    save();
+    try {
+      status = train(net, resuming);
+    } catch (const std::exception& e) {
+      status = RunStatus::kFailed, error = error_message(e);
+    }
+    finish(status, error);
+    signals_ = nullptr;
+  }
+  const report::FinalRecord& final = *report.final;
+  if (status != RunStatus::kDiverged && final.last) {
+    out_ << fmt::format(
+        "loss {:.3f}, train acc {:.3f}, test acc {:.3f}\n{:.1f} examples/sec on {}\n",
+        final.last->train_loss, final.last->train_acc, final.last->test_acc,
+        final.mean_examples_per_sec, device.str());
+  }
+  out_ << "status: " << report::status_name(status) << (error.empty() ? "" : " (" + error + ")")
+       << "; report: " << (folder / "report.json").string() << std::endl;
+  return RunOutcome{status, folder, exit_code_for(status), error};
+}
+
+}  // namespace dlx::train

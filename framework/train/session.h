@@ -1,0 +1,51 @@
+// One training session of a run, new or resumed: it owns the report while training, saves it
+// (with curves.svg and classes.svg) after every epoch, and ends it with a status whatever
+// happens. run.cpp starts a session in a new folder, resume.cpp in an existing one.
+#pragma once
+
+#include <chrono>
+#include <iosfwd>
+#include <memory>
+
+#include "framework/nn/builder.h"
+#include "framework/report/run_report.h"
+#include "framework/train/run.h"
+
+namespace dlx::train {
+
+class StopOnSignal;
+
+/// The network as a run starts it: train.seed seeds the global generator (which also draws
+/// dropout's masks), then the network is built and initialised.
+nn::Network seeded_network(const config::ExperimentSpec& spec);
+
+class Session {
+ public:
+  Session(config::ExperimentSpec& spec, const RunOptions& options, std::ostream& out);
+  ~Session();
+
+  /// Data parallelism: only rank 0 writes files; the other ranks train and keep quiet.
+  bool writes() const { return options_.rendezvous.rank == 0; }
+
+  /// Trains `net` (from the folder's checkpoint when `resuming`) to the end of the run or until
+  /// it stops, and leaves the report saying how it ended.
+  RunOutcome execute(nn::Network& net, bool resuming);
+
+  std::filesystem::path folder;
+  c10::Device device = c10::kCPU;
+  report::RunReport report;
+  double earlier_wall_seconds = 0;  // of the sessions before a resume
+
+ private:
+  report::RunStatus train(nn::Network& net, bool resuming);
+  void save();
+  void finish(report::RunStatus status, const std::string& error);
+
+  config::ExperimentSpec& spec_;
+  const RunOptions& options_;
+  std::ostream& out_;
+  StopOnSignal* signals_ = nullptr;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace dlx::train
