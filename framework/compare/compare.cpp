@@ -176,6 +176,28 @@ Json value_of(const RunRow& r, const std::string& key) {
 
 }  // namespace
 
+namespace {
+// Validation where the runs have it: choosing on the test set would make it a validation set.
+std::string default_metric(const std::vector<RunRow>& rows) {
+  for (const auto& r : rows)
+    if (r.final.contains("val_acc") && r.final["val_acc"].is_number()) return "val_acc";
+  return "test_acc";
+}
+
+std::vector<std::string> shown_metrics(const std::vector<RunRow>& rows) {
+  std::vector<std::string> shown;
+  for (const auto& m : report::final_columns()) {
+    for (const auto& r : rows) {
+      if (r.final.contains(m) && !r.final[m].is_null()) {
+        shown.push_back(m);
+        break;
+      }
+    }
+  }
+  return shown;
+}
+}  // namespace
+
 Comparison prepare(std::vector<RunRow> rows, const Options& options) {
   if (options.group_seeds) rows = group_by_seed(rows);
   std::vector<std::string> keys = differing_keys(rows);
@@ -191,14 +213,16 @@ Comparison prepare(std::vector<RunRow> rows, const Options& options) {
     });
   }
   if (options.top > 0 && int(rows.size()) > options.top) rows.resize(options.top);
+  const std::string metric = options.metric.empty() ? default_metric(rows) : options.metric;
   int best = -1;
   for (size_t i = 0; i < rows.size(); ++i) {
-    Json v = value_of(rows[i], options.metric);
+    Json v = value_of(rows[i], metric);
     if (!v.is_number()) continue;
-    Json b = best < 0 ? Json() : value_of(rows[best], options.metric);
-    if (best < 0 || (lower_is_better(options.metric) ? v < b : v > b)) best = int(i);
+    Json b = best < 0 ? Json() : value_of(rows[best], metric);
+    if (best < 0 || (lower_is_better(metric) ? v < b : v > b)) best = int(i);
   }
-  return Comparison{std::move(rows), std::move(keys), best};
+  std::vector<std::string> metrics = shown_metrics(rows);
+  return Comparison{std::move(rows), std::move(keys), std::move(metrics), metric, best};
 }
 
 Json to_json(const Comparison& c) {

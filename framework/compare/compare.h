@@ -33,10 +33,11 @@ struct RunRow {
 std::vector<RunRow> collect(const std::vector<std::filesystem::path>& paths);
 
 struct Options {
-  std::string metric = "test_acc";  // what "best" means (lower is better for *loss*)
-  std::string sort;                 // a metric or a config key; "" keeps the order found
-  int top = 0;                      // keep the first N rows after sorting; 0 = all
-  std::string format = "table";     // table | json | csv | markdown
+  std::string metric;  // what "best" means (lower is better for *loss*); "" = val_acc where the
+                       // runs have validation, else test_acc
+  std::string sort;    // a metric or a config key; "" keeps the order found
+  int top = 0;         // keep the first N rows after sorting; 0 = all
+  std::string format = "table";  // table | json | csv | markdown
   bool group_seeds = true;
 };
 
@@ -49,8 +50,10 @@ std::vector<RunRow> group_by_seed(const std::vector<RunRow>& rows);
 /// The rows as shown: seed groups formed, sorted, cut to --top, the best one found.
 struct Comparison {
   std::vector<RunRow> rows;
-  std::vector<std::string> keys;  // the config keys that differ
-  int best = -1;                  // index into rows, or -1
+  std::vector<std::string> keys;     // the config keys that differ
+  std::vector<std::string> metrics;  // the final figures shown: those some row has
+  std::string metric;                // what the best run was judged by
+  int best = -1;                     // index into rows, or -1
 };
 Comparison prepare(std::vector<RunRow> rows, const Options& options);
 

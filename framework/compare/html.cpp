@@ -79,14 +79,9 @@ std::string render_html(std::vector<RunRow> rows, const Options& options,
   Comparison c = prepare(std::move(rows), options);
   Json runs = to_json(c);
   for (size_t i = 0; i < c.rows.size(); ++i) runs[i]["classes"] = classes_json(c.rows[i].classes);
-  Json data = {{"title", title},
-               {"generated", utc_now()},
-               {"dlx_version", DLX_VERSION},
-               {"metric", options.metric},
-               {"keys", c.keys},
-               {"metrics", report::final_columns()},
-               {"runs", runs},
-               {"curves", curves_json(c)}};
+  Json data = {{"title", title},     {"generated", utc_now()},  {"dlx_version", DLX_VERSION},
+               {"metric", c.metric}, {"keys", c.keys},          {"metrics", c.metrics},
+               {"runs", runs},       {"curves", curves_json(c)}};
   std::string page(assets::page_html);
   fill(page, "/*DLX_UPLOT_CSS*/", assets::uplot_css);
   fill(page, "/*DLX_UPLOT_JS*/", assets::uplot_js);

@@ -28,12 +28,14 @@ struct Grid {
 };
 
 // For csv, a group's std is a column of its own (<metric>_std) so that every cell is a number.
-Grid to_grid(const std::vector<RunRow>& rows, const std::vector<std::string>& keys, int best,
-             bool std_columns) {
+Grid to_grid(const Comparison& c, bool std_columns) {
+  const std::vector<RunRow>& rows = c.rows;
+  const std::vector<std::string>& keys = c.keys;
+  const int best = c.best;
   Grid g;
   g.header = {"", "run"};
   g.header.insert(g.header.end(), keys.begin(), keys.end());
-  for (const auto& m : report::final_columns()) {
+  for (const auto& m : c.metrics) {
     g.header.push_back(m);
     if (std_columns && m != "best_epoch") g.header.push_back(m + "_std");
   }
@@ -43,7 +45,7 @@ Grid to_grid(const std::vector<RunRow>& rows, const std::vector<std::string>& ke
     std::vector<std::string> line{int(i) == best ? "*" : "", r.label};
     for (const auto& k : keys)
       line.push_back(cell_text(r.config.contains(k) ? r.config[k] : Json()));
-    for (const auto& m : report::final_columns()) {
+    for (const auto& m : c.metrics) {
       std::string text = cell_text(r.final.contains(m) ? r.final[m] : Json());
       std::string spread = r.spread.contains(m) ? cell_text(r.spread[m]) : "";
       if (std_columns && m != "best_epoch") {
@@ -119,7 +121,7 @@ std::string render(std::vector<RunRow> rows, const Options& options) {
   }
   Comparison c = prepare(std::move(rows), options);
   if (options.format == "json") return to_json(c).dump(2) + "\n";
-  return render_grid(to_grid(c.rows, c.keys, c.best, options.format == "csv"), options.format);
+  return render_grid(to_grid(c, options.format == "csv"), options.format);
 }
 
 }  // namespace dlx::compare

@@ -11,6 +11,8 @@ const std::vector<Choice<DatasetKind>>& Choices<DatasetKind>::all() {
       {DatasetKind::kFashionMnist, "fashion-mnist",
        "Zalando's 28x28 gray clothing images, 10 classes (IDX files)"},
       {DatasetKind::kMnist, "mnist", "handwritten digits, 28x28 gray, 10 classes (IDX files)"},
+      {DatasetKind::kCifar10, "cifar10",
+       "32x32 colour images, 10 classes (the official binary version's .bin files)"},
       {DatasetKind::kSynthetic, "synthetic",
        "generated: a template per class plus noise (data.synthetic), for tests"}};
   return table;
@@ -41,6 +43,32 @@ const std::vector<Choice<InitKind>>& Choices<InitKind>::all() {
       {InitKind::kKaimingUniform, "kaiming_uniform", "He uniform, fan-in, for ReLU"},
       {InitKind::kKaimingNormal, "kaiming_normal", "He normal, fan-in, for ReLU"}};
   return table;
+}
+
+const std::vector<Choice<SelectKind>>& Choices<SelectKind>::all() {
+  static const std::vector<Choice<SelectKind>> table{
+      {SelectKind::kAuto, "auto", "val_acc when there is validation, else the last epoch"},
+      {SelectKind::kLast, "last", "the last epoch"},
+      {SelectKind::kValAcc, "val_acc", "the epoch of highest validation accuracy"},
+      {SelectKind::kValLoss, "val_loss", "the epoch of lowest validation loss"}};
+  return table;
+}
+
+const std::vector<Choice<MetricKind>>& Choices<MetricKind>::all() {
+  static const std::vector<Choice<MetricKind>> table{
+      {MetricKind::kValAcc, "val_acc", "validation accuracy (higher is better)"},
+      {MetricKind::kValLoss, "val_loss", "validation loss (lower is better)"},
+      {MetricKind::kTrainAcc, "train_acc", "training accuracy (higher is better)"},
+      {MetricKind::kTrainLoss, "train_loss", "training loss (lower is better)"}};
+  return table;
+}
+
+bool needs_validation(MetricKind metric) {
+  return metric == MetricKind::kValAcc || metric == MetricKind::kValLoss;
+}
+
+bool higher_is_better(MetricKind metric) {
+  return metric == MetricKind::kValAcc || metric == MetricKind::kTrainAcc;
 }
 
 LayerSpec read_layer(const YAML::Node& item, const std::string& path,
@@ -119,12 +147,37 @@ void check_input(const Tree& tree, const std::string& at, const std::vector<int6
   }
 }
 
+// Choosing or stopping on validation needs a validation split.
+void check_validation(const Tree& tree, const ExperimentSpec& spec) {
+  if (spec.data.val_split > 0) return;
+  const bool select_val =
+      spec.train.select == SelectKind::kValAcc || spec.train.select == SelectKind::kValLoss;
+  const auto& stop = spec.train.early_stopping;
+  std::string key, name;
+  if (select_val) key = "train.select", name = choice_name(spec.train.select);
+  if (stop.patience > 0 && needs_validation(stop.metric))
+    key = "train.early_stopping.metric", name = choice_name(stop.metric);
+  if (key.empty()) return;
+  throw ConfigError::plain(tree.locate(key), key,
+                           name + " needs a validation split: set data.val_split (e.g. 0.1)");
+}
+
 }  // namespace
 
 std::vector<int64_t> example_shape(const DataSpec& data) {
-  bool synthetic = data.dataset == DatasetKind::kSynthetic;
-  int64_t side = data.resize ? data.resize : (synthetic ? data.synthetic.size : 28);
-  return {synthetic ? data.synthetic.channels : 1, side, side};
+  int64_t channels = 1, side = 28;
+  switch (data.dataset) {
+    case DatasetKind::kSynthetic:
+      channels = data.synthetic.channels, side = data.synthetic.size;
+      break;
+    case DatasetKind::kCifar10:
+      channels = 3, side = 32;
+      break;
+    case DatasetKind::kFashionMnist:
+    case DatasetKind::kMnist:
+      break;
+  }
+  return {channels, data.resize ? data.resize : side, data.resize ? data.resize : side};
 }
 
 int64_t class_count(const DataSpec& data) {
@@ -155,6 +208,7 @@ ExperimentSpec load_experiment(const std::filesystem::path& path,
   check_optimizer(tree, spec.train.optimizer);
   check_scheduler(tree, spec.train.scheduler, spec.train.epochs);
   check_device(tree, spec.train.device);
+  check_validation(tree, spec);
   return spec;
 }
 

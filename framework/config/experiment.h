@@ -13,10 +13,12 @@ namespace dlx::config {
 
 // The named choices of the experiment's keys; their tables (names and help) are in
 // experiment.cpp, and choices.h says how to add one.
-enum class DatasetKind { kFashionMnist, kMnist, kSynthetic };
+enum class DatasetKind { kFashionMnist, kMnist, kCifar10, kSynthetic };
 enum class OptimizerKind { kSgd, kAdam, kAdamW };
 enum class SchedulerKind { kNone, kStep, kMultistep, kCosine };
 enum class InitKind { kDefault, kXavierUniform, kXavierNormal, kKaimingUniform, kKaimingNormal };
+enum class SelectKind { kAuto, kLast, kValAcc, kValLoss };
+enum class MetricKind { kValAcc, kValLoss, kTrainAcc, kTrainLoss };
 
 template <>
 struct Choices<DatasetKind> {
@@ -34,6 +36,19 @@ template <>
 struct Choices<InitKind> {
   static const std::vector<Choice<InitKind>>& all();
 };
+template <>
+struct Choices<SelectKind> {
+  static const std::vector<Choice<SelectKind>>& all();
+};
+template <>
+struct Choices<MetricKind> {
+  static const std::vector<Choice<MetricKind>>& all();
+};
+
+/// Whether the metric is measured on the validation split.
+bool needs_validation(MetricKind metric);
+/// Whether a larger value of the metric is better (accuracies) or a smaller one (losses).
+bool higher_is_better(MetricKind metric);
 
 /// One entry of a model's `layers:` list, kept raw: the nn builder reads its arguments against
 /// the layer registry, with the same strictness and locations.
@@ -90,6 +105,7 @@ struct DataSpec {
   int64_t train_limit = 0;   // use only the first N training examples; 0 = all
   int64_t test_limit = 0;    // use only the first N test examples; 0 = all
   bool prefetch = true;      // prepare the next batch while this one trains
+  double val_split = 0;      // share of the training set held out; 0 = none
   SyntheticSpec synthetic;   // used when dataset is "synthetic"
 
   template <class V>
@@ -105,6 +121,11 @@ struct DataSpec {
             at_least(0));
     v.field("test_limit", test_limit, "use only the first N test examples; 0 = all", at_least(0));
     v.field("prefetch", prefetch, "prepare the next batch on a second thread while one trains");
+    v.field("val_split", val_split,
+            "share of the training set held out for validation, stratified by class and seeded "
+            "by train.seed; 0 = no validation",
+            Check<double>{[](const double& x) { return x == 0 || (x > 0 && x < 1); },
+                          "0 (none) or a number between 0 and 1"});
     v.section("synthetic", synthetic, "the generated dataset, for tests");
   }
 };
@@ -150,6 +171,22 @@ struct SchedulerSpec {
   }
 };
 
+struct EarlyStoppingSpec {
+  MetricKind metric = MetricKind::kValAcc;
+  int64_t patience = 0;  // epochs without improvement before stopping; 0 = never stop early
+  double min_delta = 0;  // the least change that counts as an improvement
+
+  template <class V>
+  void visit(V& v) {
+    v.field("metric", metric, "what must improve");
+    v.field("patience", patience,
+            "epochs without improvement after which the run stops (completed); 0 = never",
+            at_least(0));
+    v.field("min_delta", min_delta, "the least change that counts as an improvement",
+            non_negative());
+  }
+};
+
 struct TrainSpec {
   int64_t epochs = 10;  // passes over the training set
   OptimizerSpec optimizer;
@@ -160,6 +197,8 @@ struct TrainSpec {
   int64_t threads = 0;           // intra-op CPU threads; 0 = one per core
   bool channels_last = false;    // NHWC images and conv weights (oneDNN's native layout)
   bool cudnn_benchmark = false;  // cuDNN times its algorithms per shape and keeps the fastest
+  SelectKind select = SelectKind::kAuto;  // the epoch whose weights go to checkpoint_best.pt
+  EarlyStoppingSpec early_stopping;
 
   template <class V>
   void visit(V& v) {
@@ -176,6 +215,9 @@ struct TrainSpec {
     v.field("cudnn_benchmark", cudnn_benchmark,
             "on a GPU, time cuDNN's algorithms for each shape and keep the fastest; may change "
             "the last bits of results from run to run");
+    v.field("select", select, "the epoch kept in checkpoint_best.pt and reported as selected");
+    v.section("early_stopping", early_stopping,
+              "stop a run whose metric no longer improves (patience 0: never)");
   }
 };
 

@@ -2,12 +2,17 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/ops/arange.h>
+#include <ATen/ops/cat.h>
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
+#include <ATen/ops/randperm.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 
 #include "framework/core/error.h"
+#include "framework/data/cifar10.h"
 #include "framework/data/idx.h"
 
 namespace dlx::data {
@@ -34,10 +39,6 @@ fs::path idx_file(const fs::path& root, const std::string& stem) {
   return fs::exists(gz) ? gz : root / stem;
 }
 
-bool has_idx_files(const fs::path& root) {
-  return fs::exists(idx_file(root, "train-images-idx3-ubyte"));
-}
-
 Split limited(Split split, int64_t limit) {
   if (limit <= 0 || limit >= split.size()) return split;
   return Split{split.images.narrow(0, 0, limit), split.labels.narrow(0, 0, limit)};
@@ -45,26 +46,45 @@ Split limited(Split split, int64_t limit) {
 
 }  // namespace
 
+namespace {
+// The file that tells a dataset's folder, and what the error says the folder should hold.
+struct Marker {
+  std::string file, shown;
+};
+
+Marker marker_of(config::DatasetKind kind) {
+  if (kind == config::DatasetKind::kCifar10)
+    return {"data_batch_1.bin",
+            "data_batch_1.bin (CIFAR-10's binary version: data_batch_1.bin .. data_batch_5.bin, "
+            "test_batch.bin and batches.meta.txt)"};
+  return {"train-images-idx3-ubyte", "train-images-idx3-ubyte[.gz]"};
+}
+
+bool holds(const fs::path& root, const Marker& marker) {
+  return fs::exists(root / marker.file) || fs::exists(root / (marker.file + ".gz"));
+}
+}  // namespace
+
 fs::path find_data_root(const config::DataSpec& spec) {
   const std::string name = config::choice_name(spec.dataset);
+  const Marker marker = marker_of(spec.dataset);
   if (!spec.root.empty()) {
-    if (!has_idx_files(spec.root)) {
-      throw RuntimeError("data.root " + spec.root + ": no train-images-idx3-ubyte[.gz] there");
-    }
+    if (!holds(spec.root, marker))
+      throw RuntimeError("data.root " + spec.root + ": no " + marker.shown + " there");
     return spec.root;
   }
   std::vector<fs::path> tried;
   if (const char* env = std::getenv("DLX_DATA")) tried.push_back(fs::path(env) / name);
   tried.push_back(fs::path("/usr/share/datasets") / name);
   for (const auto& candidate : tried) {
-    if (has_idx_files(candidate)) return candidate;
+    if (holds(candidate, marker)) return candidate;
   }
   std::vector<std::string> names;
   for (const auto& t : tried) names.push_back(t.string());
-  throw RuntimeError(
-      "dataset " + name + " not found; looked in " + join(names) +
-      " (set data.root or $DLX_DATA; Debian's dataset-fashion-mnist package installs "
-      "Fashion-MNIST)");
+  throw RuntimeError("dataset " + name + " not found; looked in " + join(names) + " for " +
+                     marker.shown +
+                     " (set data.root or $DLX_DATA; Debian's dataset-fashion-mnist package "
+                     "installs Fashion-MNIST)");
 }
 
 Split read_idx_split(const fs::path& images_path, const fs::path& labels_path, int64_t classes) {
@@ -107,6 +127,8 @@ Dataset load_whole(const config::DataSpec& spec) {
       return load_idx(spec, fashion_names());
     case config::DatasetKind::kMnist:
       return load_idx(spec, digit_names());
+    case config::DatasetKind::kCifar10:
+      return read_cifar10(find_data_root(spec));
     case config::DatasetKind::kSynthetic:
       break;
   }
@@ -114,10 +136,34 @@ Dataset load_whole(const config::DataSpec& spec) {
 }
 }  // namespace
 
-Dataset load_dataset(const config::DataSpec& spec) {
+Split hold_out(Split& train, double share, uint64_t seed) {
+  at::Generator gen = at::detail::createCPUGenerator(seed * 7919ull + 17);
+  std::vector<at::Tensor> held, kept;
+  const int64_t classes = train.size() ? train.labels.max().item<int64_t>() + 1 : 0;
+  for (int64_t c = 0; c < classes; ++c) {
+    at::Tensor members = train.labels.eq(c).nonzero().flatten();
+    const int64_t n = members.size(0);
+    if (n == 0) continue;
+    int64_t take = std::llround(double(n) * share);
+    if (n >= 2) take = std::clamp<int64_t>(take, 1, n - 1);
+    at::Tensor shuffled = members.index_select(0, at::randperm(n, gen, at::kLong));
+    held.push_back(shuffled.narrow(0, 0, take));
+    kept.push_back(shuffled.narrow(0, take, n - take));
+  }
+  auto gathered = [&](std::vector<at::Tensor>& parts) {
+    at::Tensor index = std::get<0>(at::cat(parts).sort());
+    return Split{train.images.index_select(0, index), train.labels.index_select(0, index)};
+  };
+  Split val = gathered(held);
+  train = gathered(kept);
+  return val;
+}
+
+Dataset load_dataset(const config::DataSpec& spec, uint64_t seed) {
   Dataset d = load_whole(spec);
   d.train = limited(d.train, spec.train_limit);
   d.test = limited(d.test, spec.test_limit);
+  if (spec.val_split > 0) d.val = hold_out(d.train, spec.val_split, seed);
   return d;
 }
 

@@ -11,16 +11,17 @@
 namespace dlx::report {
 
 Json EpochRecord::to_json() const {
-  return Json{{"epoch", epoch},
-              {"train_loss", train_loss},
-              {"train_acc", train_acc},
-              {"test_loss", test_loss},
-              {"test_acc", test_acc},
-              {"lr", lr},
-              {"seconds", seconds},
-              {"examples_per_sec", examples_per_sec},
-              {"data_seconds", data_seconds},
-              {"eval_seconds", eval_seconds}};
+  Json j{{"epoch", epoch}, {"train_loss", train_loss}, {"train_acc", train_acc}};
+  if (val_loss) j["val_loss"] = *val_loss;
+  if (val_acc) j["val_acc"] = *val_acc;
+  j["test_loss"] = test_loss;
+  j["test_acc"] = test_acc;
+  j["lr"] = lr;
+  j["seconds"] = seconds;
+  j["examples_per_sec"] = examples_per_sec;
+  j["data_seconds"] = data_seconds;
+  j["eval_seconds"] = eval_seconds;
+  return j;
 }
 
 EpochRecord EpochRecord::from_json(const Json& j) {
@@ -28,6 +29,8 @@ EpochRecord EpochRecord::from_json(const Json& j) {
   r.epoch = j.at("epoch").get<int64_t>();
   r.train_loss = j.at("train_loss").get<double>();
   r.train_acc = j.at("train_acc").get<double>();
+  if (j.contains("val_loss") && j["val_loss"].is_number()) r.val_loss = j["val_loss"].get<double>();
+  if (j.contains("val_acc") && j["val_acc"].is_number()) r.val_acc = j["val_acc"].get<double>();
   r.test_loss = j.at("test_loss").get<double>();
   r.test_acc = j.at("test_acc").get<double>();
   r.lr = j.at("lr").get<double>();

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 namespace dlx::report {
@@ -17,6 +18,7 @@ inline constexpr const char* kSchema = "dlx.run/1";
 struct EpochRecord {
   int64_t epoch = 0;  // 1-based
   double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0;
+  std::optional<double> val_loss, val_acc;  // with a validation split
   double lr = 0;
   double seconds = 0;           // training time of the epoch (evaluation excluded, as d2l)
   double examples_per_sec = 0;  // training examples over training time

@@ -102,16 +102,24 @@ EnvironmentRecord environment_from(const Json& j) {
 }
 
 Json data_json(const DataRecord& d) {
-  return {{"dataset", d.dataset},
-          {"source", d.source},
-          {"train_examples", d.train_examples},
-          {"test_examples", d.test_examples},
-          {"class_names", d.class_names}};
+  Json j = {{"dataset", d.dataset},
+            {"source", d.source},
+            {"train_examples", d.train_examples},
+            {"test_examples", d.test_examples}};
+  if (d.val_examples) j["val_examples"] = d.val_examples;
+  j["class_names"] = d.class_names;
+  return j;
 }
 
 DataRecord data_from(const Json& j) {
-  return {j.value("dataset", ""), j.value("source", ""), j.value("train_examples", int64_t(0)),
-          j.value("test_examples", int64_t(0)), j.value("class_names", std::vector<std::string>{})};
+  DataRecord d;
+  d.dataset = j.value("dataset", "");
+  d.source = j.value("source", "");
+  d.train_examples = j.value("train_examples", int64_t(0));
+  d.test_examples = j.value("test_examples", int64_t(0));
+  d.val_examples = j.value("val_examples", int64_t(0));
+  d.class_names = j.value("class_names", std::vector<std::string>{});
+  return d;
 }
 
 Json classes_json(const ClassRecord& c) {
@@ -158,6 +166,12 @@ Json FinalRecord::to_json() const {
   j["data_seconds"] = data_seconds;
   j["compute_seconds"] = compute_seconds;
   j["peak_rss_mib"] = peak_rss_mib;
+  if (selected_epoch) {
+    j["selected_epoch"] = *selected_epoch;
+    j["selected_by"] = selected_by;
+    j["selected_value"] = selected_value ? Json(*selected_value) : Json(nullptr);
+    j["selected_test_acc"] = selected_test_acc ? Json(*selected_test_acc) : Json(nullptr);
+  }
   return j;
 }
 
@@ -173,6 +187,10 @@ FinalRecord FinalRecord::from_json(const Json& j) {
   f.data_seconds = j.value("data_seconds", 0.0);
   f.compute_seconds = j.value("compute_seconds", 0.0);
   f.peak_rss_mib = j.value("peak_rss_mib", 0.0);
+  f.selected_epoch = optional_at<int64_t>(j, "selected_epoch");
+  f.selected_by = string_or_empty(j, "selected_by");
+  f.selected_value = optional_at<double>(j, "selected_value");
+  f.selected_test_acc = optional_at<double>(j, "selected_test_acc");
   return f;
 }
 
@@ -194,6 +212,7 @@ Json RunReport::to_json() const {
   if (test_classes) j["test_classes"] = classes_json(*test_classes);
   if (diverged_at) j["diverged_at"] = position_json(*diverged_at);
   if (interrupted_at) j["interrupted_at"] = position_json(*interrupted_at);
+  if (!stopped_early.empty()) j["stopped_early"] = stopped_early;
   if (!resumed.empty()) {
     j["resumed"] = Json::array();
     for (const auto& r : resumed) j["resumed"].push_back({{"command", r.command}, {"at", r.at}});
@@ -228,6 +247,7 @@ RunReport RunReport::from_json(const Json& j, const std::string& origin) {
     if (j.contains("final") && j["final"].is_object()) r.final = FinalRecord::from_json(j["final"]);
     r.diverged_at = position_at(j, "diverged_at");
     r.interrupted_at = position_at(j, "interrupted_at");
+    r.stopped_early = string_or_empty(j, "stopped_early");
     for (const auto& e : j.value("resumed", Json::array()))
       r.resumed.push_back({e.value("command", ""), e.value("at", "")});
   } catch (const Json::exception& e) {
@@ -236,7 +256,8 @@ RunReport RunReport::from_json(const Json& j, const std::string& origin) {
   return r;
 }
 
-FinalRecord RunReport::summarize(double wall_seconds) const {
+FinalRecord RunReport::summarize(double wall_seconds, std::optional<int64_t> selected,
+                                 const std::string& selected_by) const {
   FinalRecord f;
   double examples = 0, seconds = 0;
   for (const auto& e : epochs) {
@@ -250,6 +271,16 @@ FinalRecord RunReport::summarize(double wall_seconds) const {
   f.wall_seconds = wall_seconds;
   f.mean_examples_per_sec = seconds > 0 ? examples / seconds : 0.0;
   f.compute_seconds = seconds - f.data_seconds;
+  // Selecting the last epoch adds nothing to its figures above.
+  if (selected_by == "last") return f;
+  for (const auto& e : epochs) {
+    if (!selected || e.epoch != *selected) continue;
+    f.selected_epoch = e.epoch;
+    f.selected_by = selected_by;
+    if (selected_by == "val_acc") f.selected_value = e.val_acc;
+    if (selected_by == "val_loss") f.selected_value = e.val_loss;
+    f.selected_test_acc = e.test_acc;
+  }
   return f;
 }
 
@@ -284,8 +315,8 @@ std::vector<EpochRecord> read_metrics(const std::filesystem::path& file, int64_t
 
 const std::vector<std::string>& final_columns() {
   static const std::vector<std::string> columns{
-      "test_acc",   "best_test_acc",         "best_epoch",
-      "train_loss", "mean_examples_per_sec", "wall_seconds"};
+      "val_acc",    "test_acc",   "selected_epoch",        "selected_test_acc", "best_test_acc",
+      "best_epoch", "train_loss", "mean_examples_per_sec", "wall_seconds"};
   return columns;
 }
 

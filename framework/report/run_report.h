@@ -50,6 +50,7 @@ struct EnvironmentRecord {
 struct DataRecord {
   std::string dataset, source;
   int64_t train_examples = 0, test_examples = 0;
+  int64_t val_examples = 0;  // held out of the training set
   std::vector<std::string> class_names;
 };
 
@@ -70,6 +71,12 @@ struct FinalRecord {
   double data_seconds = 0;           // training time spent waiting for batches
   double compute_seconds = 0;        // the rest of the training time
   double peak_rss_mib = 0;
+  // The epoch train.select chose on validation (its weights are checkpoint_best.pt), by which
+  // metric, the metric's value there and that epoch's test accuracy: the figure to report for the
+  // run. None when the selection is the last epoch, whose figures are the ones above.
+  std::optional<int64_t> selected_epoch;
+  std::string selected_by;  // "val_acc", "val_loss" or "last"
+  std::optional<double> selected_value, selected_test_acc;
 
   /// The figures by name, as report.json's `final` holds them flat.
   nlohmann::ordered_json to_json() const;
@@ -99,6 +106,7 @@ struct RunReport {
   std::optional<ClassRecord> test_classes;
   std::optional<FinalRecord> final;
   std::optional<Position> diverged_at, interrupted_at;
+  std::string stopped_early;  // why early stopping ended the run, when it did
   std::vector<Resumption> resumed;
 
   Json to_json() const;
@@ -106,7 +114,9 @@ struct RunReport {
   static RunReport from_json(const Json& j, const std::string& origin = "report.json");
 
   /// The summary after the epochs so far; `wall_seconds` covers every session of the run.
-  FinalRecord summarize(double wall_seconds) const;
+  /// The selected epoch is `selected` (an epoch number), chosen by `selected_by`.
+  FinalRecord summarize(double wall_seconds, std::optional<int64_t> selected = std::nullopt,
+                        const std::string& selected_by = "last") const;
 };
 
 /// Reads folder/report.json; a RuntimeError naming the file when it is missing or not a report.

@@ -36,8 +36,11 @@ std::string latest_epoch(const fs::path& folder, int64_t epochs) {
 
 std::string final_words(const report::SweepPoint& point) {
   std::string words = point.status ? report::status_name(*point.status) : "pending";
-  if (point.final && point.final->last)
+  if (point.final && point.final->last) {
+    if (point.final->last->val_acc)
+      words += fmt::format(", val acc {:.3f}", *point.final->last->val_acc);
     words += fmt::format(", test acc {:.3f}", point.final->last->test_acc);
+  }
   if (!point.error.empty()) words += " (" + point.error + ")";
   return words;
 }

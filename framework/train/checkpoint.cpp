@@ -44,8 +44,13 @@ double read_number(torch::serialize::InputArchive& archive, const std::string& k
 
 }  // namespace
 
+void save_weights(const fs::path& file, const nn::Network& network) {
+  write_file_atomic(file, weights_bytes(network));
+}
+
 void save_checkpoint(const fs::path& folder, const nn::Network& network,
                      torch::optim::Optimizer& optimizer, const EpochState& next) {
+  // train_state.pt holds the weights' fingerprint, so that a resume can tell them its own.
   const std::string weights = weights_bytes(network);
   write_file_atomic(folder / "checkpoint.pt", weights);
 

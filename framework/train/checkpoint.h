@@ -18,6 +18,10 @@
 
 namespace dlx::train {
 
+/// Writes the network's weights (parameters and buffers, on the CPU) to `file` atomically, as the
+/// name-to-tensor dictionary that checkpoint.pt is.
+void save_weights(const std::filesystem::path& file, const nn::Network& network);
+
 /// Writes checkpoint.pt, then train_state.pt, each atomically. `next` is where training resumes.
 void save_checkpoint(const std::filesystem::path& folder, const nn::Network& network,
                      torch::optim::Optimizer& optimizer, const EpochState& next);

@@ -67,7 +67,7 @@ std::vector<Prediction> predict_run(const std::filesystem::path& folder,
   const c10::Device device =
       resolve_device(options.device.empty() ? spec.train.device : options.device);
   net.body->to(device);
-  data::Dataset dataset = data::load_dataset(spec.data);
+  data::Dataset dataset = data::load_dataset(spec.data, uint64_t(spec.train.seed));
   const data::Split& split = options.split == "test" ? dataset.test : dataset.train;
 
   data::BatchOptions in_order{256, false, 0, spec.data.resize, device};

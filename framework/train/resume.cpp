@@ -77,7 +77,7 @@ RunOutcome resume_run(const fs::path& folder, const std::vector<config::Override
   out << fmt::format("resume: {} ({} threads)", folder.string(), threads) << std::endl;
   if (over) {
     out << "no checkpoint yet (the run stopped before its first): starting it over" << std::endl;
-    r.test_classes.reset(), r.diverged_at.reset(), r.final.reset();
+    r.test_classes.reset(), r.diverged_at.reset(), r.final.reset(), r.stopped_early.clear();
     r.epochs.clear();
     write_file_atomic(folder / "metrics.jsonl", "");
   }

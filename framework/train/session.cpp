@@ -13,6 +13,7 @@
 #include "framework/data/dataset.h"
 #include "framework/report/curves.h"
 #include "framework/train/checkpoint.h"
+#include "framework/train/judge.h"
 #include "framework/train/optim.h"
 #include "framework/train/progress.h"
 #include "framework/train/signals.h"
@@ -41,9 +42,11 @@ report::ClassRecord class_record(const at::Tensor& confusion,
 }
 
 std::string epoch_line(const report::EpochRecord& r, int64_t epochs, const c10::Device& device) {
+  const std::string val = r.val_acc ? fmt::format(", val acc {:.3f}", *r.val_acc) : "";
   return fmt::format(
-      "epoch {}/{}: loss {:.3f}, train acc {:.3f}, test acc {:.3f}, {:.1f} examples/sec on {}",
-      r.epoch, epochs, r.train_loss, r.train_acc, r.test_acc, r.examples_per_sec, device.str());
+      "epoch {}/{}: loss {:.3f}, train acc {:.3f}{}, test acc {:.3f}, {:.1f} examples/sec on {}",
+      r.epoch, epochs, r.train_loss, r.train_acc, val, r.test_acc, r.examples_per_sec,
+      device.str());
 }
 
 // Conv weights in NHWC order, matching channels-last images: oneDNN then skips its reorders.
@@ -71,8 +74,10 @@ std::optional<DataParallel> data_parallel(distributed::Group* group, nn::Network
   return DataParallel{*group, distributed::GradientSync(*group, net.body->parameters())};
 }
 
-report::EpochRecord epoch_record(const EpochState& fit, const Evaluation& test, double lr) {
+report::EpochRecord epoch_record(const EpochState& fit, const Evaluation& test,
+                                 const std::optional<Evaluation>& val, double lr) {
   report::EpochRecord r;
+  if (val) r.val_loss = val->loss, r.val_acc = val->accuracy;
   r.epoch = fit.epoch;
   r.train_loss = fit.mean_loss();
   r.train_acc = fit.accuracy();
@@ -82,7 +87,7 @@ report::EpochRecord epoch_record(const EpochState& fit, const Evaluation& test, 
   r.seconds = fit.seconds;
   r.examples_per_sec = double(fit.examples) / fit.seconds;
   r.data_seconds = fit.data_seconds;
-  r.eval_seconds = test.seconds;
+  r.eval_seconds = test.seconds + (val ? val->seconds : 0.0);
   return r;
 }
 
@@ -111,7 +116,7 @@ nn::Network seeded_network(const config::ExperimentSpec& spec) {
 }
 
 Session::Session(config::ExperimentSpec& spec, const RunOptions& options, std::ostream& out)
-    : spec_(spec), options_(options), out_(out) {}
+    : spec_(spec), options_(options), out_(out), judge_(spec.train, spec.data.val_split > 0) {}
 
 Session::~Session() = default;
 
@@ -132,11 +137,16 @@ void Session::save() {
 
 RunStatus Session::train(nn::Network& net, bool resuming) {
   std::unique_ptr<distributed::Group> group = join(options_);
-  data::Dataset dataset = data::load_dataset(spec_.data);
-  report.data = report::DataRecord{dataset.name, dataset.source, dataset.train.size(),
-                                   dataset.test.size(), dataset.class_names};
-  out_ << fmt::format("data: {} from {}: {} train, {} test examples", dataset.name, dataset.source,
-                      dataset.train.size(), dataset.test.size())
+  data::Dataset dataset = data::load_dataset(spec_.data, uint64_t(spec_.train.seed));
+  const int64_t val_size = dataset.has_validation() ? dataset.val.size() : 0;
+  report::DataRecord& record = report.data.emplace();
+  record.dataset = dataset.name, record.source = dataset.source;
+  record.train_examples = dataset.train.size(), record.test_examples = dataset.test.size();
+  record.val_examples = val_size, record.class_names = dataset.class_names;
+  out_ << fmt::format("data: {} from {}: {} train, {}{} test examples", dataset.name,
+                      dataset.source, dataset.train.size(),
+                      val_size ? std::to_string(val_size) + " validation, " : "",
+                      dataset.test.size())
        << std::endl;
   net.body->to(device);
   if (spec_.train.channels_last) to_channels_last(net);
@@ -181,14 +191,24 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
       return RunStatus::kInterrupted;
     }
     Evaluation test = evaluate(net, dataset.test, batching, dataset.classes(), group.get());
-    const report::EpochRecord record = epoch_record(fit.state, test, lr);
+    std::optional<Evaluation> val;
+    if (dataset.has_validation())
+      val = evaluate(net, dataset.val, batching, dataset.classes(), group.get());
+    const report::EpochRecord record = epoch_record(fit.state, test, val, lr);
     if (writes()) metrics.append(record);
     report.epochs.push_back(record);
     out_ << epoch_line(record, spec_.train.epochs, device) << std::endl;
     report.test_classes = class_record(test.confusion, dataset.class_names);
+    if (writes() && judge_.keeps_best() && judge_.last_is_selected(report.epochs))
+      save_weights(folder / "checkpoint_best.pt", net);
     state = EpochState{fit.state.epoch + 1};
     if (writes()) save_checkpoint(folder, net, *optimizer, state);
+    report.stopped_early = judge_.stop_reason(report.epochs);
     save();
+    if (!report.stopped_early.empty()) {
+      out_ << "stopping early: " << report.stopped_early << std::endl;
+      break;
+    }
   }
   return RunStatus::kCompleted;
 }
@@ -198,7 +218,8 @@ void Session::finish(RunStatus status, const std::string& error) {
   report.status = status;
   report.error = error;
   report.environment.ended = utc_now();
-  report.final = report.summarize(earlier_wall_seconds + wall);
+  report.final = report.summarize(earlier_wall_seconds + wall, judge_.selected(report.epochs),
+                                  judge_.select_by());
   report.final->peak_rss_mib = peak_rss_mib();
   save();
 }

@@ -9,6 +9,7 @@
 
 #include "framework/nn/builder.h"
 #include "framework/report/run_report.h"
+#include "framework/train/judge.h"
 #include "framework/train/run.h"
 
 namespace dlx::train {
@@ -44,6 +45,7 @@ class Session {
   config::ExperimentSpec& spec_;
   const RunOptions& options_;
   std::ostream& out_;
+  Judge judge_;
   StopOnSignal* signals_ = nullptr;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };

@@ -32,9 +32,8 @@ std::string error_of(const std::string& text, const std::vector<std::string>& se
 TEST_CASE("an unknown key names the known ones and the closest") {
   CHECK(error_of("model: m.yaml\ntrain:\n  optimiser: {lr: 0.1}\n") ==
         "DIR/exp.yaml:3:3: error: train.optimiser: expected one of the keys channels_last, "
-        "cudnn_benchmark, device, "
-        "epochs, init, "
-        "optimizer, scheduler, seed, threads, found unknown key 'optimiser'; did you mean "
+        "cudnn_benchmark, device, early_stopping, epochs, init, optimizer, scheduler, seed, "
+        "select, threads, found unknown key 'optimiser'; did you mean "
         "'optimizer'?");
 }
 
@@ -62,7 +61,8 @@ TEST_CASE("unknown optimizer, dataset, init and activation names suggest the clo
         "DIR/exp.yaml:2:27: error: train.optimizer.type: expected one of sgd, adam, adamw, found "
         "'sgdd'; did you mean 'sgd'?");
   CHECK(error_of("model: m.yaml\ndata: {dataset: fashion_mnist}\n") ==
-        "DIR/exp.yaml:2:17: error: data.dataset: expected one of fashion-mnist, mnist, synthetic, "
+        "DIR/exp.yaml:2:17: error: data.dataset: expected one of fashion-mnist, mnist, cifar10, "
+        "synthetic, "
         "found 'fashion_mnist'; did you mean 'fashion-mnist'?");
   CHECK(error_of("model: m.yaml\ntrain: {init: xavier}\n") ==
         "DIR/exp.yaml:2:15: error: train.init: expected one of default, xavier_uniform, "
@@ -123,9 +123,8 @@ TEST_CASE("a --set mistake names the --set") {
         "--set train.epochs=abc: error: train.epochs: expected an integer, found 'abc'");
   CHECK(error_of("model: m.yaml\n", {"train.epoch=3"}) ==
         "--set train.epoch=3: error: train.epoch: expected one of the keys channels_last, "
-        "cudnn_benchmark, device, "
-        "epochs, init, "
-        "optimizer, scheduler, seed, threads, found unknown key 'epoch'; did you mean 'epochs'?");
+        "cudnn_benchmark, device, early_stopping, epochs, init, optimizer, scheduler, seed, "
+        "select, threads, found unknown key 'epoch'; did you mean 'epochs'?");
   CHECK(error_of("model: m.yaml\n", {"train.epochs"}) ==
         "--set train.epochs: error: expected key=value, found 'train.epochs'");
   CHECK(

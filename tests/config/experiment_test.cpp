@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "framework/config/experiment.h"
+#include "framework/nn/builder.h"
 #include "tests/helpers.h"
 
 using namespace dlx;
@@ -152,7 +153,11 @@ TEST_CASE("a key a newer dlx adds with its old behaviour as default leaves the i
 
 TEST_CASE("every named choice has a name, and the names are the registries' full lists") {
   CHECK(choice_names<DatasetKind>() ==
-        std::vector<std::string>{"fashion-mnist", "mnist", "synthetic"});
+        std::vector<std::string>{"fashion-mnist", "mnist", "cifar10", "synthetic"});
+  CHECK(choice_names<SelectKind>() ==
+        std::vector<std::string>{"auto", "last", "val_acc", "val_loss"});
+  CHECK(choice_names<MetricKind>() ==
+        std::vector<std::string>{"val_acc", "val_loss", "train_acc", "train_loss"});
   CHECK(choice_names<OptimizerKind>() == std::vector<std::string>{"sgd", "adam", "adamw"});
   CHECK(choice_names<SchedulerKind>() ==
         std::vector<std::string>{"none", "step", "multistep", "cosine"});
@@ -162,4 +167,14 @@ TEST_CASE("every named choice has a name, and the names are the registries' full
   CHECK(std::string(choice_name(InitKind::kKaimingNormal)) == "kaiming_normal");
   CHECK(parse_choice<OptimizerKind>("adamw") == OptimizerKind::kAdamW);
   CHECK_FALSE(parse_choice<OptimizerKind>("lion").has_value());
+}
+
+TEST_CASE("every shipped experiment loads and its network builds") {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(testing::source_dir() / "experiments")) {
+    CAPTURE(entry.path());
+    ExperimentSpec spec = load_experiment(entry.path());
+    CHECK_FALSE(spec.name.empty());
+    CHECK(nn::build_network(spec).parameters() > 0);
+  }
 }

@@ -19,7 +19,9 @@ void add_compare_command(CLI::App& app, Command& chosen) {
   cmd->add_option("PATH", *paths,
                   "run folders, sweep folders, report.json files or folders of runs")
       ->required();
-  cmd->add_option("--metric", options->metric, "what the best run is judged by (default test_acc)");
+  cmd->add_option("--metric", options->metric,
+                  "what the best run is judged by (default val_acc where the runs have validation, "
+                  "else test_acc)");
   cmd->add_option("--sort", options->sort,
                   "a metric or config key to sort by (best first for metrics)");
   cmd->add_option("--top", options->top, "show only the first N rows");

@@ -30,7 +30,7 @@ void add_validate_command(CLI::App& app, Command& chosen) {
           config::load_experiment(args->file, parse_overrides(args->sets));
       nn::Network net = nn::build_network(spec);
       c10::Device device = train::resolve_device(spec.train.device);
-      data::Dataset data = data::load_dataset(spec.data);
+      data::Dataset data = data::load_dataset(spec.data, uint64_t(spec.train.seed));
       std::cout << fmt::format(
           "ok: {}: model {} ({} layers, {} parameters, output {}), data {} ({} train, {} test), "
           "device {}\n",

@@ -1,0 +1,39 @@
+// Judging a run by its epochs' records: which epoch it keeps (train.select: its weights go to
+// checkpoint_best.pt and its figures are the run's selected ones) and when it stops early
+// (train.early_stopping). Choices are made on validation or training figures, never on test.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "framework/config/experiment.h"
+#include "framework/report/report.h"
+
+namespace dlx::train {
+
+class Judge {
+ public:
+  Judge(const config::TrainSpec& spec, bool has_validation);
+
+  /// What selection goes by: "val_acc", "val_loss" or "last".
+  const std::string& select_by() const { return select_by_; }
+  /// The selected epoch among `epochs` (the first of equals), or nullopt when there are none.
+  std::optional<int64_t> selected(const std::vector<report::EpochRecord>& epochs) const;
+  /// Whether selection goes by a metric (and so keeps checkpoint_best.pt), not the last epoch.
+  bool keeps_best() const { return select_metric_.has_value(); }
+  /// Whether the last of `epochs` is now the selected one.
+  bool last_is_selected(const std::vector<report::EpochRecord>& epochs) const;
+  /// Why the run should stop after the last of `epochs`, or "" to go on.
+  std::string stop_reason(const std::vector<report::EpochRecord>& epochs) const;
+
+ private:
+  std::optional<config::MetricKind> select_metric_;  // none: the last epoch
+  std::string select_by_;
+  config::EarlyStoppingSpec stopping_;
+};
+
+/// The record's value of `metric` (nullopt for a validation metric without validation).
+std::optional<double> metric_value(const report::EpochRecord& record, config::MetricKind metric);
+
+}  // namespace dlx::train
