@@ -271,7 +271,10 @@ Json non_default_json(const Json& resolved) {
 
 std::string config_identity(const Json& resolved) {
   // Canonical form: sorted keys, compact. FNV-1a is enough to tell configurations apart.
-  const std::string canonical = nlohmann::json(non_default_json(resolved)).dump();
+  // A string that is not UTF-8 (YAML allows any bytes) is hashed with replacement characters
+  // rather than thrown on.
+  const std::string canonical = nlohmann::json(non_default_json(resolved))
+                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(fnv1a(canonical)));
   return text;

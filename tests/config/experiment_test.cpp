@@ -178,3 +178,12 @@ TEST_CASE("every shipped experiment loads and its network builds") {
     CHECK(nn::build_network(spec).parameters() > 0);
   }
 }
+
+TEST_CASE("a config holding bytes that are not UTF-8 still has an identity") {
+  testing::TempDir dir;
+  dir.write("m.yaml", kTinyModel);
+  ExperimentSpec spec =
+      load_experiment(dir.write("exp.yaml", "model: m.yaml\ndescription: caf\xff\xfe\n"));
+  Json resolved = resolved_json(spec);
+  CHECK(config_identity(resolved).size() == 16);  // found by the fuzzer: this used to throw
+}
