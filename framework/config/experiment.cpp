@@ -13,8 +13,19 @@ const std::vector<Choice<DatasetKind>>& Choices<DatasetKind>::all() {
       {DatasetKind::kMnist, "mnist", "handwritten digits, 28x28 gray, 10 classes (IDX files)"},
       {DatasetKind::kCifar10, "cifar10",
        "32x32 colour images, 10 classes (the official binary version's .bin files)"},
+      {DatasetKind::kFolder, "folder",
+       "your images: data.root/train, test (and val) hold a folder per class of PNG and JPEG "
+       "files"},
       {DatasetKind::kSynthetic, "synthetic",
        "generated: a template per class plus noise (data.synthetic), for tests"}};
+  return table;
+}
+
+const std::vector<Choice<CacheKind>>& Choices<CacheKind>::all() {
+  static const std::vector<Choice<CacheKind>> table{
+      {CacheKind::kAuto, "auto", "memory when the decoded images fit in half the free memory"},
+      {CacheKind::kMemory, "memory", "decode once, on all cores; later epochs read memory"},
+      {CacheKind::kNone, "none", "decode each batch's files again, on a pool of threads"}};
   return table;
 }
 
@@ -149,7 +160,7 @@ void check_input(const Tree& tree, const std::string& at, const std::vector<int6
 
 // Choosing or stopping on validation needs a validation split.
 void check_validation(const Tree& tree, const ExperimentSpec& spec) {
-  if (spec.data.val_split > 0) return;
+  if (has_validation(spec.data)) return;
   const bool select_val =
       spec.train.select == SelectKind::kValAcc || spec.train.select == SelectKind::kValLoss;
   const auto& stop = spec.train.early_stopping;
@@ -164,6 +175,13 @@ void check_validation(const Tree& tree, const ExperimentSpec& spec) {
 
 }  // namespace
 
+bool has_validation(const DataSpec& data) {
+  if (data.val_split > 0) return true;
+  std::error_code ignored;
+  return data.dataset == DatasetKind::kFolder && !data.root.empty() &&
+         std::filesystem::is_directory(std::filesystem::path(data.root) / "val", ignored);
+}
+
 std::vector<int64_t> example_shape(const DataSpec& data) {
   int64_t channels = 1, side = 28;
   switch (data.dataset) {
@@ -173,16 +191,87 @@ std::vector<int64_t> example_shape(const DataSpec& data) {
     case DatasetKind::kCifar10:
       channels = 3, side = 32;
       break;
+    case DatasetKind::kFolder:
+      // The images decide what is not given.
+      if (data.channels == 0 || data.resize.empty()) return {};
+      channels = data.channels;
+      break;
     case DatasetKind::kFashionMnist:
     case DatasetKind::kMnist:
       break;
   }
-  return {channels, data.resize ? data.resize : side, data.resize ? data.resize : side};
+  Size2 size = data.resize.empty() ? Size2{side, side} : data.resize;
+  for (const auto& a : data.augment) size = augmented_size(a, size);
+  return {channels, size.h, size.w};
 }
 
 int64_t class_count(const DataSpec& data) {
-  return data.dataset == DatasetKind::kSynthetic ? data.synthetic.classes : 10;
+  switch (data.dataset) {
+    case DatasetKind::kSynthetic:
+      return data.synthetic.classes;
+    case DatasetKind::kFolder:
+      return 0;  // the class folders decide
+    case DatasetKind::kFashionMnist:
+    case DatasetKind::kMnist:
+    case DatasetKind::kCifar10:
+      break;
+  }
+  return 10;
 }
+
+std::string check_augment_fits(const std::vector<AugmentSpec>& augment, Size2 size) {
+  for (const auto& a : augment) {
+    if (a.kind == AugmentKind::kRandomCrop) {
+      const Size2 crop = a.crop.size.empty() ? size : a.crop.size;
+      const int64_t p = a.crop.padding;
+      if (crop.h > size.h + 2 * p || crop.w > size.w + 2 * p)
+        return a.path + ".random_crop.size: " + crop.str() + " does not fit " + size.str() +
+               " images padded by " + std::to_string(p) + " (at most " +
+               Size2{size.h + 2 * p, size.w + 2 * p}.str() + ")";
+    }
+    size = augmented_size(a, size);
+  }
+  return {};
+}
+
+std::string check_normalize_channels(const NormalizeSpec& n, int64_t channels) {
+  if (n.kind != NormalizeKind::kGiven || channels == 0) return {};
+  if (int64_t(n.mean.size()) == channels) return {};
+  return "data.normalize: " + std::to_string(n.mean.size()) + " means and stds for images of " +
+         std::to_string(channels) + " channel" + (channels == 1 ? "" : "s");
+}
+
+namespace {
+
+void check_data(const Tree& tree, const DataSpec& d) {
+  if (d.dataset == DatasetKind::kFolder && d.root.empty())
+    throw ConfigError::plain(tree.locate("data.root"), "data.root",
+                             "a folder dataset needs data.root: the folder holding train/ and "
+                             "test/, each with a folder per class");
+  const auto& n = d.normalize;
+  if (n.kind == NormalizeKind::kGiven) {
+    bool ok = !n.mean.empty() && n.mean.size() == n.std.size();
+    for (double s : n.std) ok = ok && s > 0;
+    if (!ok)
+      throw ConfigError(tree.locate("data.normalize"), "data.normalize",
+                        "{mean: [..], std: [..]} of equal length, every std > 0",
+                        Json(Codec<NormalizeSpec>::encode(n)).dump());
+  }
+  DataSpec unaugmented = d;
+  unaugmented.augment.clear();
+  const std::vector<int64_t> shape = example_shape(unaugmented);
+  if (shape.empty()) return;  // checked once the images are seen (data::geometry)
+  std::string wrong = check_normalize_channels(n, shape[0]);
+  if (!wrong.empty()) throw ConfigError::plain(tree.locate("data.normalize"), "data.normalize",
+                                               wrong.substr(wrong.find(": ") + 2));
+  wrong = check_augment_fits(d.augment, {shape[1], shape[2]});
+  if (!wrong.empty()) {
+    const std::string key = wrong.substr(0, wrong.find(": "));
+    throw ConfigError::plain(tree.locate(key), key, wrong.substr(wrong.find(": ") + 2));
+  }
+}
+
+}  // namespace
 
 ExperimentSpec load_experiment(const std::filesystem::path& path,
                                const std::vector<Override>& overrides) {
@@ -196,15 +285,16 @@ ExperimentSpec load_experiment(const std::filesystem::path& path,
   check_input(tree, "model.input", spec.model.input);
   // The data decides what the model sees; a model file that says otherwise was meant for other
   // data.
+  check_data(tree, spec.data);
   std::vector<int64_t> shape = example_shape(spec.data);
-  if (!spec.model.input.empty() && spec.model.input != shape) {
+  if (!shape.empty() && !spec.model.input.empty() && spec.model.input != shape) {
     throw ConfigError(tree.locate("model.input"), "model.input",
                       Json(shape).dump() + " as the data gives it (dataset " +
                           choice_name(spec.data.dataset) + ", resize " +
-                          std::to_string(spec.data.resize) + ")",
+                          Json(Codec<Size2>::encode(spec.data.resize)).dump() + ")",
                       Json(spec.model.input).dump(), "set data.resize or change the model's input");
   }
-  spec.model.input = shape;
+  if (!shape.empty()) spec.model.input = shape;
   check_optimizer(tree, spec.train.optimizer);
   check_scheduler(tree, spec.train.scheduler, spec.train.epochs);
   check_device(tree, spec.train.device);

@@ -7,13 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "framework/config/image_specs.h"
 #include "framework/config/reader.h"
 
 namespace dlx::config {
 
 // The named choices of the experiment's keys; their tables (names and help) are in
 // experiment.cpp, and choices.h says how to add one.
-enum class DatasetKind { kFashionMnist, kMnist, kCifar10, kSynthetic };
+enum class DatasetKind { kFashionMnist, kMnist, kCifar10, kFolder, kSynthetic };
+enum class CacheKind { kAuto, kMemory, kNone };
 enum class OptimizerKind { kSgd, kAdam, kAdamW };
 enum class SchedulerKind { kNone, kStep, kMultistep, kCosine };
 enum class InitKind { kDefault, kXavierUniform, kXavierNormal, kKaimingUniform, kKaimingNormal };
@@ -23,6 +25,10 @@ enum class MetricKind { kValAcc, kValLoss, kTrainAcc, kTrainLoss };
 template <>
 struct Choices<DatasetKind> {
   static const std::vector<Choice<DatasetKind>>& all();
+};
+template <>
+struct Choices<CacheKind> {
+  static const std::vector<Choice<CacheKind>>& all();
 };
 template <>
 struct Choices<OptimizerKind> {
@@ -99,23 +105,39 @@ struct SyntheticSpec {
 
 struct DataSpec {
   DatasetKind dataset = DatasetKind::kFashionMnist;
-  std::string root;          // folder with the IDX files; "" = search
-  int64_t resize = 0;        // side after bilinear resize; 0 = native size
+  std::string root;          // the dataset's folder; "" = search (not for folder)
+  Size2 resize;              // size after bilinear resize; 0 = native size
+  int64_t channels = 0;      // folder: 1 or 3 (converted); 0 = the first image's
+  CacheKind cache = CacheKind::kAuto;     // folder: decoded images kept in memory or not
+  bool skip_bad = false;                  // folder: skip (and count) undecodable images
+  std::vector<std::string> ignore;        // folder: file-name patterns that are not images
   int64_t batch_size = 256;  // examples per training step
   int64_t train_limit = 0;   // use only the first N training examples; 0 = all
   int64_t test_limit = 0;    // use only the first N test examples; 0 = all
   bool prefetch = true;      // prepare the next batch while this one trains
   double val_split = 0;      // share of the training set held out; 0 = none
+  NormalizeSpec normalize;   // per-channel (x - mean) / std after scaling to [0, 1]
+  std::vector<AugmentSpec> augment;  // applied to training batches, in order
   SyntheticSpec synthetic;   // used when dataset is "synthetic"
 
   template <class V>
   void visit(V& v) {
     v.field("dataset", dataset, "the dataset");
     v.field("root", root,
-            "folder holding the IDX files; default $DLX_DATA/<dataset>, then "
-            "/usr/share/datasets/<dataset>");
-    v.field("resize", resize, "resize images to this side (bilinear, per batch); 0 keeps them",
-            at_least(0));
+            "the dataset's folder; default $DLX_DATA/<dataset>, then "
+            "/usr/share/datasets/<dataset> (a folder dataset must name it)");
+    v.field("resize", resize,
+            "resize images to this side or [height, width] (bilinear); 0 keeps them");
+    v.field("channels", channels,
+            "folder: 1 (gray) or 3 (RGB), converting images that differ; 0 = the first image's",
+            Check<int64_t>{[](const int64_t& c) { return c == 0 || c == 1 || c == 3; },
+                           "0, 1 or 3"});
+    v.field("cache", cache, "folder: where decoded images live between epochs");
+    v.field("skip_bad", skip_bad,
+            "folder: skip images that do not decode (counted in the report) instead of failing");
+    v.field("ignore", ignore,
+            "folder: file-name patterns (shell globs, e.g. '*.txt') that are not images; "
+            "hidden files are always ignored");
     v.field("batch_size", batch_size, "examples per training step", at_least(1));
     v.field("train_limit", train_limit, "use only the first N training examples; 0 = all",
             at_least(0));
@@ -123,10 +145,29 @@ struct DataSpec {
     v.field("prefetch", prefetch, "prepare the next batch on a second thread while one trains");
     v.field("val_split", val_split,
             "share of the training set held out for validation, stratified by class and seeded "
-            "by train.seed; 0 = no validation",
+            "by train.seed; 0 = no validation (a folder dataset's val/ is used instead)",
             Check<double>{[](const double& x) { return x == 0 || (x > 0 && x < 1); },
                           "0 (none) or a number between 0 and 1"});
+    v.field("normalize", normalize,
+            "none, auto (per-channel mean and std of the training split, kept in the report) "
+            "or {mean: [..], std: [..]} of pixels in [0, 1]");
+    read_augment_list(v.raw("augment",
+                            "augmentations of training batches, in order: random_crop {size, "
+                            "padding}, horizontal_flip {p}, random_resized_crop {size, scale, "
+                            "ratio}; drawn from (seed, epoch, step)",
+                            /*required=*/false),
+                      v);
     v.section("synthetic", synthetic, "the generated dataset, for tests");
+  }
+
+ private:
+  template <class V>
+  void read_augment_list(const YAML::Node& node, V& v) {
+    if constexpr (std::is_same_v<V, Reader>) {
+      augment = read_augment(node, child_path(v.path(), "augment"), v.origins());
+    } else if constexpr (std::is_same_v<V, JsonWriter>) {
+      v.out()["augment"] = augment_json(augment);
+    }
   }
 };
 
@@ -247,9 +288,20 @@ struct ExperimentSpec {
   }
 };
 
-/// The shape [C, H, W] of one example as the model sees it (after any resize), and the classes.
+/// The shape [C, H, W] of one example as the model sees it (after any resize and augmentation),
+/// and the classes. Empty (and 0) for a folder dataset whose images decide them: data::geometry
+/// looks at the images.
 std::vector<int64_t> example_shape(const DataSpec& data);
 int64_t class_count(const DataSpec& data);
+
+/// Whether runs of this data have a validation split: data.val_split, or a folder dataset's val/.
+bool has_validation(const DataSpec& data);
+
+/// "" when each augmentation fits the images it gets (a random_crop no larger than the padded
+/// image), else the message, starting with the key ("data.augment[0].random_crop.size: ...").
+std::string check_augment_fits(const std::vector<AugmentSpec>& augment, Size2 size);
+/// "" when data.normalize has a mean and std per channel (or is not given), else the message.
+std::string check_normalize_channels(const NormalizeSpec& n, int64_t channels);
 
 /// Loads, merges, overrides and checks an experiment file. Cross-field checks included; the model's
 /// shapes are checked by the nn builder.

@@ -101,4 +101,14 @@ double peak_rss_mib() {
   return double(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
+int64_t available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return 0;
+}
+
 }  // namespace dlx

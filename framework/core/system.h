@@ -1,6 +1,7 @@
 // Facts about the machine a run happens on, for the report's environment section.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace dlx {
@@ -19,6 +20,9 @@ std::string loaded_blas();
 bool is_reference_blas(const std::string& blas_path);
 /// The most resident memory this process has held so far, in MiB.
 double peak_rss_mib();
+/// Memory the kernel could give this process without swapping (MemAvailable), in bytes; 0 when
+/// /proc/meminfo cannot be read.
+int64_t available_memory_bytes();
 /// Now, as ISO 8601 UTC with milliseconds: 2026-11-22T14:03:07.123Z.
 std::string utc_now();
 

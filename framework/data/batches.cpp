@@ -2,7 +2,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/ops/arange.h>
 #include <ATen/ops/randperm.h>
+#include <ATen/ops/tensor.h>
 #include <ATen/ops/upsample_bilinear2d.h>
 #include <omp.h>
 
@@ -12,6 +14,7 @@ BatchIterator::BatchIterator(const Split& split, const BatchOptions& options, in
                              int64_t skip)
     : split_(split),
       options_(options),
+      epoch_(epoch),
       position_(std::min(skip * options.batch_size * options.world, split.size())) {
   if (options_.shuffle) {
     // One generator per epoch, seeded from the run's seed and the epoch number.
@@ -32,11 +35,14 @@ BatchIterator::~BatchIterator() {
   worker_.join();
 }
 
-void BatchIterator::prefetch_loop() {
-  // One thread here: a second OpenMP team would fight the training step's team for the cores.
+void use_one_thread_here() {
   // LibTorch sets each new thread's team size on first use, so that use comes first.
   at::get_num_threads();
   omp_set_num_threads(1);
+}
+
+void BatchIterator::prefetch_loop() {
+  use_one_thread_here();
   while (true) {
     Batch batch;
     int64_t global = 0;
@@ -58,12 +64,22 @@ void BatchIterator::prefetch_loop() {
   }
 }
 
-at::Tensor prepare_images(const at::Tensor& images_u8, int64_t resize, bool channels_last) {
+at::Tensor prepare_images(const at::Tensor& images_u8, const BatchOptions& o,
+                          const DrawPosition& at) {
   at::Tensor x = images_u8.to(at::kFloat).div_(255.0);
-  if (resize > 0 && (x.size(2) != resize || x.size(3) != resize)) {
-    x = at::upsample_bilinear2d(x, {resize, resize}, /*align_corners=*/false);
+  const config::Size2 size = o.resize;
+  if (!size.empty() && (x.size(2) != size.h || x.size(3) != size.w)) {
+    x = at::upsample_bilinear2d(x, {size.h, size.w}, /*align_corners=*/false);
   }
-  return channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
+  if (!o.augment.empty()) x = o.augmenting ? augment(x, o.augment, at) : augment_eval(x, o.augment);
+  if (!o.normalize.empty()) {
+    const int64_t c = int64_t(o.normalize.mean.size());
+    auto stat = [&](const std::vector<double>& v) {
+      return at::tensor(v, at::kDouble).to(x.device(), at::kFloat).view({1, c, 1, 1});
+    };
+    x = x.sub_(stat(o.normalize.mean)).div_(stat(o.normalize.std));
+  }
+  return o.channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
 }
 
 bool BatchIterator::next(Batch& out) {
@@ -93,21 +109,16 @@ bool BatchIterator::gather(Batch& out, int64_t& global_size) {
   const int64_t base = global / world, extra = global % world, r = options_.rank;
   const int64_t start = position_ + r * base + std::min(r, extra);
   const int64_t size = base + (r < extra ? 1 : 0);
-  at::Tensor images, labels;
-  if (order_.defined()) {
-    at::Tensor index = order_.narrow(0, start, size);
-    images = split_.images.index_select(0, index);
-    labels = split_.labels.index_select(0, index);
-  } else {
-    images = split_.images.narrow(0, start, size);
-    labels = split_.labels.narrow(0, start, size);
-  }
+  at::Tensor index = order_.defined() ? order_.narrow(0, start, size)
+                                      : at::arange(start, start + size, at::kLong);
+  const DrawPosition draws{options_.seed, epoch_, position_ / (options_.batch_size * world),
+                           start - position_, global};
   position_ += global;
   global_size = global;
   // Move the compact uint8 bytes, not the floats: 4x less to copy to a GPU.
-  out.images = prepare_images(images.to(options_.device, /*non_blocking=*/true), options_.resize,
-                              options_.channels_last);
-  out.labels = labels.to(options_.device, /*non_blocking=*/true);
+  at::Tensor images = split_.images_at(index).to(options_.device, /*non_blocking=*/true);
+  out.images = prepare_images(images, options_, draws);
+  out.labels = split_.labels.index_select(0, index).to(options_.device, /*non_blocking=*/true);
   return true;
 }
 

@@ -1,7 +1,7 @@
 // One epoch's batches of a split. The order is drawn from (seed, epoch), so an epoch's order is
 // the same whether a run went straight through or was resumed. Each batch is gathered from the
-// uint8 tensor, moved to the device, scaled to [0, 1] (as d2l's ToTensor) and resized there,
-// a whole batch at a time. With `prefetch`, a second thread prepares the next batch while the
+// uint8 tensor (or decoded from its files), moved to the device, and there, a whole batch at a
+// time, scaled to [0, 1] (as d2l's ToTensor), resized, augmented and normalised. With `prefetch`, a second thread prepares the next batch while the
 // caller trains on the current one; the batches and their order are the same either way.
 #pragma once
 
@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "framework/data/augment.h"
 #include "framework/data/dataset.h"
 
 namespace dlx::data {
@@ -26,10 +27,13 @@ struct BatchOptions {
   int64_t batch_size = 256;
   bool shuffle = true;
   uint64_t seed = 0;
-  int64_t resize = 0;  // 0 keeps the stored size
+  config::Size2 resize;  // empty keeps the stored size
   c10::Device device = c10::kCPU;
   bool prefetch = false;
   bool channels_last = false;  // images in NHWC memory order
+  Normalization normalize;     // per channel, after scaling; empty = none
+  std::vector<config::AugmentSpec> augment;
+  bool augmenting = false;  // draw the augmentations (training); else their eval counterpart
   // Data parallelism: each step takes `world` batches' worth of the epoch's order (one global
   // batch), and rank `rank` gets its own contiguous part of it: so the ranks together see the
   // batches one process with batch_size * world would. A last global batch smaller than `world`
@@ -60,6 +64,7 @@ class BatchIterator {
 
   const Split& split_;
   BatchOptions options_;
+  int64_t epoch_ = 0;
   at::Tensor order_;         // int64 permutation, or undefined for the stored order
   int64_t position_ = 0;     // in the epoch's order, at a global batch's start
   int64_t global_size_ = 0;  // of the step last gathered
@@ -76,7 +81,14 @@ class BatchIterator {
   std::exception_ptr error_;
 };
 
-/// Scales a uint8 image batch to float [0, 1] and resizes it (bilinear) on its device.
-at::Tensor prepare_images(const at::Tensor& images_u8, int64_t resize, bool channels_last = false);
+/// Makes LibTorch's operations on the calling (helper) thread use one thread: a second OpenMP
+/// team would fight the training step's team for the cores.
+void use_one_thread_here();
+
+/// A uint8 image batch as the network takes it, on the batch's device: scaled to [0, 1], resized
+/// (bilinear), augmented with the draws of `at` (when options.augmenting) or brought to the
+/// augmented size, normalised, in the memory format asked.
+at::Tensor prepare_images(const at::Tensor& images_u8, const BatchOptions& options,
+                          const DrawPosition& at = {});
 
 }  // namespace dlx::data

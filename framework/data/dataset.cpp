@@ -13,6 +13,7 @@
 
 #include "framework/core/error.h"
 #include "framework/data/cifar10.h"
+#include "framework/data/folder.h"
 #include "framework/data/idx.h"
 
 namespace dlx::data {
@@ -41,7 +42,7 @@ fs::path idx_file(const fs::path& root, const std::string& stem) {
 
 Split limited(Split split, int64_t limit) {
   if (limit <= 0 || limit >= split.size()) return split;
-  return Split{split.images.narrow(0, 0, limit), split.labels.narrow(0, 0, limit)};
+  return split.select(at::arange(limit, at::kLong));
 }
 
 }  // namespace
@@ -129,12 +130,60 @@ Dataset load_whole(const config::DataSpec& spec) {
       return load_idx(spec, digit_names());
     case config::DatasetKind::kCifar10:
       return read_cifar10(find_data_root(spec));
+    case config::DatasetKind::kFolder:
+      return read_folder(spec);
     case config::DatasetKind::kSynthetic:
       break;
   }
   return make_synthetic(spec.synthetic);
 }
 }  // namespace
+
+at::Tensor Split::images_at(const at::Tensor& index) const {
+  return files ? files->decode(index) : images.index_select(0, index);
+}
+
+Split Split::select(const at::Tensor& index) const {
+  Split out{{}, labels.index_select(0, index), {}};
+  if (!files) {
+    out.images = images.index_select(0, index);
+    return out;
+  }
+  auto picked = std::make_shared<ImageFiles>(*files);
+  picked->paths.clear();
+  const int64_t* at = index.data_ptr<int64_t>();
+  for (int64_t i = 0; i < index.numel(); ++i) picked->paths.push_back(files->paths[at[i]]);
+  out.files = std::move(picked);
+  return out;
+}
+
+Normalization channel_statistics(const Split& split) {
+  // In chunks, in double: a float copy of CIFAR-10's training set alone would be 600 MB.
+  constexpr int64_t kChunk = 4096;
+  at::Tensor sum, squares;
+  int64_t pixels = 0;
+  for (int64_t start = 0; start < split.size(); start += kChunk) {
+    at::Tensor index = at::arange(start, std::min(start + kChunk, split.size()), at::kLong);
+    at::Tensor x = split.images_at(index).to(at::kDouble).div_(255.0);
+    at::Tensor s = x.sum({0, 2, 3}), q = x.mul(x).sum({0, 2, 3});
+    sum = sum.defined() ? sum + s : s;
+    squares = squares.defined() ? squares + q : q;
+    pixels += x.size(0) * x.size(2) * x.size(3);
+  }
+  Normalization n;
+  for (int64_t c = 0; sum.defined() && c < sum.size(0); ++c) {
+    const double mean = sum[c].item<double>() / double(pixels);
+    const double var = squares[c].item<double>() / double(pixels) - mean * mean;
+    n.mean.push_back(mean);
+    n.std.push_back(std::sqrt(std::max(var, 1e-12)));
+  }
+  return n;
+}
+
+Geometry geometry(const config::DataSpec& spec) {
+  if (spec.dataset == config::DatasetKind::kFolder) return folder_geometry(spec);
+  return {config::example_shape(spec), config::class_count(spec)};
+}
 
 Split hold_out(Split& train, double share, uint64_t seed) {
   at::Generator gen = at::detail::createCPUGenerator(seed * 7919ull + 17);
@@ -151,8 +200,7 @@ Split hold_out(Split& train, double share, uint64_t seed) {
     kept.push_back(shuffled.narrow(0, take, n - take));
   }
   auto gathered = [&](std::vector<at::Tensor>& parts) {
-    at::Tensor index = std::get<0>(at::cat(parts).sort());
-    return Split{train.images.index_select(0, index), train.labels.index_select(0, index)};
+    return train.select(std::get<0>(at::cat(parts).sort()));
   };
   Split val = gathered(held);
   train = gathered(kept);
@@ -164,6 +212,16 @@ Dataset load_dataset(const config::DataSpec& spec, uint64_t seed) {
   d.train = limited(d.train, spec.train_limit);
   d.test = limited(d.test, spec.test_limit);
   if (spec.val_split > 0) d.val = hold_out(d.train, spec.val_split, seed);
+  switch (spec.normalize.kind) {
+    case config::NormalizeKind::kNone:
+      break;
+    case config::NormalizeKind::kAuto:
+      d.normalize = channel_statistics(d.train);
+      break;
+    case config::NormalizeKind::kGiven:
+      d.normalize = {spec.normalize.mean, spec.normalize.std};
+      break;
+  }
   return d;
 }
 

@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,10 +13,33 @@
 
 namespace dlx::data {
 
+/// Image files decoded again for each batch (a folder dataset with data.cache: none).
+struct ImageFiles {
+  std::vector<std::string> paths;
+  int64_t channels = 0;
+  config::Size2 size;  // what every image becomes (resized when it differs)
+  /// uint8 [B, C, H, W] of the files at `index`, decoded on a pool of threads.
+  at::Tensor decode(const at::Tensor& index) const;
+};
+
 struct Split {
-  at::Tensor images;  // uint8 [N, C, H, W]
+  Split() = default;
+  Split(at::Tensor images_, at::Tensor labels_, std::shared_ptr<const ImageFiles> files_ = {})
+      : images(std::move(images_)), labels(std::move(labels_)), files(std::move(files_)) {}
+  at::Tensor images;  // uint8 [N, C, H, W]; undefined when `files` holds the images
   at::Tensor labels;  // int64 [N]
+  std::shared_ptr<const ImageFiles> files;  // data.cache: none
   int64_t size() const { return labels.size(0); }
+  /// uint8 [B, C, H, W] of the examples at `index` (int64), on the CPU.
+  at::Tensor images_at(const at::Tensor& index) const;
+  /// The examples at `index`, in that order.
+  Split select(const at::Tensor& index) const;
+};
+
+/// Per-channel statistics of pixels scaled to [0, 1]; empty when data.normalize is none.
+struct Normalization {
+  std::vector<double> mean, std;
+  bool empty() const { return mean.empty(); }
 };
 
 struct Dataset {
@@ -25,6 +49,10 @@ struct Dataset {
   Split val;  // held out of the training set (data.val_split); empty tensors when none
   Split test;
   std::vector<std::string> class_names;
+  std::string cache = "memory";  // where the decoded images live: memory or none (files)
+  int64_t cache_bytes = 0;       // of decoded images held in memory
+  std::vector<std::string> skipped;  // files that did not decode (data.skip_bad)
+  Normalization normalize;           // what batches are normalised with
   int64_t classes() const { return static_cast<int64_t>(class_names.size()); }
   bool has_validation() const { return val.labels.defined() && val.size() > 0; }
 };
@@ -33,9 +61,21 @@ struct Dataset {
 /// /usr/share/datasets/<dataset>. None found is a RuntimeError listing where it looked.
 std::filesystem::path find_data_root(const config::DataSpec& spec);
 
+/// What the network sees of a dataset: one example's shape (after resize and augmentation) and
+/// the classes. A folder dataset's images decide what its config leaves open, so they are looked
+/// at (the first image's header); other datasets' come from the config alone.
+struct Geometry {
+  std::vector<int64_t> input;
+  int64_t classes = 0;
+};
+Geometry geometry(const config::DataSpec& spec);
+
 /// Loads (or generates) the dataset, applying train_limit and test_limit, then holds out
 /// data.val_split of the training set for validation (drawn with `seed`).
 Dataset load_dataset(const config::DataSpec& spec, uint64_t seed = 0);
+
+/// The mean and (population) std of each channel over a split's pixels, scaled to [0, 1].
+Normalization channel_statistics(const Split& split);
 
 /// Moves `share` of each class's examples out of `train` into the returned validation split,
 /// drawn with `seed`; both keep the stored order. Every class with two or more examples gives

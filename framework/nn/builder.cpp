@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "framework/data/dataset.h"
+
 namespace dlx::nn {
 
 int64_t Network::parameters() const {
@@ -68,8 +70,17 @@ Network build_network(const config::ModelSpec& spec, const Shape& input,
 }
 
 Network build_network(const config::ExperimentSpec& spec) {
-  Network net = build_network(spec.model, spec.model.input);
-  const int64_t classes = config::class_count(spec.data);
+  // The data decides the input and the classes; a folder dataset's images are looked at for them.
+  const data::Geometry data = data::geometry(spec.data);
+  if (!spec.model.input.empty() && spec.model.input != data.input) {
+    throw ConfigError::plain({}, "model.input",
+                             config::Json(spec.model.input).dump() + " differs from " +
+                                 config::Json(data.input).dump() + " as the images in " + spec.data.root +
+                                 " give it (set data.resize or data.channels, or change the "
+                                 "model's input)");
+  }
+  Network net = build_network(spec.model, data.input);
+  const int64_t classes = data.classes;
   if (net.output() != Shape{classes}) {
     const auto& last = spec.model.layers.back();
     throw ConfigError(last.where, last.path,

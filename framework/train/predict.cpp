@@ -70,7 +70,12 @@ std::vector<Prediction> predict_run(const std::filesystem::path& folder,
   data::Dataset dataset = data::load_dataset(spec.data, uint64_t(spec.train.seed));
   const data::Split& split = options.split == "test" ? dataset.test : dataset.train;
 
-  data::BatchOptions in_order{256, false, 0, spec.data.resize, device};
+  data::BatchOptions in_order;
+  in_order.shuffle = false;
+  in_order.resize = spec.data.resize;
+  in_order.device = device;
+  in_order.normalize = dataset.normalize;
+  in_order.augment = spec.data.augment;
   data::BatchIterator batches(split, in_order, 0);
   std::vector<Prediction> rows;
   data::Batch batch;

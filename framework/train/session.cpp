@@ -116,7 +116,7 @@ nn::Network seeded_network(const config::ExperimentSpec& spec) {
 }
 
 Session::Session(config::ExperimentSpec& spec, const RunOptions& options, std::ostream& out)
-    : spec_(spec), options_(options), out_(out), judge_(spec.train, spec.data.val_split > 0) {}
+    : spec_(spec), options_(options), out_(out), judge_(spec.train, config::has_validation(spec.data)) {}
 
 Session::~Session() = default;
 
@@ -143,10 +143,19 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
   record.dataset = dataset.name, record.source = dataset.source;
   record.train_examples = dataset.train.size(), record.test_examples = dataset.test.size();
   record.val_examples = val_size, record.class_names = dataset.class_names;
-  out_ << fmt::format("data: {} from {}: {} train, {}{} test examples", dataset.name,
+  record.cache = dataset.cache, record.cache_bytes = dataset.cache_bytes;
+  record.skipped_files = dataset.skipped;
+  record.mean = dataset.normalize.mean, record.std = dataset.normalize.std;
+  out_ << fmt::format("data: {} from {}: {} train, {}{} test examples{}{}", dataset.name,
                       dataset.source, dataset.train.size(),
                       val_size ? std::to_string(val_size) + " validation, " : "",
-                      dataset.test.size())
+                      dataset.test.size(),
+                      dataset.cache_bytes ? fmt::format(", {:.1f} MiB decoded in memory",
+                                                        double(dataset.cache_bytes) / (1 << 20))
+                                          : "",
+                      dataset.skipped.empty()
+                          ? ""
+                          : fmt::format(", {} bad files skipped", dataset.skipped.size()))
        << std::endl;
   net.body->to(device);
   if (spec_.train.channels_last) to_channels_last(net);
@@ -168,6 +177,9 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
   batching.shuffle = true;
   batching.seed = static_cast<uint64_t>(spec_.train.seed);
   batching.resize = spec_.data.resize;
+  batching.normalize = dataset.normalize;
+  batching.augment = spec_.data.augment;
+  batching.augmenting = true;
   batching.device = device;
   batching.prefetch = spec_.data.prefetch;
   batching.channels_last = spec_.train.channels_last;

@@ -130,6 +130,7 @@ Evaluation evaluate(nn::Network& network, const data::Split& split,
   network.body->eval();
   data::BatchOptions in_order = options;
   in_order.shuffle = false;
+  in_order.augmenting = false;
   data::BatchIterator batches(split, in_order, 0);
   Sums sums(options.device, EpochState{});
   const auto start = Clock::now();

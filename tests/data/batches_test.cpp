@@ -60,14 +60,14 @@ TEST_CASE("images are scaled to [0, 1] like ToTensor and resized per batch") {
   data::Split split = numbered(3);
   split.images.fill_(255);
   data::BatchOptions options;
-  options.resize = 9;
+  options.resize = {9, 9};
   data::BatchIterator it(split, options, 1);
   data::Batch b;
   REQUIRE(it.next(b));
   CHECK(b.images.sizes().vec() == std::vector<int64_t>{3, 1, 9, 9});
   CHECK((b.images.scalar_type() == at::kFloat));
   CHECK(b.images.min().item<float>() == doctest::Approx(1.0));
-  at::Tensor half = data::prepare_images(at::full({1, 1, 2, 2}, 51, at::kByte), 0);
+  at::Tensor half = data::prepare_images(at::full({1, 1, 2, 2}, 51, at::kByte), data::BatchOptions{});
   CHECK(half.max().item<float>() == doctest::Approx(0.2));
 }
 
@@ -76,7 +76,7 @@ TEST_CASE("prefetching gives the same batches in the same order, and may be aban
   data::BatchOptions options;
   options.batch_size = 5;
   options.seed = 7;
-  options.resize = 6;
+  options.resize = {6, 6};
   data::BatchOptions ahead = options;
   ahead.prefetch = true;
   for (int64_t skip : {0, 3}) {
@@ -104,7 +104,7 @@ TEST_CASE("channels-last batches hold the same values in NHWC memory order") {
   data::BatchOptions options;
   options.batch_size = 6;
   options.shuffle = false;
-  options.resize = 8;
+  options.resize = {8, 8};
   data::BatchOptions nhwc = options;
   nhwc.channels_last = true;
   data::BatchIterator a(split, options, 1), b(split, nhwc, 1);

@@ -1,0 +1,18 @@
+// A folder of the user's own images, laid out as torchvision's ImageFolder expects:
+// data.root/train/<class>/*.png|jpg|jpeg, data.root/test/<class>/..., and optionally
+// data.root/val/<class>/... Labels are the training class folders' names in sorted order.
+// Images are decoded once, on all cores, into one uint8 tensor (data.cache: memory), or decoded
+// again for each batch (data.cache: none). Every problem is one line naming the file or folder.
+#pragma once
+
+#include "framework/data/dataset.h"
+
+namespace dlx::data {
+
+/// The classes and one example's shape, from the class folders and the first image's header.
+Geometry folder_geometry(const config::DataSpec& spec);
+
+/// The whole dataset: train, test and (when data.root/val exists) val.
+Dataset read_folder(const config::DataSpec& spec);
+
+}  // namespace dlx::data
