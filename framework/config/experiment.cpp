@@ -175,11 +175,16 @@ void check_validation(const Tree& tree, const ExperimentSpec& spec) {
 
 }  // namespace
 
-bool has_validation(const DataSpec& data) {
-  if (data.val_split > 0) return true;
+namespace {
+bool has_val_folder(const DataSpec& data) {
   std::error_code ignored;
   return data.dataset == DatasetKind::kFolder && !data.root.empty() &&
          std::filesystem::is_directory(std::filesystem::path(data.root) / "val", ignored);
+}
+}  // namespace
+
+bool has_validation(const DataSpec& data) {
+  return data.val_split > 0 || has_val_folder(data);
 }
 
 std::vector<int64_t> example_shape(const DataSpec& data) {
@@ -248,6 +253,10 @@ void check_data(const Tree& tree, const DataSpec& d) {
     throw ConfigError::plain(tree.locate("data.root"), "data.root",
                              "a folder dataset needs data.root: the folder holding train/ and "
                              "test/, each with a folder per class");
+  if (d.val_split > 0 && has_val_folder(d))
+    throw ConfigError::plain(tree.locate("data.val_split"), "data.val_split",
+                             d.root + "/val is the validation split: set data.val_split to 0, "
+                                      "or move val/ away to hold out part of train/");
   const auto& n = d.normalize;
   if (n.kind == NormalizeKind::kGiven) {
     bool ok = !n.mean.empty() && n.mean.size() == n.std.size();

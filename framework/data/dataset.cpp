@@ -139,6 +139,11 @@ Dataset load_whole(const config::DataSpec& spec) {
 }
 }  // namespace
 
+std::vector<int64_t> Dataset::image_size() const {
+  if (train.files) return {train.files->size.h, train.files->size.w};
+  return {train.images.size(2), train.images.size(3)};
+}
+
 at::Tensor Split::images_at(const at::Tensor& index) const {
   return files ? files->decode(index) : images.index_select(0, index);
 }

@@ -54,6 +54,8 @@ struct Dataset {
   std::vector<std::string> skipped;  // files that did not decode (data.skip_bad)
   Normalization normalize;           // what batches are normalised with
   int64_t classes() const { return static_cast<int64_t>(class_names.size()); }
+  /// [height, width] of the images as stored (before any per-batch resize).
+  std::vector<int64_t> image_size() const;
   bool has_validation() const { return val.labels.defined() && val.size() > 0; }
 };
 

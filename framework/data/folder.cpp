@@ -22,7 +22,6 @@ namespace fs = std::filesystem;
 using config::Size2;
 
 enum Part { kTrain, kVal, kTest, kParts };
-const char* const kPartNames[kParts] = {"train", "val", "test"};
 
 bool ignored(const fs::path& p, const std::vector<std::string>& patterns) {
   const std::string name = p.filename().string();
@@ -119,14 +118,8 @@ Listing list_folder(const config::DataSpec& spec) {
   l.classes = class_folders(root / "train", spec);
   list_part(l, kTrain, root / "train", spec);
   list_part(l, kTest, root / "test", spec);
-  if (fs::exists(root / "val")) {
-    if (spec.val_split > 0)
-      throw ConfigError::plain({}, "data.val_split",
-                               (root / "val").string() +
-                                   " exists and is the validation split: set data.val_split to "
-                                   "0, or move val/ away to hold out part of train/");
-    list_part(l, kVal, root / "val", spec);
-  }
+  // (The config refuses data.val_split beside a val/ folder.)
+  if (fs::is_directory(root / "val") && spec.val_split == 0) list_part(l, kVal, root / "val", spec);
   limit_part(l, kTrain, spec.train_limit);
   limit_part(l, kTest, spec.test_limit);
   return l;
@@ -140,9 +133,6 @@ at::Tensor fitted(const at::Tensor& chw, Size2 size) {
   return x.round_().clamp_(0, 255).to(at::kByte).squeeze(0);
 }
 
-at::Tensor load_image(const std::string& file, int64_t channels, Size2 size) {
-  return fitted(decode_image(read_file(file), channels, file), size);
-}
 
 std::string shape_text(const ImageHeader& h) {
   return std::to_string(h.channels == 1 ? 1 : 3) + "x" + std::to_string(h.height) + "x" +
@@ -282,6 +272,10 @@ class FolderLoader {
 
 }  // namespace
 
+at::Tensor load_image(const std::string& file, int64_t channels, Size2 size) {
+  return fitted(decode_image(read_file(file), channels, file), size);
+}
+
 at::Tensor ImageFiles::decode(const at::Tensor& index) const {
   const int64_t n = index.numel();
   at::Tensor out = at::empty({n, channels, size.h, size.w}, at::kByte);
@@ -304,7 +298,8 @@ Geometry folder_geometry(const config::DataSpec& spec) {
   if (wrong.empty()) wrong = config::check_normalize_channels(spec.normalize, channels);
   if (!wrong.empty()) {
     const size_t colon = wrong.find(": ");
-    throw ConfigError::plain({}, wrong.substr(0, colon), wrong.substr(colon + 2));
+    // Located at the images that it does not fit.
+    throw ConfigError::plain({spec.root}, wrong.substr(0, colon), wrong.substr(colon + 2));
   }
   for (const auto& a : spec.augment) size = config::augmented_size(a, size);
   return {{channels, size.h, size.w}, int64_t(classes.size())};

@@ -103,13 +103,17 @@ Tj jpeg_reader(const std::string& bytes, const std::string& file, ImageHeader& h
 at::Tensor decode_jpeg(const std::string& bytes, int64_t channels, const std::string& file) {
   ImageHeader header;
   Tj tj = jpeg_reader(bytes, file, header);
-  at::Tensor hwc = at::empty({header.height, header.width, channels}, at::kByte);
+  // Colour goes through RGB to gray, as for PNG, so that a gray run sees what PIL's
+  // convert("L") gives (the luma stored in the file differs where RGB clips).
+  const bool direct_gray = channels == 1 && header.channels == 1;
+  at::Tensor hwc = at::empty({header.height, header.width, direct_gray ? 1 : 3}, at::kByte);
   // Warnings (a truncated file) stop the decoder: nothing trains on half an image.
   if (tjDecompress2(tj.get(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
                     hwc.data_ptr<uint8_t>(), int(header.width), 0, int(header.height),
-                    channels == 1 ? TJPF_GRAY : TJPF_RGB,
-                    TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) != 0)
+                    direct_gray ? TJPF_GRAY : TJPF_RGB, TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) !=
+      0)
     fail(file, std::string("corrupt or truncated JPEG (") + tjGetErrorStr2(tj.get()) + ")");
+  if (channels == 1 && !direct_gray) hwc = luma(hwc);
   return hwc.permute({2, 0, 1}).contiguous();
 }
 

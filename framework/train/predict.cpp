@@ -1,10 +1,15 @@
 #include "framework/train/predict.h"
 
+#include <ATen/ops/arange.h>
+#include <ATen/ops/softmax.h>
+#include <ATen/ops/stack.h>
 #include <fmt/format.h>
 
 #include "framework/core/error.h"
 #include "framework/data/batches.h"
 #include "framework/data/dataset.h"
+#include "framework/data/folder.h"
+#include "framework/report/run_report.h"
 #include "framework/nn/builder.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/environment.h"
@@ -14,7 +19,7 @@ namespace dlx::train {
 
 namespace {
 std::vector<std::vector<uint8_t>> pixels_of(const data::Split& split, int64_t index) {
-  at::Tensor image = split.images[index][0].contiguous();
+  at::Tensor image = split.images_at(at::arange(index, index + 1, at::kLong))[0][0].contiguous();
   auto a = image.accessor<uint8_t, 2>();
   std::vector<std::vector<uint8_t>> rows(image.size(0), std::vector<uint8_t>(image.size(1)));
   for (int64_t y = 0; y < image.size(0); ++y)
@@ -56,17 +61,64 @@ std::string predictions_svg(const std::vector<Prediction>& rows) {
   return svg + "</svg>\n";
 }
 
+namespace {
+// The run's network with the weights it kept, on `device`.
+nn::Network kept_network(const std::filesystem::path& folder, const config::ExperimentSpec& spec,
+                         c10::Device device) {
+  nn::Network net = nn::build_network(spec);
+  const std::filesystem::path best = folder / "checkpoint_best.pt";
+  load_weights(net, read_weights(std::filesystem::exists(best) ? best : folder / "checkpoint.pt"));
+  net.body->to(device);
+  return net;
+}
+}  // namespace
+
+std::vector<FilePrediction> predict_files(const std::filesystem::path& folder,
+                                          const std::vector<std::string>& files, int64_t top,
+                                          const std::string& device_name) {
+  config::ExperimentSpec spec = config::load_experiment(folder / "config.yaml");
+  const report::RunReport run = report::read_run_report(folder);
+  if (!run.data) throw RuntimeError((folder / "report.json").string() + ": no data section");
+  const report::DataRecord& data = *run.data;
+  const c10::Device device = resolve_device(device_name.empty() ? spec.train.device : device_name);
+  nn::Network net = kept_network(folder, spec, device);
+  // Each file as the run's batches were made: decoded to the stored channels and size, then
+  // resized, brought to the augmented size and normalised as evaluation batches are.
+  const int64_t channels = net.input[0];
+  // Reports written before image_size existed come from runs without augmentation.
+  const config::Size2 stored = data.image_size.size() == 2
+                                   ? config::Size2{data.image_size[0], data.image_size[1]}
+                                   : config::Size2{net.input[1], net.input[2]};
+  std::vector<at::Tensor> images;
+  for (const auto& f : files) images.push_back(data::load_image(f, channels, stored));
+  data::BatchOptions eval;
+  eval.resize = spec.data.resize;
+  eval.device = device;
+  eval.normalize = {data.mean, data.std};
+  eval.augment = spec.data.augment;
+  at::Tensor x = data::prepare_images(at::stack(images).to(device), eval);
+  at::Tensor probs = at::softmax(logits(net, x), 1).to(at::kCPU);
+  const int64_t k = std::min<int64_t>(top, probs.size(1));
+  auto [values, indices] = probs.topk(k, 1);
+  std::vector<FilePrediction> out;
+  for (size_t i = 0; i < files.size(); ++i) {
+    FilePrediction p{files[i], {}};
+    for (int64_t j = 0; j < k; ++j)
+      p.top.emplace_back(data.class_names.at(indices[i][j].item<int64_t>()),
+                         values[i][j].item<double>());
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 std::vector<Prediction> predict_run(const std::filesystem::path& folder,
                                     const PredictOptions& options) {
   if (options.split != "test" && options.split != "train") {
     throw ConfigError({"--split"}, "", "test or train", "'" + options.split + "'");
   }
   config::ExperimentSpec spec = config::load_experiment(folder / "config.yaml");
-  nn::Network net = nn::build_network(spec);
-  load_weights(net, read_weights(folder / "checkpoint.pt"));
-  const c10::Device device =
-      resolve_device(options.device.empty() ? spec.train.device : options.device);
-  net.body->to(device);
+  const c10::Device device = resolve_device(options.device.empty() ? spec.train.device : options.device);
+  nn::Network net = kept_network(folder, spec, device);
   data::Dataset dataset = data::load_dataset(spec.data, uint64_t(spec.train.seed));
   const data::Split& split = options.split == "test" ? dataset.test : dataset.train;
 

@@ -22,11 +22,25 @@ struct PredictOptions {
   std::string device;          // "" = the run's train.device
 };
 
+/// One image file's most likely classes, most likely first.
+struct FilePrediction {
+  std::string file;
+  std::vector<std::pair<std::string, double>> top;  // class name, probability
+};
+
+/// Decodes `files` as the run's data was (channels, size, normalisation; augmentation's
+/// evaluation counterpart) and predicts each with the run's kept weights (checkpoint_best.pt when
+/// the run selected an epoch, else checkpoint.pt). An unreadable file is a RuntimeError naming it.
+std::vector<FilePrediction> predict_files(const std::filesystem::path& folder,
+                                          const std::vector<std::string>& files, int64_t top,
+                                          const std::string& device = "");
+
 /// The rows' images in a grid, each titled true/predicted (red when wrong), as d2l's
 /// predict_ch3 shows them: a self-contained SVG.
 std::string predictions_svg(const std::vector<Prediction>& rows);
 
-/// Loads the run in `folder` and predicts the split's examples in order until `count` rows.
+/// Loads the run in `folder` and predicts the split's examples in order until `count` rows, with
+/// the run's kept weights (as predict_files).
 std::vector<Prediction> predict_run(const std::filesystem::path& folder,
                                     const PredictOptions& options);
 

@@ -143,6 +143,7 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
   record.dataset = dataset.name, record.source = dataset.source;
   record.train_examples = dataset.train.size(), record.test_examples = dataset.test.size();
   record.val_examples = val_size, record.class_names = dataset.class_names;
+  record.image_size = dataset.image_size();
   record.cache = dataset.cache, record.cache_bytes = dataset.cache_bytes;
   record.skipped_files = dataset.skipped;
   record.mean = dataset.normalize.mean, record.std = dataset.normalize.std;

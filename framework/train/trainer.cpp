@@ -116,12 +116,16 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
   return result;
 }
 
-at::Tensor predict(nn::Network& network, const at::Tensor& images) {
+at::Tensor logits(nn::Network& network, const at::Tensor& images) {
   c10::InferenceMode inference;
   network.body->eval();
-  at::Tensor predicted = network.body->forward(images).argmax(1);
+  at::Tensor out = network.body->forward(images);
   network.body->train();
-  return predicted;
+  return out;
+}
+
+at::Tensor predict(nn::Network& network, const at::Tensor& images) {
+  return logits(network, images).argmax(1);
 }
 
 Evaluation evaluate(nn::Network& network, const data::Split& split,

@@ -68,5 +68,7 @@ Evaluation evaluate(nn::Network& network, const data::Split& split,
 
 /// The predicted class of each example of `images` (float, on the network's device).
 at::Tensor predict(nn::Network& network, const at::Tensor& images);
+/// The network's outputs (before softmax) in evaluation mode.
+at::Tensor logits(nn::Network& network, const at::Tensor& images);
 
 }  // namespace dlx::train

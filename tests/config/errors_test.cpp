@@ -62,6 +62,7 @@ TEST_CASE("unknown optimizer, dataset, init and activation names suggest the clo
         "'sgdd'; did you mean 'sgd'?");
   CHECK(error_of("model: m.yaml\ndata: {dataset: fashion_mnist}\n") ==
         "DIR/exp.yaml:2:17: error: data.dataset: expected one of fashion-mnist, mnist, cifar10, "
+        "folder, "
         "synthetic, "
         "found 'fashion_mnist'; did you mean 'fashion-mnist'?");
   CHECK(error_of("model: m.yaml\ntrain: {init: xavier}\n") ==

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <ATen/ops/full.h>
+
 #include "framework/config/experiment.h"
+#include "framework/data/image_io.h"
 #include "framework/nn/builder.h"
 #include "tests/helpers.h"
 
@@ -153,7 +156,7 @@ TEST_CASE("a key a newer dlx adds with its old behaviour as default leaves the i
 
 TEST_CASE("every named choice has a name, and the names are the registries' full lists") {
   CHECK(choice_names<DatasetKind>() ==
-        std::vector<std::string>{"fashion-mnist", "mnist", "cifar10", "synthetic"});
+        std::vector<std::string>{"fashion-mnist", "mnist", "cifar10", "folder", "synthetic"});
   CHECK(choice_names<SelectKind>() ==
         std::vector<std::string>{"auto", "last", "val_acc", "val_loss"});
   CHECK(choice_names<MetricKind>() ==
@@ -170,10 +173,17 @@ TEST_CASE("every named choice has a name, and the names are the registries' full
 }
 
 TEST_CASE("every shipped experiment loads and its network builds") {
+  // A folder experiment's images decide its classes: ten classes of one 28x28 image each.
+  testing::TempDir images;
+  for (const char* part : {"train", "test"})
+    for (int c = 0; c < 10; ++c)
+      images.write(std::string(part) + "/class" + std::to_string(c) + "/0.png",
+                   data::encode_png(at::full({1, 28, 28}, 20 * c, at::kByte)));
   for (const auto& entry :
        std::filesystem::directory_iterator(testing::source_dir() / "experiments")) {
     CAPTURE(entry.path());
     ExperimentSpec spec = load_experiment(entry.path());
+    if (spec.data.dataset == DatasetKind::kFolder) spec.data.root = images.path().string();
     CHECK_FALSE(spec.name.empty());
     CHECK(nn::build_network(spec).parameters() > 0);
   }

@@ -1,5 +1,5 @@
 // `dlx predict RUN`: the run's predictions on the first examples of a split, with text labels,
-// and the accuracy over those rows (the second seed's table).
+// and the accuracy over those rows (the second seed's table); or, with --files, on image files.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -9,6 +9,23 @@
 #include "tools/dlx/commands.h"
 
 namespace dlx::tools {
+
+namespace {
+int print_file_predictions(const std::string& folder, const std::vector<std::string>& files,
+                           int64_t top, const std::string& device) {
+  auto rows = train::predict_files(folder, files, top, device);
+  size_t width = 4;
+  for (const auto& r : rows) width = std::max(width, r.file.size());
+  std::cout << fmt::format("{:<{}}  {}\n", "file", width,
+                           top == 1 ? "prediction (probability)" : "top predictions (probability)");
+  for (const auto& r : rows) {
+    std::string line = fmt::format("{:<{}}", r.file, width);
+    for (const auto& [label, p] : r.top) line += fmt::format("  {} ({:.3f})", label, p);
+    std::cout << line << "\n";
+  }
+  return 0;
+}
+}  // namespace
 
 void add_predict_command(CLI::App& app, Command& chosen) {
   auto folder = std::make_shared<std::string>();
@@ -20,11 +37,19 @@ void add_predict_command(CLI::App& app, Command& chosen) {
   cmd->add_option("--split", options->split, "test (default) or train");
   cmd->add_flag("--misses", options->misses_only, "only the examples predicted wrongly");
   cmd->add_option("--device", options->device, "device (default: the run's train.device)");
+  auto files = std::make_shared<std::vector<std::string>>();
+  auto top = std::make_shared<int64_t>(1);
+  cmd->add_option("--files", *files,
+                  "predict these PNG or JPEG files instead, decoded and normalised as the run's "
+                  "data was");
+  cmd->add_option("--top", *top, "with --files: the K most likely classes (default 1)")
+      ->check(CLI::PositiveNumber);
   auto image = std::make_shared<std::string>();
   cmd->add_option("--image", *image,
                   "also write the examples in a grid, titled true/predicted (SVG)");
-  cmd->callback([folder, options, image, &chosen] {
-    chosen = [folder, options, image] {
+  cmd->callback([folder, options, image, files, top, &chosen] {
+    chosen = [folder, options, image, files, top] {
+      if (!files->empty()) return print_file_predictions(*folder, *files, *top, options->device);
       auto rows = train::predict_run(*folder, *options);
       std::cout << fmt::format("{:>5}  {:<12}  {}\n", "index", "true_label", "predicted_label");
       int64_t right = 0;
