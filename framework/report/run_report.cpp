@@ -109,6 +109,7 @@ Json data_json(const DataRecord& d) {
   if (d.val_examples) j["val_examples"] = d.val_examples;
   j["class_names"] = d.class_names;
   j["image_size"] = d.image_size;
+  j["load_seconds"] = d.load_seconds;
   j["cache"] = d.cache;
   j["cache_mib"] = double(d.cache_bytes) / (1 << 20);
   j["skipped_bad"] = d.skipped_files.size();
@@ -126,6 +127,7 @@ DataRecord data_from(const Json& j) {
   d.val_examples = j.value("val_examples", int64_t(0));
   d.class_names = j.value("class_names", std::vector<std::string>{});
   d.image_size = j.value("image_size", std::vector<int64_t>{});
+  d.load_seconds = j.value("load_seconds", 0.0);
   d.cache = j.value("cache", "memory");
   d.cache_bytes = int64_t(j.value("cache_mib", 0.0) * (1 << 20));
   d.skipped_files = j.value("skipped_files", std::vector<std::string>{});

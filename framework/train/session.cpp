@@ -137,6 +137,7 @@ void Session::save() {
 
 RunStatus Session::train(nn::Network& net, bool resuming) {
   std::unique_ptr<distributed::Group> group = join(options_);
+  const auto loading = std::chrono::steady_clock::now();
   data::Dataset dataset = data::load_dataset(spec_.data, uint64_t(spec_.train.seed));
   const int64_t val_size = dataset.has_validation() ? dataset.val.size() : 0;
   report::DataRecord& record = report.data.emplace();
@@ -144,6 +145,8 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
   record.train_examples = dataset.train.size(), record.test_examples = dataset.test.size();
   record.val_examples = val_size, record.class_names = dataset.class_names;
   record.image_size = dataset.image_size();
+  record.load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - loading).count();
   record.cache = dataset.cache, record.cache_bytes = dataset.cache_bytes;
   record.skipped_files = dataset.skipped;
   record.mean = dataset.normalize.mean, record.std = dataset.normalize.std;
