@@ -87,13 +87,20 @@ struct TjFree {
 };
 using Tj = std::unique_ptr<void, TjFree>;
 
-Tj jpeg_reader(const std::string& bytes, const std::string& file, ImageHeader& header) {
-  Tj tj(tjInitDecompress());
-  if (!tj) fail(file, "cannot start the JPEG decoder");
+// One decompressor per thread, kept: making one costs about as much as decoding a small image.
+// (A handle stays usable after an error: TurboJPEG aborts the decompression it was in.)
+tjhandle decompressor(const std::string& file) {
+  thread_local Tj handle(tjInitDecompress());
+  if (!handle) fail(file, "cannot start the JPEG decoder");
+  return handle.get();
+}
+
+tjhandle jpeg_reader(const std::string& bytes, const std::string& file, ImageHeader& header) {
+  tjhandle tj = decompressor(file);
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(tj.get(), reinterpret_cast<const unsigned char*>(bytes.data()),
+  if (tjDecompressHeader3(tj, reinterpret_cast<const unsigned char*>(bytes.data()),
                           bytes.size(), &w, &h, &subsamp, &colorspace) != 0)
-    fail(file, std::string("not a readable JPEG (") + tjGetErrorStr2(tj.get()) + ")");
+    fail(file, std::string("not a readable JPEG (") + tjGetErrorStr2(tj) + ")");
   if (w <= 0 || h <= 0 || uint32_t(w) > kMaxSide || uint32_t(h) > kMaxSide)
     fail(file, "a JPEG of " + std::to_string(w) + "x" + std::to_string(h) + " pixels");
   header = {colorspace == TJCS_GRAY ? 1 : 3, h, w};
@@ -102,17 +109,17 @@ Tj jpeg_reader(const std::string& bytes, const std::string& file, ImageHeader& h
 
 at::Tensor decode_jpeg(const std::string& bytes, int64_t channels, const std::string& file) {
   ImageHeader header;
-  Tj tj = jpeg_reader(bytes, file, header);
+  tjhandle tj = jpeg_reader(bytes, file, header);
   // Colour goes through RGB to gray, as for PNG, so that a gray run sees what PIL's
   // convert("L") gives (the luma stored in the file differs where RGB clips).
   const bool direct_gray = channels == 1 && header.channels == 1;
   at::Tensor hwc = at::empty({header.height, header.width, direct_gray ? 1 : 3}, at::kByte);
   // Warnings (a truncated file) stop the decoder: nothing trains on half an image.
-  if (tjDecompress2(tj.get(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+  if (tjDecompress2(tj, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
                     hwc.data_ptr<uint8_t>(), int(header.width), 0, int(header.height),
                     direct_gray ? TJPF_GRAY : TJPF_RGB, TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) !=
       0)
-    fail(file, std::string("corrupt or truncated JPEG (") + tjGetErrorStr2(tj.get()) + ")");
+    fail(file, std::string("corrupt or truncated JPEG (") + tjGetErrorStr2(tj) + ")");
   if (channels == 1 && !direct_gray) hwc = luma(hwc);
   return hwc.permute({2, 0, 1}).contiguous();
 }

@@ -1,6 +1,8 @@
 // dlx: declarative deep-learning experiments on LibTorch. Parses arguments, runs one subcommand,
 // and turns any error into one line on stderr: exit 2 for a mistake in the user's input, 1 for a
 // failure of the run or the machine.
+#include <malloc.h>
+
 #include <csignal>
 #include <iostream>
 
@@ -40,6 +42,13 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) tools::command_line += (i ? " " : "") + std::string(argv[i]);
   tools::arguments.assign(argv + std::min(argc, 1), argv + argc);
 
+  // Keep freed memory for reuse instead of giving it back to the kernel: every batch allocates
+  // buffers of the same large sizes, and glibc by default maps and unmaps them each time, so
+  // each batch paid again for faulting in and zeroing fresh pages. Measured on a 2-core VM,
+  // 64x64 RGB images from the memory cache: 14,000 images/s before, 100,000 after.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 256 << 20);
   // A write past a file-size limit (a full disk's stand-in) should fail with EFBIG, not kill us.
   std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"dlx: declarative deep-learning experiments on LibTorch"};
