@@ -24,6 +24,8 @@ void add_resume_command(CLI::App& app, Command& chosen);
 void add_sweep_command(CLI::App& app, Command& chosen);
 void add_compare_command(CLI::App& app, Command& chosen);
 void add_predict_command(CLI::App& app, Command& chosen);
+/// `dlx completion` and `dlx man`, written from the app's own subcommands and options.
+void add_help_file_commands(CLI::App& app, Command& chosen);
 
 /// Adds the repeatable `--set key=value` option.
 void add_set_option(CLI::App& command, std::vector<std::string>& sets);

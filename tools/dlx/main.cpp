@@ -6,6 +6,8 @@
 #include <csignal>
 #include <iostream>
 
+#include <torch/version.h>
+
 #include "framework/core/error.h"
 #include "tools/dlx/commands.h"
 
@@ -63,6 +65,8 @@ int main(int argc, char** argv) {
   tools::add_sweep_command(app, chosen);
   tools::add_compare_command(app, chosen);
   tools::add_predict_command(app, chosen);
+  tools::add_help_file_commands(app, chosen);
+  app.set_version_flag("--version", std::string("dlx ") + DLX_VERSION + " (LibTorch " + TORCH_VERSION + ")");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
