@@ -255,8 +255,9 @@ void check_data(const Tree& tree, const DataSpec& d) {
                              "test/, each with a folder per class");
   if (d.val_split > 0 && has_val_folder(d))
     throw ConfigError::plain(tree.locate("data.val_split"), "data.val_split",
-                             d.root + "/val is the validation split: set data.val_split to 0, "
-                                      "or move val/ away to hold out part of train/");
+                             d.root +
+                                 "/val is the validation split: set data.val_split to 0, "
+                                 "or move val/ away to hold out part of train/");
   const auto& n = d.normalize;
   if (n.kind == NormalizeKind::kGiven) {
     bool ok = !n.mean.empty() && n.mean.size() == n.std.size();
@@ -271,8 +272,9 @@ void check_data(const Tree& tree, const DataSpec& d) {
   const std::vector<int64_t> shape = example_shape(unaugmented);
   if (shape.empty()) return;  // checked once the images are seen (data::geometry)
   std::string wrong = check_normalize_channels(n, shape[0]);
-  if (!wrong.empty()) throw ConfigError::plain(tree.locate("data.normalize"), "data.normalize",
-                                               wrong.substr(wrong.find(": ") + 2));
+  if (!wrong.empty())
+    throw ConfigError::plain(tree.locate("data.normalize"), "data.normalize",
+                             wrong.substr(wrong.find(": ") + 2));
   wrong = check_augment_fits(d.augment, {shape[1], shape[2]});
   if (!wrong.empty()) {
     const std::string key = wrong.substr(0, wrong.find(": "));

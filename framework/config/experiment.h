@@ -105,20 +105,20 @@ struct SyntheticSpec {
 
 struct DataSpec {
   DatasetKind dataset = DatasetKind::kFashionMnist;
-  std::string root;          // the dataset's folder; "" = search (not for folder)
-  Size2 resize;              // size after bilinear resize; 0 = native size
-  int64_t channels = 0;      // folder: 1 or 3 (converted); 0 = the first image's
-  CacheKind cache = CacheKind::kAuto;     // folder: decoded images kept in memory or not
-  bool skip_bad = false;                  // folder: skip (and count) undecodable images
-  std::vector<std::string> ignore;        // folder: file-name patterns that are not images
-  int64_t batch_size = 256;  // examples per training step
-  int64_t train_limit = 0;   // use only the first N training examples; 0 = all
-  int64_t test_limit = 0;    // use only the first N test examples; 0 = all
-  bool prefetch = true;      // prepare the next batch while this one trains
-  double val_split = 0;      // share of the training set held out; 0 = none
-  NormalizeSpec normalize;   // per-channel (x - mean) / std after scaling to [0, 1]
-  std::vector<AugmentSpec> augment;  // applied to training batches, in order
-  SyntheticSpec synthetic;   // used when dataset is "synthetic"
+  std::string root;                    // the dataset's folder; "" = search (not for folder)
+  Size2 resize;                        // size after bilinear resize; 0 = native size
+  int64_t channels = 0;                // folder: 1 or 3 (converted); 0 = the first image's
+  CacheKind cache = CacheKind::kAuto;  // folder: decoded images kept in memory or not
+  bool skip_bad = false;               // folder: skip (and count) undecodable images
+  std::vector<std::string> ignore;     // folder: file-name patterns that are not images
+  int64_t batch_size = 256;            // examples per training step
+  int64_t train_limit = 0;             // use only the first N training examples; 0 = all
+  int64_t test_limit = 0;              // use only the first N test examples; 0 = all
+  bool prefetch = true;                // prepare the next batch while this one trains
+  double val_split = 0;                // share of the training set held out; 0 = none
+  NormalizeSpec normalize;             // per-channel (x - mean) / std after scaling to [0, 1]
+  std::vector<AugmentSpec> augment;    // applied to training batches, in order
+  SyntheticSpec synthetic;             // used when dataset is "synthetic"
 
   template <class V>
   void visit(V& v) {
@@ -128,10 +128,10 @@ struct DataSpec {
             "/usr/share/datasets/<dataset> (a folder dataset must name it)");
     v.field("resize", resize,
             "resize images to this side or [height, width] (bilinear); 0 keeps them");
-    v.field("channels", channels,
-            "folder: 1 (gray) or 3 (RGB), converting images that differ; 0 = the first image's",
-            Check<int64_t>{[](const int64_t& c) { return c == 0 || c == 1 || c == 3; },
-                           "0, 1 or 3"});
+    v.field(
+        "channels", channels,
+        "folder: 1 (gray) or 3 (RGB), converting images that differ; 0 = the first image's",
+        Check<int64_t>{[](const int64_t& c) { return c == 0 || c == 1 || c == 3; }, "0, 1 or 3"});
     v.field("cache", cache, "folder: where decoded images live between epochs");
     v.field("skip_bad", skip_bad,
             "folder: skip images that do not decode (counted in the report) instead of failing");

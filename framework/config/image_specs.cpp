@@ -74,8 +74,9 @@ void check_range(const Reader& r, const char* key, const std::vector<double>& v,
 
 AugmentSpec read_one(const YAML::Node& item, const std::string& path,
                      const std::shared_ptr<const Origins>& origins) {
-  const std::string form = "one augmentation as {name: {key: value}} or a name, e.g. "
-                           "{random_crop: {padding: 4}}";
+  const std::string form =
+      "one augmentation as {name: {key: value}} or a name, e.g. "
+      "{random_crop: {padding: 4}}";
   YAML::Node args(YAML::NodeType::Null);
   std::string name;
   if (item.IsScalar()) {
@@ -91,8 +92,8 @@ AugmentSpec read_one(const YAML::Node& item, const std::string& path,
   auto kind = parse_choice<AugmentKind>(name);
   if (!kind) {
     const auto names = choice_names<AugmentKind>();
-    throw ConfigError(origins->locate(path, item), path, "one of " + join(names),
-                      "'" + name + "'", did_you_mean(name, names));
+    throw ConfigError(origins->locate(path, item), path, "one of " + join(names), "'" + name + "'",
+                      did_you_mean(name, names));
   }
   a.kind = *kind;
   Reader r(args, child_path(path, name), origins);

@@ -73,8 +73,8 @@ struct HorizontalFlipSpec {
 };
 
 struct RandomResizedCropSpec {
-  Size2 size;                              // the output; default the image's own size
-  std::vector<double> scale{0.08, 1.0};    // share of the image's area the crop covers
+  Size2 size;                               // the output; default the image's own size
+  std::vector<double> scale{0.08, 1.0};     // share of the image's area the crop covers
   std::vector<double> ratio{0.75, 4 / 3.};  // width / height of the crop
 
   template <class V>

@@ -52,8 +52,8 @@ at::Tensor random_crop(const at::Tensor& x, const config::RandomCropSpec& s, Dra
   }
   const int64_t b = x.size(0), c = x.size(1);
   auto opts = at::TensorOptions().dtype(at::kLong).device(x.device());
-  at::Tensor rows = rows_tensor(top, at, x).view({b, 1, 1, 1}) +
-                    at::arange(size.h, opts).view({1, 1, size.h, 1});
+  at::Tensor rows =
+      rows_tensor(top, at, x).view({b, 1, 1, 1}) + at::arange(size.h, opts).view({1, 1, size.h, 1});
   at::Tensor cols = rows_tensor(left, at, x).view({b, 1, 1, 1}) +
                     at::arange(size.w, opts).view({1, 1, 1, size.w});
   at::Tensor y = padded.gather(2, rows.expand({b, c, size.h, wp}));
@@ -83,8 +83,7 @@ Box resized_crop_box(const config::RandomResizedCropSpec& s, Draws& draws, int64
     const int64_t w = std::llround(std::sqrt(target * aspect));
     const int64_t h = std::llround(std::sqrt(target / aspect));
     if (w > 0 && h > 0 && w <= W && h <= H)
-      return {double(draws.below(H - h + 1)), double(draws.below(W - w + 1)), double(h),
-              double(w)};
+      return {double(draws.below(H - h + 1)), double(draws.below(W - w + 1)), double(h), double(w)};
   }
   const double ratio = double(W) / double(H);
   double w = double(W), h = double(H);

@@ -109,8 +109,8 @@ bool BatchIterator::gather(Batch& out, int64_t& global_size) {
   const int64_t base = global / world, extra = global % world, r = options_.rank;
   const int64_t start = position_ + r * base + std::min(r, extra);
   const int64_t size = base + (r < extra ? 1 : 0);
-  at::Tensor index = order_.defined() ? order_.narrow(0, start, size)
-                                      : at::arange(start, start + size, at::kLong);
+  at::Tensor index =
+      order_.defined() ? order_.narrow(0, start, size) : at::arange(start, start + size, at::kLong);
   const DrawPosition draws{options_.seed, epoch_, position_ / (options_.batch_size * world),
                            start - position_, global};
   position_ += global;

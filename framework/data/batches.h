@@ -1,8 +1,9 @@
 // One epoch's batches of a split. The order is drawn from (seed, epoch), so an epoch's order is
 // the same whether a run went straight through or was resumed. Each batch is gathered from the
 // uint8 tensor (or decoded from its files), moved to the device, and there, a whole batch at a
-// time, scaled to [0, 1] (as d2l's ToTensor), resized, augmented and normalised. With `prefetch`, a second thread prepares the next batch while the
-// caller trains on the current one; the batches and their order are the same either way.
+// time, scaled to [0, 1] (as d2l's ToTensor), resized, augmented and normalised. With `prefetch`, a
+// second thread prepares the next batch while the caller trains on the current one; the batches and
+// their order are the same either way.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -49,8 +49,8 @@ struct Dataset {
   Split val;  // held out of the training set (data.val_split); empty tensors when none
   Split test;
   std::vector<std::string> class_names;
-  std::string cache = "memory";  // where the decoded images live: memory or none (files)
-  int64_t cache_bytes = 0;       // of decoded images held in memory
+  std::string cache = "memory";      // where the decoded images live: memory or none (files)
+  int64_t cache_bytes = 0;           // of decoded images held in memory
   std::vector<std::string> skipped;  // files that did not decode (data.skip_bad)
   Normalization normalize;           // what batches are normalised with
   int64_t classes() const { return static_cast<int64_t>(class_names.size()); }

@@ -133,7 +133,6 @@ at::Tensor fitted(const at::Tensor& chw, Size2 size) {
   return x.round_().clamp_(0, 255).to(at::kByte).squeeze(0);
 }
 
-
 std::string shape_text(const ImageHeader& h) {
   return std::to_string(h.channels == 1 ? 1 : 3) + "x" + std::to_string(h.height) + "x" +
          std::to_string(h.width);
@@ -157,8 +156,9 @@ class FolderLoader {
     d.class_names = listing_.classes;
     const int64_t bytes = int64_t(files_.size()) * channels_ * size_.h * size_.w;
     const int64_t free = available_memory_bytes();
-    const bool memory = spec_.cache == config::CacheKind::kMemory ||
-                        (spec_.cache == config::CacheKind::kAuto && (free == 0 || bytes <= free / 2));
+    const bool memory =
+        spec_.cache == config::CacheKind::kMemory ||
+        (spec_.cache == config::CacheKind::kAuto && (free == 0 || bytes <= free / 2));
     at::Tensor images = decode_all(memory);
     d.cache = memory ? "memory" : "none";
     d.cache_bytes = memory ? bytes : 0;

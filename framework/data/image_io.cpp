@@ -66,14 +66,14 @@ at::Tensor decode_png(const std::string& bytes, int64_t channels, const std::str
   spng_ihdr ihdr{};
   Spng ctx = png_reader(bytes, file, ihdr);
   // Gray sources of up to 8 bits decode straight to gray; everything else goes through RGB.
-  const bool direct_gray = channels == 1 && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE &&
-                           ihdr.bit_depth <= 8;
+  const bool direct_gray =
+      channels == 1 && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE && ihdr.bit_depth <= 8;
   const int fmt = direct_gray ? SPNG_FMT_G8 : SPNG_FMT_RGB8;
   size_t size = 0;
   int err = spng_decoded_image_size(ctx.get(), fmt, &size);
   if (err) fail(file, std::string("cannot decode this PNG (") + spng_strerror(err) + ")");
-  at::Tensor hwc = at::empty({int64_t(ihdr.height), int64_t(ihdr.width), direct_gray ? 1 : 3},
-                             at::kByte);
+  at::Tensor hwc =
+      at::empty({int64_t(ihdr.height), int64_t(ihdr.width), direct_gray ? 1 : 3}, at::kByte);
   err = spng_decode_image(ctx.get(), hwc.data_ptr<uint8_t>(), size, fmt, 0);
   if (err) fail(file, std::string("corrupt or truncated PNG (") + spng_strerror(err) + ")");
   if (channels == 1 && !direct_gray) hwc = luma(hwc);
@@ -98,8 +98,8 @@ tjhandle decompressor(const std::string& file) {
 tjhandle jpeg_reader(const std::string& bytes, const std::string& file, ImageHeader& header) {
   tjhandle tj = decompressor(file);
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(tj, reinterpret_cast<const unsigned char*>(bytes.data()),
-                          bytes.size(), &w, &h, &subsamp, &colorspace) != 0)
+  if (tjDecompressHeader3(tj, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                          &w, &h, &subsamp, &colorspace) != 0)
     fail(file, std::string("not a readable JPEG (") + tjGetErrorStr2(tj) + ")");
   if (w <= 0 || h <= 0 || uint32_t(w) > kMaxSide || uint32_t(h) > kMaxSide)
     fail(file, "a JPEG of " + std::to_string(w) + "x" + std::to_string(h) + " pixels");
@@ -117,8 +117,8 @@ at::Tensor decode_jpeg(const std::string& bytes, int64_t channels, const std::st
   // Warnings (a truncated file) stop the decoder: nothing trains on half an image.
   if (tjDecompress2(tj, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
                     hwc.data_ptr<uint8_t>(), int(header.width), 0, int(header.height),
-                    direct_gray ? TJPF_GRAY : TJPF_RGB, TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) !=
-      0)
+                    direct_gray ? TJPF_GRAY : TJPF_RGB,
+                    TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) != 0)
     fail(file, std::string("corrupt or truncated JPEG (") + tjGetErrorStr2(tj) + ")");
   if (channels == 1 && !direct_gray) hwc = luma(hwc);
   return hwc.permute({2, 0, 1}).contiguous();
@@ -135,7 +135,8 @@ void check_image(const at::Tensor& image) {
 
 bool is_image_name(const std::filesystem::path& file) {
   std::string ext = file.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
 }
 
@@ -172,8 +173,8 @@ std::string encode_png(const at::Tensor& image) {
   ihdr.bit_depth = 8;
   ihdr.color_type = image.size(0) == 1 ? SPNG_COLOR_TYPE_GRAYSCALE : SPNG_COLOR_TYPE_TRUECOLOR;
   spng_set_ihdr(ctx.get(), &ihdr);
-  int err = spng_encode_image(ctx.get(), hwc.data_ptr<uint8_t>(), size_t(hwc.numel()),
-                              SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
+  int err = spng_encode_image(ctx.get(), hwc.data_ptr<uint8_t>(), size_t(hwc.numel()), SPNG_FMT_PNG,
+                              SPNG_ENCODE_FINALIZE);
   size_t len = 0;
   void* buffer = err ? nullptr : spng_get_png_buffer(ctx.get(), &len, &err);
   if (!buffer) throw RuntimeError(std::string("PNG encoding failed: ") + spng_strerror(err));

@@ -75,7 +75,8 @@ Network build_network(const config::ExperimentSpec& spec) {
   if (!spec.model.input.empty() && spec.model.input != data.input) {
     throw ConfigError::plain({}, "model.input",
                              config::Json(spec.model.input).dump() + " differs from " +
-                                 config::Json(data.input).dump() + " as the images in " + spec.data.root +
+                                 config::Json(data.input).dump() + " as the images in " +
+                                 spec.data.root +
                                  " give it (set data.resize or data.channels, or change the "
                                  "model's input)");
   }

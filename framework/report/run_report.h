@@ -53,8 +53,8 @@ struct DataRecord {
   int64_t val_examples = 0;  // held out of the training set
   std::vector<std::string> class_names;
   std::vector<int64_t> image_size;  // [h, w] as stored, before any per-batch resize
-  double load_seconds = 0;       // reading (and decoding) the dataset before the first epoch
-  std::string cache = "memory";  // where decoded images live: memory or none
+  double load_seconds = 0;          // reading (and decoding) the dataset before the first epoch
+  std::string cache = "memory";     // where decoded images live: memory or none
   int64_t cache_bytes = 0;
   std::vector<std::string> skipped_files;  // undecodable images left out (data.skip_bad)
   std::vector<double> mean, std;           // the normalisation used; empty = none

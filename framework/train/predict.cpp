@@ -9,8 +9,8 @@
 #include "framework/data/batches.h"
 #include "framework/data/dataset.h"
 #include "framework/data/folder.h"
-#include "framework/report/run_report.h"
 #include "framework/nn/builder.h"
+#include "framework/report/run_report.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/environment.h"
 #include "framework/train/trainer.h"
@@ -117,7 +117,8 @@ std::vector<Prediction> predict_run(const std::filesystem::path& folder,
     throw ConfigError({"--split"}, "", "test or train", "'" + options.split + "'");
   }
   config::ExperimentSpec spec = config::load_experiment(folder / "config.yaml");
-  const c10::Device device = resolve_device(options.device.empty() ? spec.train.device : options.device);
+  const c10::Device device =
+      resolve_device(options.device.empty() ? spec.train.device : options.device);
   nn::Network net = kept_network(folder, spec, device);
   data::Dataset dataset = data::load_dataset(spec.data, uint64_t(spec.train.seed));
   const data::Split& split = options.split == "test" ? dataset.test : dataset.train;

@@ -116,7 +116,10 @@ nn::Network seeded_network(const config::ExperimentSpec& spec) {
 }
 
 Session::Session(config::ExperimentSpec& spec, const RunOptions& options, std::ostream& out)
-    : spec_(spec), options_(options), out_(out), judge_(spec.train, config::has_validation(spec.data)) {}
+    : spec_(spec),
+      options_(options),
+      out_(out),
+      judge_(spec.train, config::has_validation(spec.data)) {}
 
 Session::~Session() = default;
 

@@ -67,7 +67,8 @@ TEST_CASE("images are scaled to [0, 1] like ToTensor and resized per batch") {
   CHECK(b.images.sizes().vec() == std::vector<int64_t>{3, 1, 9, 9});
   CHECK((b.images.scalar_type() == at::kFloat));
   CHECK(b.images.min().item<float>() == doctest::Approx(1.0));
-  at::Tensor half = data::prepare_images(at::full({1, 1, 2, 2}, 51, at::kByte), data::BatchOptions{});
+  at::Tensor half =
+      data::prepare_images(at::full({1, 1, 2, 2}, 51, at::kByte), data::BatchOptions{});
   CHECK(half.max().item<float>() == doctest::Approx(0.2));
 }
 

@@ -87,9 +87,9 @@ wide.save(f"{d}/gray16.png")
 open(f"{d}/gray16.png.L", "wb").write(base.tobytes())
 )";
   dir.write("make.py", script);
-  REQUIRE(testing::run_command("/usr/bin/python3 " + (dir.path() / "make.py").string() + " " +
-                                   dir.path().string(),
-                               out) == 0);
+  REQUIRE(testing::run_command(
+              "/usr/bin/python3 " + (dir.path() / "make.py").string() + " " + dir.path().string(),
+              out) == 0);
   for (const char* name :
        {"gray.png", "rgb.png", "rgba.png", "palette.png", "rgb.jpg", "gray.jpeg"}) {
     CAPTURE(name);
@@ -147,8 +147,9 @@ TEST_CASE("a folder dataset: sorted class names as labels, channels converted, s
   CHECK(data::load_dataset(spec).train.images.size(1) == 1);
   // Without data.resize, different sizes are refused the same way.
   spec.resize = {};
-  CHECK(testing::runtime_error([&] { data::load_dataset(spec); })
-            .find("images of different sizes: ") == 0);
+  CHECK(testing::runtime_error([&] {
+          data::load_dataset(spec);
+        }).find("images of different sizes: ") == 0);
 }
 
 TEST_CASE("one size: images stay as stored and are resized per batch, as IDX datasets are") {
@@ -185,7 +186,7 @@ TEST_CASE("bad files stop the load naming the first, unless skip_bad counts and 
   write_dataset(dir, 4, /*vary=*/false);
   const std::string good = read_file(dir.path() / "train/b/1.JPG");
   dir.write("train/b/1.JPG", good.substr(0, good.size() / 2));  // truncated
-  dir.write("test/a/9.png", "");                                 // empty
+  dir.write("test/a/9.png", "");                                // empty
   dir.write("train/c/7.png", "\x89PNG\r\n\x1a\nnot really");    // corrupt
   config::DataSpec spec = folder_spec(dir.path());
   spec.channels = 1;
@@ -241,7 +242,8 @@ model:
     - dense: {units: 3}
 data:
   dataset: folder
-  root: )" + dir.path().string() + R"(
+  root: )" + dir.path().string() +
+                            R"(
   channels: 3
   resize: [12, 14]
   batch_size: 8

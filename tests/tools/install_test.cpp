@@ -36,8 +36,7 @@ std::vector<std::string> subcommands() {
 }
 
 // A one-epoch run of a shipped example on a small synthetic dataset, from `cwd`.
-std::string example_run(const std::string& dlx, const fs::path& experiments,
-                        const fs::path& cwd) {
+std::string example_run(const std::string& dlx, const fs::path& experiments, const fs::path& cwd) {
   return "cd " + cwd.string() + " && " + dlx + " run " +
          (experiments / "quick-fashion-mnist.yaml").string() +
          " --runs runs --set data.dataset=synthetic --set data.synthetic.train_size=64 "
@@ -67,7 +66,8 @@ TEST_CASE("cmake --install puts a dlx that works from any folder, with its examp
   REQUIRE(testing::run_command(dlx + " --version", out) == 0);
   CHECK(out.find("dlx " DLX_VERSION " (LibTorch ") == 0);
   const fs::path examples = prefix / "share/dlx/experiments";
-  REQUIRE(testing::run_command(dlx + " validate " + (examples / "lenet-fashion-mnist.yaml").string() +
+  REQUIRE(testing::run_command(dlx + " validate " +
+                                   (examples / "lenet-fashion-mnist.yaml").string() +
                                    " --set data.dataset=synthetic",
                                out) == 0);
   CHECK(out.find("ok: lenet-fashion-mnist") == 0);
@@ -85,17 +85,17 @@ TEST_CASE("the .deb depends on Debian's packages, holds dlx and its files, and i
   REQUIRE(fs::exists(deb));
   REQUIRE(testing::run_command("dpkg-deb -f " + deb.string() + " Depends Recommends", out) == 0);
   // Computed by dpkg-shlibdeps from what dlx links: LibTorch, the decoders, yaml-cpp, fmt.
-  for (const char* package : {"libtorch1.13", "libturbojpeg0", "libspng0", "libyaml-cpp0.7",
-                              "libfmt9", "libstdc++6"}) {
+  for (const char* package :
+       {"libtorch1.13", "libturbojpeg0", "libspng0", "libyaml-cpp0.7", "libfmt9", "libstdc++6"}) {
     CAPTURE(package);
     CHECK(out.find(std::string(package) + " (") != std::string::npos);
   }
   CHECK(out.find("Recommends: libopenblas0-openmp, dataset-fashion-mnist") != std::string::npos);
   REQUIRE(testing::run_command("dpkg-deb -c " + deb.string(), out) == 0);
-  for (const char* file : {"./usr/bin/dlx", "./usr/share/man/man1/dlx.1",
-                           "./usr/share/bash-completion/completions/dlx",
-                           "./usr/share/dlx/experiments/quick-fashion-mnist.yaml",
-                           "./usr/share/doc/dlx/README.md"}) {
+  for (const char* file :
+       {"./usr/bin/dlx", "./usr/share/man/man1/dlx.1",
+        "./usr/share/bash-completion/completions/dlx",
+        "./usr/share/dlx/experiments/quick-fashion-mnist.yaml", "./usr/share/doc/dlx/README.md"}) {
     CAPTURE(file);
     CHECK(out.find(std::string(file) + "\n") != std::string::npos);
   }
