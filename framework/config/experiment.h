@@ -69,19 +69,35 @@ struct LayerSpec {
 struct ModelSpec {
   std::string name;               // a label for reports
   std::vector<int64_t> input;     // [C, H, W] without the batch; empty = taken from the data
+  YAML::Node blocks;              // name -> {args, layers}: read by the nn builder
   std::vector<LayerSpec> layers;  // in order; input sizes are inferred
+  std::shared_ptr<const Origins> origins;  // of the blocks, for messages
 
   template <class V>
   void visit(V& v) {
     v.field("name", name, "a label for reports and tables");
     v.field("input", input,
             "[channels, height, width] of one example; an experiment's data sets it");
+    read_blocks(v.raw("blocks",
+                      "named blocks used like layer types: name -> {args: {key: default or "
+                      "required}, layers: [...]}, with $key in values",
+                      /*required=*/false),
+                v);
     read_layers(v.raw("layers", "the layers, in order: a list of {type: {key: value}}"), v);
   }
 
  private:
   template <class V>
   void read_layers(const YAML::Node& node, V& v);
+  template <class V>
+  void read_blocks(const YAML::Node& node, V& v) {
+    if constexpr (std::is_same_v<V, Reader>) {
+      blocks = node;
+      origins = v.origins();
+    } else if constexpr (std::is_same_v<V, JsonWriter>) {
+      if (blocks && blocks.IsMap() && blocks.size() > 0) v.out()["blocks"] = to_json(blocks);
+    }
+  }
 };
 
 struct SyntheticSpec {

@@ -88,11 +88,19 @@ struct TjFree {
 using Tj = std::unique_ptr<void, TjFree>;
 
 // One decompressor per thread, kept: making one costs about as much as decoding a small image.
-// (A handle stays usable after an error: TurboJPEG aborts the decompression it was in.)
+// After an error it is made anew: a handle that failed on one file was seen to fail the next.
+thread_local Tj kept_decompressor;
+
 tjhandle decompressor(const std::string& file) {
-  thread_local Tj handle(tjInitDecompress());
-  if (!handle) fail(file, "cannot start the JPEG decoder");
-  return handle.get();
+  if (!kept_decompressor) kept_decompressor.reset(tjInitDecompress());
+  if (!kept_decompressor) fail(file, "cannot start the JPEG decoder");
+  return kept_decompressor.get();
+}
+
+[[noreturn]] void fail_jpeg(tjhandle tj, const std::string& file, const std::string& what) {
+  const std::string why = tjGetErrorStr2(tj);
+  kept_decompressor.reset();
+  fail(file, what + " (" + why + ")");
 }
 
 tjhandle jpeg_reader(const std::string& bytes, const std::string& file, ImageHeader& header) {
@@ -100,7 +108,7 @@ tjhandle jpeg_reader(const std::string& bytes, const std::string& file, ImageHea
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(tj, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
                           &w, &h, &subsamp, &colorspace) != 0)
-    fail(file, std::string("not a readable JPEG (") + tjGetErrorStr2(tj) + ")");
+    fail_jpeg(tj, file, "not a readable JPEG");
   if (w <= 0 || h <= 0 || uint32_t(w) > kMaxSide || uint32_t(h) > kMaxSide)
     fail(file, "a JPEG of " + std::to_string(w) + "x" + std::to_string(h) + " pixels");
   header = {colorspace == TJCS_GRAY ? 1 : 3, h, w};
@@ -119,7 +127,7 @@ at::Tensor decode_jpeg(const std::string& bytes, int64_t channels, const std::st
                     hwc.data_ptr<uint8_t>(), int(header.width), 0, int(header.height),
                     direct_gray ? TJPF_GRAY : TJPF_RGB,
                     TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) != 0)
-    fail(file, std::string("corrupt or truncated JPEG (") + tjGetErrorStr2(tj) + ")");
+    fail_jpeg(tj, file, "corrupt or truncated JPEG");
   if (channels == 1 && !direct_gray) hwc = luma(hwc);
   return hwc.permute({2, 0, 1}).contiguous();
 }

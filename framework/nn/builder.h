@@ -1,6 +1,9 @@
 // Builds a network from a model spec: looks each layer up in the registry, names it as the d2l
 // chapter does (conv0, pool0, dense0, ...), and carries the shape through the list so that no
 // YAML states an input size. Every shape problem is found here, before any training.
+// Besides layers, a list may hold groups (docs/configuration.md, "Models as graphs"):
+// `sequential: {name, layers}`, `parallel: {merge: add | concat, branches: [[...], ...]}`,
+// `repeat: {times, layers}` and the model's own `blocks:`, used like layer types.
 #pragma once
 
 #include <torch/nn/modules/container/sequential.h>
@@ -11,11 +14,13 @@
 namespace dlx::nn {
 
 struct LayerSummary {
-  std::string name;  // "conv0": the checkpoint's key prefix
-  std::string type;  // "conv2d"
+  std::string name;  // "conv0", or "b2.residual0.conv0" inside groups: the checkpoint's key prefix
+  std::string type;  // "conv2d", or "sequential", "parallel" or a block's name for a group
   Shape output;      // batch excluded
   int64_t parameters = 0;
-  int64_t macs = 0;  // multiply-adds for one example
+  int64_t macs = 0;    // multiply-adds for one example
+  int depth = 0;       // 0 for the model's own entries
+  bool group = false;  // a group's row sums the rows inside it, which follow it
 };
 
 struct Network {
@@ -25,7 +30,8 @@ struct Network {
 
   int64_t parameters() const;
   int64_t macs() const;
-  const Shape& output() const { return layers.back().output; }
+  /// The output of the model's last entry.
+  const Shape& output() const;
 };
 
 /// Builds `spec` for examples of shape `input`. Unknown layers, bad arguments and shapes that
