@@ -72,6 +72,7 @@ struct ModelSpec {
   YAML::Node blocks;              // name -> {args, layers}: read by the nn builder
   std::vector<LayerSpec> layers;  // in order; input sizes are inferred
   std::shared_ptr<const Origins> origins;  // of the blocks, for messages
+  std::string path;                        // "model" in an experiment, "" in a model file
 
   template <class V>
   void visit(V& v) {
@@ -94,6 +95,7 @@ struct ModelSpec {
     if constexpr (std::is_same_v<V, Reader>) {
       blocks = node;
       origins = v.origins();
+      path = v.path();
     } else if constexpr (std::is_same_v<V, JsonWriter>) {
       if (blocks && blocks.IsMap() && blocks.size() > 0) v.out()["blocks"] = to_json(blocks);
     }

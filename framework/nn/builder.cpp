@@ -272,7 +272,7 @@ class Builder {
   // The block's layers with its arguments put in for each $name.
   std::vector<config::LayerSpec> expand_block(const config::LayerSpec& use, config::Reader& args) {
     const std::string& type = use.type;
-    const std::string def_path = "blocks." + type;
+    const std::string def_path = config::child_path(config::child_path(spec_.path, "blocks"), type);
     const YAML::Node def = spec_.blocks[type];
     if (std::find(active_.begin(), active_.end(), type) != active_.end()) {
       std::string cycle;
@@ -294,7 +294,8 @@ class Builder {
         if (given && !given.IsNull()) {
           values[key] = given;
         } else if (a.second.IsScalar() && a.second.Scalar() == "required") {
-          throw args.missing(key, "a value (block '" + type + "' requires it)");
+          throw ConfigError(use.where, config::child_path(config::child_path(use.path, type), key),
+                            "a value (block '" + type + "' requires it)", "nothing");
         } else {
           values[key] = a.second;
         }
