@@ -76,11 +76,13 @@ TEST_CASE("unknown optimizer, dataset, init and activation names suggest the clo
 
 TEST_CASE("an unknown layer type suggests the closest registered one") {
   CHECK(error_of("model:\n  layers:\n    - conv2: {out_channels: 4}\n") ==
-        "DIR/exp.yaml:3:7: error: model.layers[0]: expected a layer type or block (see `dlx layers`), found "
+        "DIR/exp.yaml:3:7: error: model.layers[0]: expected a layer type or block (see `dlx "
+        "layers`), found "
         "'conv2'; did you mean 'conv2d'?");
   // A name spelt out in full is recognised too.
   CHECK(error_of("model:\n  layers:\n    - convolution2d: {out_channels: 4}\n") ==
-        "DIR/exp.yaml:3:7: error: model.layers[0]: expected a layer type or block (see `dlx layers`), found "
+        "DIR/exp.yaml:3:7: error: model.layers[0]: expected a layer type or block (see `dlx "
+        "layers`), found "
         "'convolution2d'; did you mean 'conv2d'?");
 }
 
