@@ -290,6 +290,21 @@ BuiltLayer build_batchnorm2d(const BatchNormArgs& a, const BuildInput& in) {
   return {torch::nn::AnyModule(torch::nn::BatchNorm2d(options)), in.shape, 0};
 }
 
+// After a dense layer, as d2l's BNLeNet: each feature normalised over the batch.
+BuiltLayer build_batchnorm1d(const BatchNormArgs& a, const BuildInput& in) {
+  if (in.shape.size() != 1) {
+    throw shape_error(in,
+                      "batchnorm1d needs a flat input (N, F), as a dense layer gives; use "
+                      "batchnorm2d after a convolution");
+  }
+  auto options = torch::nn::BatchNorm1dOptions(in.shape[0])
+                     .eps(a.eps)
+                     .momentum(a.momentum)
+                     .affine(a.affine)
+                     .track_running_stats(a.track_running_stats);
+  return {torch::nn::AnyModule(torch::nn::BatchNorm1d(options)), in.shape, 0};
+}
+
 struct DropoutArgs {
   double p = 0.5;
 
@@ -386,6 +401,8 @@ void register_builtin_layers(LayerRegistry& r) {
       "local_response_norm", "lrn", "local response normalisation across channels (AlexNet 2012)"));
   r.add(make_layer<BatchNormArgs, build_batchnorm2d>("batchnorm2d", "batchnorm",
                                                      "batch normalisation per channel"));
+  r.add(make_layer<BatchNormArgs, build_batchnorm1d>(
+      "batchnorm1d", "batchnorm", "batch normalisation per feature, after a dense layer"));
   r.add(make_layer<DropoutArgs, build_dropout>("dropout", "dropout", "dropout while training"));
   r.add(make_layer<NoArgs, build_flatten>("flatten", "flatten",
                                           "flattens all but the batch dimension"));

@@ -90,7 +90,8 @@ void initialise(torch::Tensor& weight, config::InitKind init) {
 void init_weights(nn::Network& network, config::InitKind init) {
   if (init == config::InitKind::kDefault) return;
   torch::NoGradGuard no_grad;
-  for (const auto& module : network.body->children()) {
+  // Every module, however deep in groups and branches, as d2l's `net.apply(init)` reaches them.
+  for (const auto& module : network.body->modules(/*include_self=*/false)) {
     torch::Tensor weight;
     if (auto* conv = module->as<torch::nn::Conv2dImpl>()) weight = conv->weight;
     if (auto* linear = module->as<torch::nn::LinearImpl>()) weight = linear->weight;

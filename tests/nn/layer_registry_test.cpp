@@ -32,8 +32,9 @@ nn::Shape forward_shape(nn::Network& net, int64_t batch = 2) {
 TEST_CASE("the registry holds exactly the built-in layers, in order") {
   CHECK(nn::builtin_layers().names() ==
         std::vector<std::string>{"conv2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d",
-                                 "local_response_norm", "batchnorm2d", "dropout", "flatten",
-                                 "dense", "relu", "sigmoid", "tanh", "gelu", "leaky_relu"});
+                                 "local_response_norm", "batchnorm2d", "batchnorm1d", "dropout",
+                                 "flatten", "dense", "relu", "sigmoid", "tanh", "gelu",
+                                 "leaky_relu"});
 }
 
 TEST_CASE("every layer's inferred shape and parameter count match LibTorch's") {
@@ -73,6 +74,7 @@ TEST_CASE("every layer's inferred shape and parameter count match LibTorch's") {
       {"local_response_norm: {size: 5}", {96, 13, 13}, {96, 13, 13}, 0},
       {"batchnorm2d", {16, 5, 5}, {16, 5, 5}, 32},
       {"batchnorm2d: {affine: false}", {16, 5, 5}, {16, 5, 5}, 0},
+      {"batchnorm1d", {120}, {120}, 240},
       {"dropout: {p: 0.3}", {4096}, {4096}, 0},
       {"flatten", {16, 5, 5}, {400}, 0},
       {"dense: {units: 120, activation: sigmoid}", {16, 5, 5}, {120}, 48120},
