@@ -4,8 +4,8 @@
 torchvision's FashionMNIST with Resize + ToTensor transforms, a DataLoader with d2l's 4 workers,
 and train_ch6's loop (SGD, cross-entropy, a host read of the accuracy per step), then d2l's
 evaluate_accuracy_gpu. One epoch over the first --train examples; prints one JSON line.
-The networks are the ones in models/ (d2l's layers; AlexNet's first convolution unpadded as in
-models/alexnet.yaml, which gives the same shapes as d2l's padding=1), so both sides compute the same.
+The networks are tools/d2l_nets.py's, checked against models/ by a test, so both sides compute the
+same.
 """
 import argparse
 import json
@@ -14,39 +14,10 @@ import time
 import torch
 import torchvision
 from torch import nn
+
+import d2l_nets
 from torch.utils import data
 from torchvision import transforms
-
-
-def lenet():
-    return nn.Sequential(
-        nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(),
-        nn.AvgPool2d(kernel_size=2, stride=2),
-        nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(),
-        nn.AvgPool2d(kernel_size=2, stride=2),
-        nn.Flatten(),
-        nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(),
-        nn.Linear(120, 84), nn.Sigmoid(),
-        nn.Linear(84, 10))
-
-
-def alexnet(size):
-    features = nn.Sequential(
-        nn.Conv2d(1, 96, kernel_size=11, stride=4), nn.ReLU(),
-        nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
-        nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
-        nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(),
-        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
-        nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Flatten())
-    flat = features(torch.zeros(1, 1, size, size)).shape[1]  # 6400 at 224, as in the chapter
-    return nn.Sequential(
-        *features,
-        nn.Linear(flat, 4096), nn.ReLU(), nn.Dropout(p=0.5),
-        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(p=0.5),
-        nn.Linear(4096, 10))
 
 
 def load_data_fashion_mnist(root, batch_size, resize, train_n, test_n):
@@ -70,7 +41,7 @@ def accuracy(y_hat, y):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--model", choices=["lenet", "alexnet"], required=True)
+    p.add_argument("--model", choices=list(d2l_nets.MODELS), required=True)
     p.add_argument("--resize", type=int, default=0)
     p.add_argument("--batch", type=int, required=True)
     p.add_argument("--lr", type=float, required=True)
@@ -82,7 +53,9 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    net = lenet() if a.model == "lenet" else alexnet(a.resize or 28)
+    side = a.resize or 28
+    net = d2l_nets.build(a.model, (1, side, side))
+    net.train()
 
     def init_weights(m):
         if type(m) == nn.Linear or type(m) == nn.Conv2d:

@@ -1,5 +1,5 @@
 // The chapter's networks in models/ against the same networks built by PyTorch from d2l's own
-// definitions (tests/nn/d2l_models.py): equal parameter counts, and equal logits for the same
+// definitions (tests/nn/d2l_crosscheck.py): equal parameter counts, and equal logits for the same
 // weights (dlx's, loaded in order) and the same input.
 #include <doctest/doctest.h>
 
@@ -52,7 +52,7 @@ void check_against_pytorch(const std::string& model) {
   std::vector<char> bytes = torch::pickle_save(c10::IValue(io));
   write_file_atomic(dir.path() / "io.pt", std::string(bytes.data(), bytes.size()));
   const int code = testing::run_command(
-      "/usr/bin/python3 " + (testing::source_dir() / "tests/nn/d2l_models.py").string() + " " +
+      "/usr/bin/python3 " + (testing::source_dir() / "tests/nn/d2l_crosscheck.py").string() + " " +
           model + " " + (dir.path() / "weights.pt").string() + " " +
           (dir.path() / "io.pt").string(),
       out);
@@ -63,6 +63,12 @@ void check_against_pytorch(const std::string& model) {
 
 }  // namespace
 
+TEST_CASE("PyTorch's d2l LeNet agrees with models/lenet.yaml") {
+  check_against_pytorch("lenet");
+}
+TEST_CASE("PyTorch's d2l AlexNet agrees with models/alexnet.yaml") {
+  check_against_pytorch("alexnet");
+}
 TEST_CASE("PyTorch's d2l VGG-11 agrees with models/vgg11.yaml") {
   check_against_pytorch("vgg11");
 }

@@ -1,22 +1,43 @@
-"""d2l's modern CNNs (Dive into Deep Learning 1.0.3, chapter 8, PyTorch), written here in PyTorch
-as the book defines them, to check dlx's models/ against an independent build.
-
-    d2l_models.py MODEL WEIGHTS IO
-
-builds MODEL with lazy layers as d2l does, materialises it on the input IO holds, and checks:
-  - its parameter count equals the count of parameter tensors in WEIGHTS (dlx's checkpoint format:
-    a name -> tensor dict, parameters first, then buffers, each in module order);
-  - with WEIGHTS loaded in order (shapes must match one by one), evaluation mode gives IO's output
-    (dlx's logits for IO's input) to float tolerance.
-Prints one line and exits 0 when both hold, 1 otherwise.
-"""
-import sys
+"""d2l's networks (Dive into Deep Learning, PyTorch), written here as the book defines them, with
+lazy layers as d2l uses them: the reference for tools/bench_d2l.py and tests/nn/d2l_crosscheck.py.
+LeNet and AlexNet are the chapter's own (AlexNet's first convolution unpadded as in the MXNet chapter
+and models/alexnet.yaml, which gives the same shapes as 1.0.3's padding=1); the rest are chapter 8's.
+Submodules are registered in the order they run, as dlx's YAML lists them, so that weights in
+dlx's checkpoint order load one by one."""
 import warnings
 
 import torch
 from torch import nn
 
 warnings.filterwarnings("ignore", message="Lazy modules are a new feature")
+
+
+def lenet():
+    return nn.Sequential(
+        nn.LazyConv2d(6, kernel_size=5, padding=2), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.LazyConv2d(16, kernel_size=5), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Flatten(),
+        nn.LazyLinear(120), nn.Sigmoid(),
+        nn.LazyLinear(84), nn.Sigmoid(),
+        nn.LazyLinear(10))
+
+
+def alexnet():
+    return nn.Sequential(
+        nn.LazyConv2d(96, kernel_size=11, stride=4), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.LazyConv2d(256, kernel_size=5, padding=2), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.LazyConv2d(384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.LazyConv2d(384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.LazyConv2d(256, kernel_size=3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Flatten(),
+        nn.LazyLinear(4096), nn.ReLU(), nn.Dropout(p=0.5),
+        nn.LazyLinear(4096), nn.ReLU(), nn.Dropout(p=0.5),
+        nn.LazyLinear(10))
 
 
 def vgg_block(num_convs, out_channels):
@@ -181,6 +202,8 @@ def densenet(num_channels=64, growth_rate=32, arch=(4, 4, 4, 4)):
 
 
 MODELS = {
+    "lenet": lenet,
+    "alexnet": alexnet,
     "vgg11": lambda: vgg(((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))),
     "vgg11-narrow": lambda: vgg(((1, 16), (1, 32), (2, 64), (2, 128), (2, 128))),
     "nin": nin,
@@ -191,36 +214,11 @@ MODELS = {
 }
 
 
-def main(model, weights_file, io_file):
-    weights = torch.load(weights_file)
-    io = torch.load(io_file)
-    x, expected = io["input"], io["output"]
-    net = MODELS[model]()
+def build(name, input_shape):
+    """The network `name` (a models/ file's name), its lazy layers made for inputs of
+    `input_shape` (C, H, W) by one evaluation-mode pass."""
+    net = MODELS[name]()
     net.eval()
     with torch.no_grad():
-        net(x)  # materialises the lazy layers
-    ours = list(net.parameters()) + list(net.buffers())
-    theirs = list(weights.values())
-    count = sum(p.numel() for p in net.parameters())
-    dlx_count = sum(t.numel() for t in theirs[:len(list(net.parameters()))])
-    if len(ours) != len(theirs) or count != dlx_count:
-        print(f"{model}: PyTorch has {count} parameters in {len(ours)} tensors, "
-              f"dlx {dlx_count} in {len(theirs)}")
-        return 1
-    with torch.no_grad():
-        for i, (mine, given) in enumerate(zip(ours, theirs)):
-            if mine.shape != given.shape:
-                print(f"{model}: tensor {i}: PyTorch {tuple(mine.shape)}, "
-                      f"dlx {tuple(given.shape)} ({list(weights.keys())[i]})")
-                return 1
-            mine.copy_(given)
-        got = net(x)
-    error = ((got - expected).abs().max() / expected.abs().max()).item()
-    agree = bool((got.argmax(1) == expected.argmax(1)).all())
-    print(f"{model}: {count} parameters; largest difference {error:.2e} of the largest logit; "
-          f"labels {'agree' if agree else 'differ'}")
-    return 0 if error < 1e-4 and agree else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+        net(torch.zeros(1, *input_shape))
+    return net
