@@ -65,6 +65,15 @@ const std::vector<Choice<SelectKind>>& Choices<SelectKind>::all() {
   return table;
 }
 
+const std::vector<Choice<PrecisionKind>>& Choices<PrecisionKind>::all() {
+  static const std::vector<Choice<PrecisionKind>> table{
+      {PrecisionKind::kFp32, "fp32", "float32 throughout"},
+      {PrecisionKind::kBf16, "bf16",
+       "bfloat16 autocast, as torch.autocast: fast where the CPU has AVX512-BF16 or AMX, and on "
+       "GPUs from Ampere on; elsewhere dlx says so and trains in fp32"}};
+  return table;
+}
+
 const std::vector<Choice<MetricKind>>& Choices<MetricKind>::all() {
   static const std::vector<Choice<MetricKind>> table{
       {MetricKind::kValAcc, "val_acc", "validation accuracy (higher is better)"},

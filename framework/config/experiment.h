@@ -21,6 +21,7 @@ enum class SchedulerKind { kNone, kStep, kMultistep, kCosine };
 enum class InitKind { kDefault, kXavierUniform, kXavierNormal, kKaimingUniform, kKaimingNormal };
 enum class SelectKind { kAuto, kLast, kValAcc, kValLoss };
 enum class MetricKind { kValAcc, kValLoss, kTrainAcc, kTrainLoss };
+enum class PrecisionKind { kFp32, kBf16 };
 
 template <>
 struct Choices<DatasetKind> {
@@ -49,6 +50,10 @@ struct Choices<SelectKind> {
 template <>
 struct Choices<MetricKind> {
   static const std::vector<Choice<MetricKind>>& all();
+};
+template <>
+struct Choices<PrecisionKind> {
+  static const std::vector<Choice<PrecisionKind>>& all();
 };
 
 /// Whether the metric is measured on the validation split.
@@ -251,10 +256,11 @@ struct TrainSpec {
   OptimizerSpec optimizer;
   SchedulerSpec scheduler;
   InitKind init = InitKind::kDefault;
-  int64_t seed = 0;              // makes a CPU run repeat exactly
-  std::string device = "auto";   // auto, cpu, cuda or cuda:N
-  int64_t threads = 0;           // intra-op CPU threads; 0 = one per core
-  bool channels_last = false;    // NHWC images and conv weights (oneDNN's native layout)
+  int64_t seed = 0;             // makes a CPU run repeat exactly
+  std::string device = "auto";  // auto, cpu, cuda or cuda:N
+  int64_t threads = 0;          // intra-op CPU threads; 0 = one per core
+  bool channels_last = false;   // NHWC images and conv weights (oneDNN's native layout)
+  PrecisionKind precision = PrecisionKind::kFp32;  // of the forward pass's matrix products
   bool cudnn_benchmark = false;  // cuDNN times its algorithms per shape and keeps the fastest
   SelectKind select = SelectKind::kAuto;  // the epoch whose weights go to checkpoint_best.pt
   EarlyStoppingSpec early_stopping;
@@ -271,6 +277,9 @@ struct TrainSpec {
     v.field("threads", threads, "intra-op CPU threads; 0 = one per core", at_least(0));
     v.field("channels_last", channels_last,
             "NHWC images and conv weights, oneDNN's own layout (saves reorders on large images)");
+    v.field("precision", precision,
+            "the forward pass's convolutions and matrix products; weights, gradients, batch norm "
+            "and the loss stay float32");
     v.field("cudnn_benchmark", cudnn_benchmark,
             "on a GPU, time cuDNN's algorithms for each shape and keep the fastest; may change "
             "the last bits of results from run to run");

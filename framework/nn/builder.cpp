@@ -5,6 +5,7 @@
 #include <map>
 
 #include "framework/data/dataset.h"
+#include "framework/nn/precision.h"
 
 namespace dlx::nn {
 
@@ -18,6 +19,15 @@ int64_t Network::macs() const {
   int64_t total = 0;
   for (const auto& l : layers) total += l.group ? 0 : l.macs;
   return total;
+}
+
+at::Tensor Network::forward(const at::Tensor& images) {
+  at::Tensor out;
+  {
+    Autocast autocast(precision, images.device());
+    out = body->forward(images);
+  }
+  return out.to(at::kFloat);  // the loss and the metrics in float32, as torch.autocast advises
 }
 
 const Shape& Network::output() const {
@@ -358,6 +368,38 @@ class Builder {
 };
 
 }  // namespace
+
+const std::vector<ConstructDoc>& graph_constructs() {
+  static const std::vector<ConstructDoc> docs{
+      {"sequential",
+       "a named group of layers, as d2l's b1..b5; its layers' checkpoint keys start with its name",
+       {{"name", "sequential0, ...", "the group's name", {}},
+        {"layers", "required", "the group's layers, a list as the model's own", {}}}},
+      {"parallel",
+       "branches applied to the same input, their outputs joined (Inception, residual and dense "
+       "blocks)",
+       {{"merge",
+         "add",
+         "add: equal shapes, summed; concat: equal sizes after the channels, joined "
+         "along the channels (counts add)",
+         {}},
+        {"branches",
+         "required",
+         "a list of branches, each a list of layers; [] is the identity",
+         {}},
+        {"name", "parallel0, ...", "the group's name; branch i's keys go under branchi", {}}}},
+      {"repeat",
+       "the layers N times in a row, named on from those before (conv0, conv1, ...)",
+       {{"times", "required", "how many times, at least 1", {}},
+        {"layers", "required", "the layers to repeat", {}}}},
+      {"blocks",
+       "top-level key of a model file: named blocks, each used like a layer type (`NAME: {arg: "
+       "value, name: ...}`), its `$arg`s replaced by the values given; blocks may use other blocks",
+       {{"NAME.args", "{}", "each argument's default, or `required`", {}},
+        {"NAME.layers", "required", "the block's layers, where `$arg` stands for a value", {}}}},
+  };
+  return docs;
+}
 
 Network build_network(const config::ModelSpec& spec, const Shape& input,
                       const LayerRegistry& registry) {

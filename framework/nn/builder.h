@@ -27,6 +27,10 @@ struct Network {
   torch::nn::Sequential body;
   Shape input;
   std::vector<LayerSummary> layers;
+  config::PrecisionKind precision = config::PrecisionKind::kFp32;  // set by the run
+
+  /// The logits for `images`, as float32, the forward pass run at `precision`.
+  at::Tensor forward(const at::Tensor& images);
 
   int64_t parameters() const;
   int64_t macs() const;
@@ -41,6 +45,15 @@ Network build_network(const config::ModelSpec& spec, const Shape& input,
 
 /// Builds an experiment's model and checks that its output matches the dataset's classes.
 Network build_network(const config::ExperimentSpec& spec);
+
+/// What a `layers:` list may hold besides layer types (groups, branches, repeats, the model's
+/// blocks), for `dlx layers`: the keys the builder reads for each.
+struct ConstructDoc {
+  std::string type;     // as written in YAML: "parallel"; "blocks" for a block's definition
+  std::string summary;  // one line
+  std::vector<config::KeyDoc> keys;
+};
+const std::vector<ConstructDoc>& graph_constructs();
 
 /// The d2l chapter's table (`conv0 output shape:\t (1, 96, 54, 54)`, one line per layer), then a
 /// table of parameters, multiply-adds and activation memory per layer, and the totals.

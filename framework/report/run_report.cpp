@@ -75,6 +75,7 @@ Json environment_json(const EnvironmentRecord& e) {
             {"device", e.device},
             {"device_name", e.device_name},
             {"threads", e.threads},
+            {"precision", e.precision},
             {"blas", e.blas},
             {"host", e.host},
             {"started", e.started},
@@ -96,6 +97,7 @@ EnvironmentRecord environment_from(const Json& j) {
     *field = string_or_empty(j, key);
   }
   e.threads = j.value("threads", int64_t(0));
+  e.precision = j.value("precision", std::string("fp32"));  // reports from before bf16
   e.ended = optional_at<std::string>(j, "ended");
   e.world_size = j.value("world_size", int64_t(1));
   return e;

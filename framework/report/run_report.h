@@ -42,6 +42,7 @@ struct EnvironmentRecord {
   std::string dlx_version, libtorch_version, device, device_name;
   int64_t threads = 0;
   std::string blas, host, started;
+  std::string precision = "fp32";  // what the forward pass computed in (train.precision, or fp32)
   std::optional<std::string> ended;
   int64_t world_size = 1;  // data-parallel ranks; written only when > 1
   std::string backend;     // their collectives' backend ("gloo"), with world_size

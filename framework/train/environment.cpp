@@ -8,6 +8,7 @@
 
 #include "framework/core/error.h"
 #include "framework/core/system.h"
+#include "framework/nn/precision.h"
 
 namespace dlx::train {
 
@@ -40,6 +41,16 @@ std::string gpu_name(const c10::Device& device) {
   return name.empty() ? "CUDA device " + device.str() : name;
 }
 }  // namespace
+
+config::PrecisionKind usable_precision(config::PrecisionKind requested, const c10::Device& device,
+                                       std::string* note) {
+  if (requested != config::PrecisionKind::kBf16 || !device.is_cpu() || nn::cpu_has_bf16())
+    return requested;
+  if (note)
+    *note = "train.precision: this CPU (" + cpu_model() +
+            ") has no bfloat16 arithmetic (AVX512-BF16 or AMX); training in fp32";
+  return config::PrecisionKind::kFp32;
+}
 
 report::EnvironmentRecord environment_record(const c10::Device& device, int threads) {
   report::EnvironmentRecord e;

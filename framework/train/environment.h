@@ -18,6 +18,11 @@ c10::Device resolve_device(const std::string& name);
 /// Intra-op threads: `requested`, or one per physical core when 0.
 int configure_threads(int64_t requested);
 
+/// The precision a run on `device` computes at: `requested`, or fp32 where bf16 was asked of a CPU
+/// without bfloat16 arithmetic (it would be emulated, slower than fp32); `note` then says so.
+config::PrecisionKind usable_precision(config::PrecisionKind requested, const c10::Device& device,
+                                       std::string* note = nullptr);
+
 /// The environment a run starts in (its end time is filled in when it ends).
 report::EnvironmentRecord environment_record(const c10::Device& device, int threads);
 

@@ -69,6 +69,7 @@ nn::Network kept_network(const std::filesystem::path& folder, const config::Expe
   const std::filesystem::path best = folder / "checkpoint_best.pt";
   load_weights(net, read_weights(std::filesystem::exists(best) ? best : folder / "checkpoint.pt"));
   net.body->to(device);
+  net.precision = usable_precision(spec.train.precision, device);
   return net;
 }
 }  // namespace

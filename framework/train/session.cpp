@@ -13,6 +13,7 @@
 #include "framework/data/dataset.h"
 #include "framework/report/curves.h"
 #include "framework/train/checkpoint.h"
+#include "framework/train/environment.h"
 #include "framework/train/judge.h"
 #include "framework/train/optim.h"
 #include "framework/train/progress.h"
@@ -166,6 +167,10 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
        << std::endl;
   net.body->to(device);
   if (spec_.train.channels_last) to_channels_last(net);
+  std::string note;
+  net.precision = usable_precision(spec_.train.precision, device, &note);
+  if (!note.empty()) out_ << "note: " << note << std::endl;
+  report.environment.precision = config::choice_name(net.precision);
   at::globalContext().setBenchmarkCuDNN(spec_.train.cudnn_benchmark);
   auto optimizer = make_optimizer(spec_.train.optimizer, net.body->parameters());
   EpochState state;

@@ -78,7 +78,7 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
     }
     data_seconds += seconds_since(fetch);
     optimizer.zero_grad();
-    at::Tensor logits = network.body->forward(batch.images);
+    at::Tensor logits = network.forward(batch.images);
     at::Tensor loss = at::cross_entropy_loss(logits, batch.labels);
     loss.backward();
     distributed::GradientSync::Flags flags;
@@ -119,7 +119,7 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
 at::Tensor logits(nn::Network& network, const at::Tensor& images) {
   c10::InferenceMode inference;
   network.body->eval();
-  at::Tensor out = network.body->forward(images);
+  at::Tensor out = network.forward(images);
   network.body->train();
   return out;
 }
@@ -143,7 +143,7 @@ Evaluation evaluate(nn::Network& network, const data::Split& split,
       at::zeros({classes * classes}, at::TensorOptions().dtype(at::kLong).device(options.device));
   data::Batch batch;
   while (batches.next(batch)) {
-    at::Tensor logits = network.body->forward(batch.images);
+    at::Tensor logits = network.forward(batch.images);
     sums.add(at::cross_entropy_loss(logits, batch.labels), logits, batch.labels);
     confusion.add_(at::bincount(batch.labels * classes + logits.argmax(1), {}, classes * classes));
     examples += batch.labels.size(0);

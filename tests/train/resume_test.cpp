@@ -7,6 +7,7 @@
 #include <torch/cuda.h>
 
 #include "framework/core/files.h"
+#include "framework/nn/precision.h"
 #include "framework/train/checkpoint.h"
 #include "tests/helpers.h"
 
@@ -192,6 +193,21 @@ TEST_CASE("on CUDA an interrupted run resumes to the uninterrupted run's result"
   yaml.replace(yaml.find("device: cpu"), 11, "device: cuda");
   auto experiment = dir.write("resumable.yaml", yaml);
   const fs::path straight = uninterrupted_run(experiment, dir.path() / "straight");
+  REQUIRE(run_and_signal(experiment, dir.path() / "cut", "INT") == 130);
+  const fs::path cut = only_run(dir.path() / "cut");
+  std::string out;
+  REQUIRE(testing::run_dlx("resume " + cut.string(), out) == 0);
+  check_same_result(straight, cut);
+}
+
+TEST_CASE("a bf16 CPU run interrupted by SIGINT resumes to the uninterrupted run's result") {
+  if (!nn::cpu_has_bf16()) DLX_SKIP("this CPU has no bfloat16 arithmetic (AVX512-BF16 or AMX)");
+  testing::TempDir dir;
+  std::string yaml = kExperiment;
+  yaml.replace(yaml.find("  threads: 1"), 12, "  threads: 1\n  precision: bf16");
+  auto experiment = dir.write("resumable.yaml", yaml);
+  const fs::path straight = uninterrupted_run(experiment, dir.path() / "straight");
+  CHECK(Json::parse(read_file(straight / "report.json"))["environment"]["precision"] == "bf16");
   REQUIRE(run_and_signal(experiment, dir.path() / "cut", "INT") == 130);
   const fs::path cut = only_run(dir.path() / "cut");
   std::string out;

@@ -4,7 +4,7 @@
 
 #include <iostream>
 
-#include "framework/nn/layer_registry.h"
+#include "framework/nn/builder.h"
 #include "tools/dlx/commands.h"
 #include "tools/dlx/markdown.h"
 
@@ -24,6 +24,12 @@ void print_text() {
       std::cout << fmt::format("    {:<20} {:<12} {}\n", key.key, key.default_value,
                                key.full_help());
   }
+  std::cout << "\nGraph constructs (docs/configuration.md, \"Models as graphs\"):\n";
+  for (const auto& c : nn::graph_constructs()) {
+    std::cout << fmt::format("{}  {}\n", c.type, c.summary);
+    for (const auto& key : c.keys)
+      std::cout << fmt::format("    {:<20} {:<16} {}\n", key.key, key.default_value, key.help);
+  }
 }
 
 void print_markdown() {
@@ -41,6 +47,16 @@ void print_markdown() {
       rows.push_back({code(key.key), code(key.default_value), key.full_help()});
     if (!rows.empty())
       std::cout << "\n" << markdown_table({"key", "default", "what it does"}, rows);
+  }
+  std::cout << "\n# Graph constructs\n\nBesides layer types, a `layers:` list (the model's, or "
+               "any inside a construct) may hold\nthese; docs/configuration.md, \"Models as "
+               "graphs\", shows a residual block written with them.\n";
+  for (const auto& c : nn::graph_constructs()) {
+    std::cout << fmt::format("\n## {}\n\n{}.\n", c.type, c.summary);
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& key : c.keys)
+      rows.push_back({code(key.key), code(key.default_value), key.help});
+    std::cout << "\n" << markdown_table({"key", "default", "what it does"}, rows);
   }
 }
 

@@ -1,0 +1,97 @@
+// train.precision: the bf16 autocast scope around a forward pass, and the run's fallback.
+#include <doctest/doctest.h>
+
+#include <ATen/autocast_mode.h>
+#include <ATen/ops/allclose.h>
+#include <ATen/ops/conv2d.h>
+#include <ATen/ops/equal.h>
+#include <ATen/ops/rand.h>
+
+#include "framework/nn/builder.h"
+#include "framework/nn/precision.h"
+#include "framework/train/environment.h"
+#include "tests/helpers.h"
+
+using namespace dlx;
+using config::PrecisionKind;
+
+namespace {
+
+// "Float", "BFloat16": doctest prints strings, not ScalarTypes.
+std::string dtype(const at::Tensor& t) { return c10::toString(t.scalar_type()); }
+
+nn::Network small_net(PrecisionKind precision) {
+  testing::TempDir dir;
+  config::ModelSpec spec = config::load_model(dir.write("m.yaml", R"(input: [1, 8, 8]
+layers:
+  - conv2d: {out_channels: 4, kernel_size: 3, activation: relu}
+  - batchnorm2d
+  - dense: {units: 3}
+)"));
+  at::manual_seed(1);
+  nn::Network net = nn::build_network(spec, spec.input);
+  net.precision = precision;
+  return net;
+}
+
+}  // namespace
+
+TEST_CASE("inside an Autocast scope convolutions compute in bf16; outside, as before") {
+  at::Tensor x = at::rand({2, 1, 8, 8});
+  at::Tensor w = at::rand({4, 1, 3, 3});
+  auto conv = [&] { return at::conv2d(x, w); };
+  CHECK(dtype(conv()) == "Float");
+  {
+    nn::Autocast outer(PrecisionKind::kBf16, c10::kCPU);
+    CHECK(dtype(conv()) == "BFloat16");
+    {
+      nn::Autocast inner(PrecisionKind::kFp32, c10::kCPU);  // fp32 leaves the scope as it is
+      CHECK(dtype(conv()) == "BFloat16");
+    }
+  }
+  CHECK_FALSE(at::autocast::is_cpu_enabled());
+  CHECK(dtype(conv()) == "Float");
+}
+
+TEST_CASE("a bf16 forward gives float32 logits near fp32's and float32 gradients") {
+  at::Tensor x = at::rand({4, 1, 8, 8});
+  nn::Network fp32 = small_net(PrecisionKind::kFp32);
+  nn::Network bf16 = small_net(PrecisionKind::kBf16);
+  at::Tensor expected = fp32.forward(x);
+  at::Tensor got = bf16.forward(x);
+  CHECK(dtype(got) == "Float");
+  CHECK_FALSE(at::equal(got, expected));  // bf16 keeps 8 bits of mantissa
+  CHECK(at::allclose(got, expected, /*rtol=*/0.05, /*atol=*/0.05));
+  got.sum().backward();
+  for (const auto& p : bf16.body->parameters()) {
+    CHECK(dtype(p) == "Float");
+    CHECK(dtype(p.grad()) == "Float");
+  }
+}
+
+TEST_CASE("a changed weight is seen by the next bf16 forward: the cast cache is cleared") {
+  at::Tensor x = at::rand({2, 1, 8, 8});
+  nn::Network net = small_net(PrecisionKind::kBf16);
+  at::Tensor before = net.forward(x);
+  {
+    torch::NoGradGuard no_grad;
+    net.body->named_parameters()["conv0.weight"].mul_(-2);  // as an optimizer step would, in place
+  }
+  at::Tensor after = net.forward(x);
+  CHECK_FALSE(at::equal(before, after));
+  nn::Network fresh = small_net(PrecisionKind::kBf16);
+  {
+    torch::NoGradGuard no_grad;
+    fresh.body->named_parameters()["conv0.weight"].mul_(-2);
+  }
+  CHECK(at::equal(after, fresh.forward(x)));
+}
+
+TEST_CASE("bf16 is used where the CPU computes it, else the run says so and uses fp32") {
+  std::string note;
+  const PrecisionKind used = train::usable_precision(PrecisionKind::kBf16, c10::kCPU, &note);
+  CHECK((used == PrecisionKind::kBf16) == nn::cpu_has_bf16());
+  CHECK(note.empty() == nn::cpu_has_bf16());
+  if (!note.empty()) CHECK(note.find("training in fp32") != std::string::npos);
+  CHECK(train::usable_precision(PrecisionKind::kFp32, c10::kCPU) == PrecisionKind::kFp32);
+}
