@@ -48,6 +48,8 @@ def main():
     p.add_argument("--train", type=int, required=True)
     p.add_argument("--test", type=int, required=True)
     p.add_argument("--root", required=True)
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: forward passes under torch.autocast('cpu', torch.bfloat16)")
     p.add_argument("--threads", type=int, default=0, help="0 keeps PyTorch's default, as d2l does")
     a = p.parse_args()
     if a.threads:
@@ -55,7 +57,6 @@ def main():
     torch.manual_seed(0)
     side = a.resize or 28
     net = d2l_nets.build(a.model, (1, side, side))
-    net.train()
 
     def init_weights(m):
         if type(m) == nn.Linear or type(m) == nn.Conv2d:
@@ -65,13 +66,17 @@ def main():
     optimizer = torch.optim.SGD(net.parameters(), lr=a.lr)
     loss = nn.CrossEntropyLoss()
 
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16")
+
     net.train()
     start = time.perf_counter()
     loss_sum = correct = seen = 0.0
     for X, y in train_iter:
         optimizer.zero_grad()
-        y_hat = net(X)
-        l = loss(y_hat, y)
+        with autocast():
+            y_hat = net(X)
+            l = loss(y_hat, y)
         l.backward()
         optimizer.step()
         with torch.no_grad():
@@ -85,7 +90,8 @@ def main():
     test_correct = test_seen = 0.0
     with torch.no_grad():
         for X, y in test_iter:
-            test_correct += accuracy(net(X), y)
+            with autocast():
+                test_correct += accuracy(net(X), y)
             test_seen += y.numel()
     eval_seconds = time.perf_counter() - start
     print(json.dumps({

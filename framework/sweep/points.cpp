@@ -3,6 +3,7 @@
 #include <map>
 
 #include "framework/core/error.h"
+#include "framework/sweep/search.h"
 
 namespace dlx::sweep {
 
@@ -17,9 +18,9 @@ std::vector<std::string> split_values(const std::string& text) {
       quote = c == quote ? 0 : quote;
     } else if (c == '\'' || c == '"') {
       quote = c;
-    } else if (c == '[' || c == '{') {
+    } else if (c == '[' || c == '{' || c == '(') {
       ++depth;
-    } else if (c == ']' || c == '}') {
+    } else if (c == ']' || c == '}' || c == ')') {
       --depth;
     } else if (c == ',' && depth == 0) {
       out.emplace_back();
@@ -30,6 +31,12 @@ std::vector<std::string> split_values(const std::string& text) {
   return out;
 }
 
+std::string yaml_text(const YAML::Node& node) {
+  YAML::Emitter out;
+  out << YAML::Flow << node;
+  return out.c_str();
+}
+
 namespace {
 
 struct Axis {
@@ -38,50 +45,82 @@ struct Axis {
   std::string origin;
 };
 
-std::string yaml_text(const YAML::Node& node) {
-  YAML::Emitter out;
-  out << YAML::Flow << node;
-  return out.c_str();
+// A `sweep:` section: keys with lists (a grid) or distributions (drawn `samples` times), and
+// `repeat: N`, `samples: N`, `seed: S`.
+struct Search {
+  std::vector<Axis> grid;
+  std::vector<Distribution> draws;
+  int64_t repeat = 1, samples = 0, seed = 0;
+};
+
+int64_t count_at(const config::Tree& tree, const std::string& at, const YAML::Node& node,
+                 int64_t least) {
+  int64_t n = 0;
+  if (!config::Codec<int64_t>::decode(node, n) || n < least) {
+    throw ConfigError(tree.origins->locate(at, node), at, "an integer >= " + std::to_string(least),
+                      config::describe(node));
+  }
+  return n;
 }
 
-// The `sweep:` section of an experiment file: key -> list, plus `repeat: N`.
-std::vector<Axis> file_axes(const fs::path& file, int64_t& repeat) {
+Search file_search(const fs::path& file) {
   config::Tree tree = config::load_experiment_tree(file);
   YAML::Node sweep = tree.root["sweep"];
-  std::vector<Axis> axes;
-  if (!sweep || sweep.IsNull()) return axes;
+  Search search;
+  if (!sweep || sweep.IsNull()) return search;
   if (!sweep.IsMap()) {
-    throw ConfigError(tree.locate("sweep"), "sweep", "a mapping of dotted keys to lists of values",
+    throw ConfigError(tree.locate("sweep"), "sweep",
+                      "a mapping of dotted keys to lists of values or distributions",
                       config::describe(sweep));
   }
   for (const auto& entry : sweep) {
     const std::string key = entry.first.Scalar();
     const std::string at = "sweep." + key;
-    if (key == "repeat") {
-      if (!config::Codec<int64_t>::decode(entry.second, repeat) || repeat < 1) {
-        throw ConfigError(tree.origins->locate(at, entry.second), at, "an integer >= 1",
-                          config::describe(entry.second));
-      }
+    const Location where = tree.origins->locate(at, entry.second);
+    if (key == "repeat" || key == "samples" || key == "seed") {
+      int64_t& field = key == "repeat"    ? search.repeat
+                       : key == "samples" ? search.samples
+                                          : search.seed;
+      field = count_at(tree, at, entry.second, key == "repeat" ? 1 : 0);
+      continue;
+    }
+    if (is_distribution(entry.second)) {
+      search.draws.push_back(read_distribution(key, entry.second, where));
       continue;
     }
     if (!entry.second.IsSequence() || entry.second.size() == 0) {
-      throw ConfigError(tree.origins->locate(at, entry.second), at, "a non-empty list of values",
+      throw ConfigError(where, at, "a non-empty list of values, or a distribution",
                         config::describe(entry.second));
     }
     Axis axis{key, {}, "sweep"};
     for (const auto& value : entry.second) axis.values.push_back(yaml_text(value));
-    axes.push_back(axis);
+    search.grid.push_back(axis);
   }
-  return axes;
+  return search;
 }
 
 // The last part of each key names it in labels, unless two keys share it.
-std::map<std::string, std::string> short_names(const std::vector<Axis>& axes) {
+// Distributions need a number of draws, and draws need a distribution.
+void check_samples(const fs::path& file, const Search& search) {
+  if (!search.draws.empty() && search.samples < 1) {
+    throw ConfigError::plain({file.string()}, "sweep.samples",
+                             "'" + search.draws[0].key +
+                                 "' is drawn from a distribution: set sweep.samples (or --samples) "
+                                 "to the number of points to draw");
+  }
+  if (search.draws.empty() && search.samples > 0) {
+    throw ConfigError::plain({file.string()}, "sweep.samples",
+                             "samples: " + std::to_string(search.samples) +
+                                 " draws nothing: no swept key has a distribution");
+  }
+}
+
+std::map<std::string, std::string> short_names(const std::vector<std::string>& keys) {
   std::map<std::string, int> count;
   auto last = [](const std::string& key) { return key.substr(key.rfind('.') + 1); };
-  for (const auto& a : axes) ++count[last(a.key)];
+  for (const auto& k : keys) ++count[last(k)];
   std::map<std::string, std::string> names;
-  for (const auto& a : axes) names[a.key] = count[last(a.key)] > 1 ? a.key : last(a.key);
+  for (const auto& k : keys) names[k] = count[last(k)] > 1 ? k : last(k);
   return names;
 }
 
@@ -96,21 +135,34 @@ std::string folder_safe(const std::string& text) {
   return out;
 }
 
-void add_grid(const fs::path& file, const std::vector<config::Override>& fixed,
-              const std::vector<Axis>& axes, const std::string& prefix, std::vector<Point>& out) {
-  const auto names = short_names(axes);
+// One point per combination of the grid's values, times each drawn row (the same rows for every
+// combination, so that the grid's points are compared on equal draws).
+void add_points(const fs::path& file, const std::vector<config::Override>& fixed,
+                const std::vector<Axis>& axes, const std::vector<Distribution>& draws,
+                const std::vector<std::vector<std::string>>& rows, const std::string& prefix,
+                std::vector<Point>& out) {
+  std::vector<std::string> keys;
+  for (const auto& a : axes) keys.push_back(a.key);
+  for (const auto& d : draws) keys.push_back(d.key);
+  const auto names = short_names(keys);
+  auto set = [&](Point& p, const std::string& key, const std::string& value,
+                 const std::string& origin) {
+    p.overrides.push_back(config::parse_override(key + "=" + value, origin));
+    p.values.push_back({key, value});
+    p.label += (p.label.empty() ? "" : ",") + names.at(key) + "=" + value;
+  };
+  const std::vector<std::vector<std::string>> drawn =
+      rows.empty() ? std::vector<std::vector<std::string>>{{}} : rows;
   std::vector<size_t> at(axes.size(), 0);
   while (true) {
-    Point p{file, fixed, {}, prefix};
-    for (size_t i = 0; i < axes.size(); ++i) {
-      const Axis& a = axes[i];
-      const std::string& value = a.values[at[i]];
-      p.overrides.push_back(config::parse_override(a.key + "=" + value, a.origin));
-      p.values.push_back({a.key, value});
-      p.label += (p.label.empty() ? "" : ",") + names.at(a.key) + "=" + value;
+    for (const auto& row : drawn) {
+      Point p{file, fixed, {}, prefix};
+      for (size_t i = 0; i < axes.size(); ++i)
+        set(p, axes[i].key, axes[i].values[at[i]], axes[i].origin);
+      for (size_t i = 0; i < row.size(); ++i) set(p, draws[i].key, row[i], draws[i].origin);
+      p.label = folder_safe(p.label.empty() ? "base" : p.label);
+      out.push_back(p);
     }
-    p.label = folder_safe(p.label.empty() ? "base" : p.label);
-    out.push_back(p);
     size_t i = axes.size();
     while (i > 0 && ++at[i - 1] == axes[i - 1].values.size()) at[--i] = 0;
     if (i == 0) break;
@@ -119,33 +171,40 @@ void add_grid(const fs::path& file, const std::vector<config::Override>& fixed,
 
 }  // namespace
 
-std::vector<Point> expand(const std::vector<fs::path>& files,
-                          const std::vector<std::string>& sets) {
+std::vector<Point> expand(const std::vector<fs::path>& files, const std::vector<std::string>& sets,
+                          int64_t samples) {
   std::vector<config::Override> fixed;
   std::vector<Axis> cli_axes;
+  std::vector<Distribution> cli_draws;
   for (const auto& text : sets) {
     config::Override o = config::parse_override(text);
-    std::vector<std::string> values = split_values(o.value);
-    if (values.size() == 1) {
+    const std::string key = text.substr(0, text.find('='));
+    CliValues parsed = parse_cli_values(key, o.value, text);
+    if (parsed.distribution) {
+      cli_draws.push_back(*parsed.distribution);
+    } else if (parsed.values.size() == 1) {
       fixed.push_back(o);
     } else {
-      cli_axes.push_back(Axis{text.substr(0, text.find('=')), values, "--set"});
+      cli_axes.push_back(Axis{key, parsed.values, "--set"});
     }
   }
   std::vector<Point> points;
   for (const auto& file : files) {
-    int64_t repeat = 1;
-    std::vector<Axis> axes = file_axes(file, repeat);
-    axes.insert(axes.end(), cli_axes.begin(), cli_axes.end());
-    if (repeat > 1) {
+    Search search = file_search(file);
+    search.grid.insert(search.grid.end(), cli_axes.begin(), cli_axes.end());
+    search.draws.insert(search.draws.end(), cli_draws.begin(), cli_draws.end());
+    if (samples > 0) search.samples = samples;
+    check_samples(file, search);
+    if (search.repeat > 1) {
       Axis seeds{"train.seed", {}, "sweep"};
       int64_t base = config::load_experiment(file, fixed).train.seed;
-      for (int64_t r = 0; r < repeat; ++r) seeds.values.push_back(std::to_string(base + r));
-      axes.push_back(seeds);
+      for (int64_t r = 0; r < search.repeat; ++r) seeds.values.push_back(std::to_string(base + r));
+      search.grid.push_back(seeds);
     }
     // With several files, each label starts with its experiment's name.
     std::string prefix = files.size() > 1 ? config::load_experiment(file, fixed).name : "";
-    add_grid(file, fixed, axes, prefix, points);
+    add_points(file, fixed, search.grid, search.draws,
+               draw(search.draws, search.samples, uint64_t(search.seed)), prefix, points);
   }
   return points;
 }

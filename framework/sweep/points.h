@@ -1,7 +1,7 @@
 // What a sweep runs: the grid product of the values of its swept keys (from the experiment's
-// `sweep:` section and from `--set key=a,b,c` on the command line), repeated over seeds, for one or
-// several experiment files. Each point is an experiment file plus overrides, with a label that
-// names its folder: `lr=0.03,seed=1`.
+// `sweep:` section and from `--set key=a,b,c` on the command line), times the rows drawn for keys
+// given distributions (search.h), repeated over seeds, for one or several experiment files. Each
+// point is an experiment file plus overrides, with a label that names its folder: `lr=0.03,seed=1`.
 #pragma once
 
 #include <filesystem>
@@ -19,13 +19,18 @@ struct Point {
   std::string label;                                        // "lr=0.03,seed=1" (the folder's name)
 };
 
-/// Splits `a,b,[c,d]` at its top-level commas, as Hydra does for --set lists.
+/// A YAML node as one line of flow YAML: how a swept value is written in labels and overrides.
+std::string yaml_text(const YAML::Node& node);
+
+/// Splits `a,b,[c,d]` at its top-level commas (not inside [], {}, () or quotes), as Hydra does.
 std::vector<std::string> split_values(const std::string& text);
 
-/// Expands the experiment files and `--set` texts into points. A --set with several values is a
-/// swept key; with one it applies to every point. Errors are ConfigErrors naming the file or --set.
+/// Expands the experiment files and `--set` texts into points: the grid of listed values, times
+/// `samples` draws of the keys given distributions (search.h; `samples` > 0 overrides the file's
+/// sweep.samples). A --set with several values is a swept key; with one it applies to every point.
+/// Errors are ConfigErrors naming the file or --set.
 std::vector<Point> expand(const std::vector<std::filesystem::path>& files,
-                          const std::vector<std::string>& sets);
+                          const std::vector<std::string>& sets, int64_t samples = 0);
 
 /// Loads the experiment of one point (all overrides applied) and checks it.
 config::ExperimentSpec load_point(const Point& point);

@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <regex>
+#include <set>
+
 #include "framework/sweep/points.h"
 #include "tests/helpers.h"
 
@@ -93,4 +96,97 @@ TEST_CASE("a bad swept value is an error naming the sweep entry") {
         bad.string() +
             ":3:23: error: sweep.train.optimizer.lr: expected a non-empty list of values, found "
             "'0.1'");
+}
+
+TEST_CASE("split_values keeps a function call's commas") {
+  CHECK(sweep::split_values("choice(0.1,0.3),2") ==
+        std::vector<std::string>{"choice(0.1,0.3)", "2"});
+}
+
+TEST_CASE("distributions draw seeded values in range, the same grid rows for each draw") {
+  testing::TempDir dir;
+  dir.write("m.yaml", kModel);
+  auto write = [&](int seed) {
+    return dir.write("exp" + std::to_string(seed) + ".yaml", R"(model: m.yaml
+sweep:
+  train.optimizer.lr: {loguniform: [0.01, 3]}
+  train.optimizer.momentum: {uniform: [0.5, 0.9]}
+  train.epochs: {int: [1, 4]}
+  train.optimizer.type: {choice: [sgd, adam]}
+  data.batch_size: [16, 32]
+  samples: 60
+  seed: )" + std::to_string(seed) + "\n");
+  };
+  const auto points = sweep::expand({write(0)}, {});
+  REQUIRE(points.size() == 120);  // 2 grid values x 60 draws
+  std::set<int64_t> epochs;
+  std::set<std::string> types;
+  double lowest = 1e9, highest = 0;
+  for (size_t i = 0; i < 60; ++i) {
+    const config::ExperimentSpec spec = sweep::load_point(points[i]);
+    CHECK(spec.data.batch_size == 16);
+    CHECK(spec.train.optimizer.lr >= 0.01);
+    CHECK(spec.train.optimizer.lr <= 3);
+    lowest = std::min(lowest, spec.train.optimizer.lr);
+    highest = std::max(highest, spec.train.optimizer.lr);
+    CHECK(spec.train.optimizer.momentum >= 0.5);
+    CHECK(spec.train.optimizer.momentum <= 0.9);
+    epochs.insert(spec.train.epochs);
+    types.insert(config::choice_name(spec.train.optimizer.type));
+    // The second half repeats the draws with the grid's other value.
+    CHECK(points[i + 60].label ==
+          std::regex_replace(points[i].label, std::regex("batch_size=16"), "batch_size=32"));
+  }
+  CHECK(epochs == std::set<int64_t>{1, 2, 3, 4});
+  CHECK(types == std::set<std::string>{"sgd", "adam"});
+  CHECK(lowest < 0.03);  // log-uniform: about a fifth of draws fall in [0.01, 0.03]
+  CHECK(highest > 1);
+  CHECK(labels(sweep::expand({write(0)}, {})) == labels(points));  // same seed, same points
+  CHECK(labels(sweep::expand({write(1)}, {})) != labels(points));
+}
+
+TEST_CASE("Hydra's sweep functions: range and choice list, interval and tag(log) draw") {
+  testing::TempDir dir;
+  dir.write("m.yaml", kModel);
+  auto file = dir.write("exp.yaml", "model: m.yaml\n");
+  CHECK(labels(sweep::expand({file}, {"train.optimizer.lr=range(0.1,0.5,0.1)"})) ==
+        std::vector<std::string>{"lr=0.1", "lr=0.2", "lr=0.3", "lr=0.4"});
+  CHECK(labels(sweep::expand({file}, {"train.epochs=range(3)"})) ==
+        std::vector<std::string>{"epochs=0", "epochs=1", "epochs=2"});
+  CHECK(labels(sweep::expand({file}, {"train.optimizer.lr=choice(0.1, 0.3)"})) ==
+        std::vector<std::string>{"lr=0.1", "lr=0.3"});
+  const auto drawn = sweep::expand({file}, {"train.optimizer.lr=tag(log, interval(0.001, 1))"}, 40);
+  REQUIRE(drawn.size() == 40);
+  int below_hundredth = 0;
+  for (const auto& p : drawn) {
+    const double lr = sweep::load_point(p).train.optimizer.lr;
+    CHECK(lr >= 0.001);
+    CHECK(lr <= 1);
+    below_hundredth += lr < 0.01;
+  }
+  CHECK(below_hundredth >= 5);  // a third of log-uniform draws; a uniform draw gives ~0.4
+  for (const auto& p : sweep::expand({file}, {"train.optimizer.lr=interval(0.5, 0.6)"}, 10)) {
+    CHECK(sweep::load_point(p).train.optimizer.lr >= 0.5);
+    CHECK(sweep::load_point(p).train.optimizer.lr <= 0.6);
+  }
+}
+
+TEST_CASE("a function call in --set is understood or refused in one line, never split") {
+  testing::TempDir dir;
+  dir.write("m.yaml", kModel);
+  auto file = dir.write("exp.yaml", "model: m.yaml\n");
+  auto error = [&](const std::string& set) {
+    return testing::config_error([&] { sweep::expand({file}, {set}, 3); });
+  };
+  CHECK(error("train.optimizer.lr=rang(0.1,0.5)") ==
+        "--set train.optimizer.lr=rang(0.1,0.5): error: train.optimizer.lr: expected a value, "
+        "a,b,..., range(start, stop[, step]), choice(a, b, ...), interval(lo, hi) or tag(log, "
+        "interval(lo, hi)), found 'rang(0.1,0.5)'");
+  CHECK(error("train.optimizer.lr=range(0.1,0.5,0)").find("step is not 0") != std::string::npos);
+  CHECK(error("train.optimizer.lr=interval(2,1)").find("lo < hi") != std::string::npos);
+  CHECK(error("train.optimizer.lr=tag(log,interval(0,1))").find("lo > 0") != std::string::npos);
+  CHECK(error("train.optimizer.lr=interval(a,1)").find("numbers in interval") != std::string::npos);
+  CHECK(testing::config_error([&] {
+          sweep::expand({file}, {"train.optimizer.lr=interval(0.1,1)"});
+        }).find("set sweep.samples (or --samples)") != std::string::npos);
 }

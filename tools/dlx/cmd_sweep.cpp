@@ -20,6 +20,7 @@ struct SweepArgs {
   bool dry_run = false;
   bool slurm = false;
   int point = -1;
+  int64_t samples = 0;
 };
 
 // This program's sweep arguments for a cluster task: absolute paths, the sweep's name and runs
@@ -29,6 +30,7 @@ std::vector<std::string> task_command(const SweepArgs& args, const sweep::SweepO
                                    "sweep"};
   for (const auto& f : args.files) command.push_back(std::filesystem::absolute(f).string());
   for (const auto& s : args.sets) command.insert(command.end(), {"--set", s});
+  if (args.samples > 0) command.insert(command.end(), {"--samples", std::to_string(args.samples)});
   command.insert(command.end(), {"--runs", std::filesystem::absolute(options.runs_root).string(),
                                  "--name", options.name});
   return command;
@@ -48,9 +50,13 @@ void add_sweep_command(CLI::App& app, Command& chosen) {
   cmd->add_option("FILE", args->files, "experiment YAML files (their sweep: sections)")->required();
   cmd->add_option(
          "--set", args->sets,
-         "override a key; a,b,c sweeps it (Hydra's syntax), e.g. --set train.optimizer.lr=0.01,0.1")
+         "override a key; a,b,c sweeps it, as do Hydra's range(a,b,step), choice(a,b), "
+         "interval(lo,hi) and tag(log,interval(lo,hi)); e.g. --set train.optimizer.lr=0.01,0.1")
       ->take_all()
       ->allow_extra_args(false);
+  cmd->add_option("--samples", args->samples,
+                  "points to draw for keys given distributions (overrides sweep.samples)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--jobs,-j", args->jobs, "runs at once (CPU threads are divided between them)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--devices", args->devices,
@@ -68,7 +74,7 @@ void add_sweep_command(CLI::App& app, Command& chosen) {
   cmd->callback([args, &chosen] {
     chosen = [args] {
       std::vector<std::filesystem::path> files(args->files.begin(), args->files.end());
-      std::vector<sweep::Point> points = sweep::expand(files, args->sets);
+      std::vector<sweep::Point> points = sweep::expand(files, args->sets, args->samples);
       sweep::SweepOptions options;
       options.name = args->name.empty() ? default_name(args->files) : args->name;
       options.runs_root = report::runs_root(args->runs);
