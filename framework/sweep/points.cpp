@@ -100,8 +100,19 @@ Search file_search(const fs::path& file) {
 }
 
 // The last part of each key names it in labels, unless two keys share it.
-// Distributions need a number of draws, and draws need a distribution.
+// A sweep larger than this is a mistake in its file (or a fuzzer's), not a plan.
+constexpr double kMostPoints = 100000;
+
+// Distributions need a number of draws, and draws need a distribution; and the points must be
+// countable.
 void check_samples(const fs::path& file, const Search& search) {
+  double points = std::max<int64_t>(search.samples, 1) * double(search.repeat);
+  for (const auto& a : search.grid) points *= double(a.values.size());
+  if (points > kMostPoints) {
+    throw ConfigError::plain({file.string()}, "sweep",
+                             "the sweep has " + std::to_string(int64_t(std::min(points, 1e18))) +
+                                 " points; at most " + std::to_string(int64_t(kMostPoints)));
+  }
   if (!search.draws.empty() && search.samples < 1) {
     throw ConfigError::plain({file.string()}, "sweep.samples",
                              "'" + search.draws[0].key +

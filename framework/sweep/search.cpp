@@ -1,8 +1,7 @@
 #include "framework/sweep/search.h"
 
-#include <fmt/format.h>
-
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "framework/config/codec.h"
@@ -18,8 +17,10 @@ const char* const kCliForms =
     "a value, a,b,..., range(start, stop[, step]), choice(a, b, ...), interval(lo, hi) or "
     "tag(log, interval(lo, hi))";
 
-std::string real_text(double v) {
-  return fmt::format("{:.4g}", v);
+std::string real_text(double v, int digits = 4) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.*g", digits, v);
+  return text;
 }
 
 // [0, 1) from 53 random bits: the same on every platform, unlike std::uniform_real_distribution.
@@ -113,7 +114,7 @@ class CliParser {
     for (int64_t i = 0;; ++i) {
       const double v = start + double(i) * step;
       if (step > 0 ? v >= stop - 1e-9 * std::abs(step) : v <= stop + 1e-9 * std::abs(step)) break;
-      values.push_back(integers ? std::to_string(int64_t(v)) : fmt::format("{:.10g}", v));
+      values.push_back(integers ? std::to_string(int64_t(v)) : real_text(v, 10));
       if (values.size() > 10000) fail("a range of at most 10000 values", whole);
     }
     if (values.empty()) fail("a range with at least one value", whole);

@@ -1,4 +1,5 @@
-// Feeds arbitrary bytes to the experiment loader as a YAML file, and to the --set parser.
+// Feeds arbitrary bytes to the experiment loader as a YAML file (its sweep: section expanded into
+// points too), and to the --set parser and the sweep's --set values (Hydra's sweep functions).
 // Anything but success or a ConfigError (a crash, another exception, a sanitizer report) is a bug.
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 #include <string>
 
 #include "framework/config/experiment.h"
+#include "framework/sweep/points.h"
+#include "framework/sweep/search.h"
 
 namespace {
 std::filesystem::path scratch_file() {
@@ -24,6 +27,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     dlx::config::ExperimentSpec spec = dlx::config::load_experiment(file);
     dlx::config::config_identity(dlx::config::resolved_json(spec));
+    dlx::sweep::expand({file}, {});
+  } catch (const dlx::ConfigError&) {
+  }
+  try {
+    dlx::sweep::parse_cli_values("k", text, "k=" + text);
   } catch (const dlx::ConfigError&) {
   }
   try {
