@@ -280,14 +280,20 @@ struct BatchNormArgs {
   }
 };
 
-BuiltLayer build_batchnorm2d(const BatchNormArgs& a, const BuildInput& in) {
-  require_image(in, "batchnorm2d");
-  auto options = torch::nn::BatchNorm2dOptions(in.shape[0])
+// BatchNorm1d and BatchNorm2d share one options type (BatchNormOptions).
+template <class Module>
+BuiltLayer batchnorm(const BatchNormArgs& a, const BuildInput& in) {
+  auto options = torch::nn::BatchNormOptions(in.shape[0])
                      .eps(a.eps)
                      .momentum(a.momentum)
                      .affine(a.affine)
                      .track_running_stats(a.track_running_stats);
-  return {torch::nn::AnyModule(torch::nn::BatchNorm2d(options)), in.shape, 0};
+  return {torch::nn::AnyModule(Module(options)), in.shape, 0};
+}
+
+BuiltLayer build_batchnorm2d(const BatchNormArgs& a, const BuildInput& in) {
+  require_image(in, "batchnorm2d");
+  return batchnorm<torch::nn::BatchNorm2d>(a, in);
 }
 
 // After a dense layer, as d2l's BNLeNet: each feature normalised over the batch.
@@ -297,12 +303,7 @@ BuiltLayer build_batchnorm1d(const BatchNormArgs& a, const BuildInput& in) {
                       "batchnorm1d needs a flat input (N, F), as a dense layer gives; use "
                       "batchnorm2d after a convolution");
   }
-  auto options = torch::nn::BatchNorm1dOptions(in.shape[0])
-                     .eps(a.eps)
-                     .momentum(a.momentum)
-                     .affine(a.affine)
-                     .track_running_stats(a.track_running_stats);
-  return {torch::nn::AnyModule(torch::nn::BatchNorm1d(options)), in.shape, 0};
+  return batchnorm<torch::nn::BatchNorm1d>(a, in);
 }
 
 struct DropoutArgs {
