@@ -94,7 +94,8 @@ TEST_CASE("a bad swept value is an error naming the sweep entry") {
   auto bad = dir.write("bad.yaml", "model: m.yaml\nsweep:\n  train.optimizer.lr: 0.1\n");
   CHECK(testing::config_error([&] { sweep::expand({bad}, {}); }) ==
         bad.string() +
-            ":3:23: error: sweep.train.optimizer.lr: expected a non-empty list of values, found "
+            ":3:23: error: sweep.train.optimizer.lr: expected a non-empty list of values, or a "
+            "distribution, found "
             "'0.1'");
 }
 
