@@ -18,7 +18,9 @@ using config::PrecisionKind;
 namespace {
 
 // "Float", "BFloat16": doctest prints strings, not ScalarTypes.
-std::string dtype(const at::Tensor& t) { return c10::toString(t.scalar_type()); }
+std::string dtype(const at::Tensor& t) {
+  return c10::toString(t.scalar_type());
+}
 
 nn::Network small_net(PrecisionKind precision) {
   testing::TempDir dir;
