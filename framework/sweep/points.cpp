@@ -99,7 +99,6 @@ Search file_search(const fs::path& file) {
   return search;
 }
 
-// The last part of each key names it in labels, unless two keys share it.
 // A sweep larger than this is a mistake in its file (or a fuzzer's), not a plan.
 constexpr double kMostPoints = 100000;
 
@@ -126,6 +125,7 @@ void check_samples(const fs::path& file, const Search& search) {
   }
 }
 
+// The last part of each key names it in labels, unless two keys share it.
 std::map<std::string, std::string> short_names(const std::vector<std::string>& keys) {
   std::map<std::string, int> count;
   auto last = [](const std::string& key) { return key.substr(key.rfind('.') + 1); };
@@ -194,6 +194,7 @@ std::vector<Point> expand(const std::vector<fs::path>& files, const std::vector<
     if (parsed.distribution) {
       cli_draws.push_back(*parsed.distribution);
     } else if (parsed.values.size() == 1) {
+      o.value = parsed.values[0];  // choice(0.3) and range(1) give one value, too
       fixed.push_back(o);
     } else {
       cli_axes.push_back(Axis{key, parsed.values, "--set"});

@@ -156,6 +156,10 @@ TEST_CASE("Hydra's sweep functions: range and choice list, interval and tag(log)
         std::vector<std::string>{"epochs=0", "epochs=1", "epochs=2"});
   CHECK(labels(sweep::expand({file}, {"train.optimizer.lr=choice(0.1, 0.3)"})) ==
         std::vector<std::string>{"lr=0.1", "lr=0.3"});
+  // One value is a fixed override, as a,b with one value is.
+  const auto one = sweep::expand({file}, {"train.optimizer.lr=choice(0.3)"});
+  REQUIRE(one.size() == 1);
+  CHECK(sweep::load_point(one[0]).train.optimizer.lr == 0.3);
   const auto drawn = sweep::expand({file}, {"train.optimizer.lr=tag(log, interval(0.001, 1))"}, 40);
   REQUIRE(drawn.size() == 40);
   int below_hundredth = 0;
