@@ -29,6 +29,7 @@ Plan decide(const Point& point, const fs::path& folder) {
   plan.folder = folder;
   plan.identity = config::config_identity(config::resolved_json(spec));
   plan.epochs = spec.train.epochs;
+  plan.has_validation = config::has_validation(spec.data);
   if (!fs::exists(folder)) return plan;
   report::RunReport report;
   try {

@@ -14,8 +14,9 @@ enum class Action { kSkip, kRun, kResume };
 struct Plan {
   const Point* point = nullptr;
   std::filesystem::path folder;
-  std::string identity;  // config_identity() of the point's resolved config
-  int64_t epochs = 0;
+  std::string identity;         // config_identity() of the point's resolved config
+  int64_t epochs = 0;           // train.epochs
+  bool has_validation = false;  // whether its data has a validation split
   Action action = Action::kRun;
   std::string note;  // why, for the terminal
 };

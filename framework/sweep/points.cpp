@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "framework/config/reader.h"
 #include "framework/core/error.h"
 #include "framework/sweep/search.h"
 
@@ -46,11 +47,12 @@ struct Axis {
 };
 
 // A `sweep:` section: keys with lists (a grid) or distributions (drawn `samples` times), and
-// `repeat: N`, `samples: N`, `seed: S`.
+// `repeat: N`, `samples: N`, `seed: S`, and `halving: {...}`.
 struct Search {
   std::vector<Axis> grid;
   std::vector<Distribution> draws;
   int64_t repeat = 1, samples = 0, seed = 0;
+  std::optional<HalvingSpec> halving;
 };
 
 int64_t count_at(const config::Tree& tree, const std::string& at, const YAML::Node& node,
@@ -82,6 +84,10 @@ Search file_search(const fs::path& file) {
                        : key == "samples" ? search.samples
                                           : search.seed;
       field = count_at(tree, at, entry.second, key == "repeat" ? 1 : 0);
+      continue;
+    }
+    if (key == "halving") {
+      config::Reader(entry.second, at, tree.origins).read_spec(search.halving.emplace());
       continue;
     }
     if (is_distribution(entry.second)) {
@@ -182,8 +188,8 @@ void add_points(const fs::path& file, const std::vector<config::Override>& fixed
 
 }  // namespace
 
-std::vector<Point> expand(const std::vector<fs::path>& files, const std::vector<std::string>& sets,
-                          int64_t samples) {
+Sweep expand(const std::vector<fs::path>& files, const std::vector<std::string>& sets,
+             int64_t samples) {
   std::vector<config::Override> fixed;
   std::vector<Axis> cli_axes;
   std::vector<Distribution> cli_draws;
@@ -200,9 +206,16 @@ std::vector<Point> expand(const std::vector<fs::path>& files, const std::vector<
       cli_axes.push_back(Axis{key, parsed.values, "--set"});
     }
   }
-  std::vector<Point> points;
+  Sweep sweep;
   for (const auto& file : files) {
     Search search = file_search(file);
+    if (file == files.front()) {
+      sweep.halving = search.halving;
+    } else if (search.halving != sweep.halving) {
+      throw ConfigError::plain({file.string()}, "sweep.halving",
+                               "the files of one sweep must agree on sweep.halving; " +
+                                   files.front().string() + "'s differs");
+    }
     search.grid.insert(search.grid.end(), cli_axes.begin(), cli_axes.end());
     search.draws.insert(search.draws.end(), cli_draws.begin(), cli_draws.end());
     if (samples > 0) search.samples = samples;
@@ -216,9 +229,9 @@ std::vector<Point> expand(const std::vector<fs::path>& files, const std::vector<
     // With several files, each label starts with its experiment's name.
     std::string prefix = files.size() > 1 ? config::load_experiment(file, fixed).name : "";
     add_points(file, fixed, search.grid, search.draws,
-               draw(search.draws, search.samples, uint64_t(search.seed)), prefix, points);
+               draw(search.draws, search.samples, uint64_t(search.seed)), prefix, sweep.points);
   }
-  return points;
+  return sweep;
 }
 
 config::ExperimentSpec load_point(const Point& point) {

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "framework/config/experiment.h"
+#include "framework/sweep/halving.h"
 
 namespace dlx::sweep {
 
@@ -25,12 +27,18 @@ std::string yaml_text(const YAML::Node& node);
 /// Splits `a,b,[c,d]` at its top-level commas (not inside [], {}, () or quotes), as Hydra does.
 std::vector<std::string> split_values(const std::string& text);
 
+/// A sweep's points, and how they are searched.
+struct Sweep {
+  std::vector<Point> points;
+  std::optional<HalvingSpec> halving;  // sweep.halving; none: every point trains to the end
+};
+
 /// Expands the experiment files and `--set` texts into points: the grid of listed values, times
 /// `samples` draws of the keys given distributions (search.h; `samples` > 0 overrides the file's
 /// sweep.samples). A --set with several values is a swept key; with one it applies to every point.
 /// Errors are ConfigErrors naming the file or --set.
-std::vector<Point> expand(const std::vector<std::filesystem::path>& files,
-                          const std::vector<std::string>& sets, int64_t samples = 0);
+Sweep expand(const std::vector<std::filesystem::path>& files, const std::vector<std::string>& sets,
+             int64_t samples = 0);
 
 /// Loads the experiment of one point (all overrides applied) and checks it.
 config::ExperimentSpec load_point(const Point& point);

@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <memory>
 #include <ostream>
 #include <set>
 
 #include "framework/core/error.h"
+#include "framework/sweep/halving_runs.h"
 #include "framework/sweep/plan.h"
 #include "framework/sweep/scheduler.h"
 
@@ -39,13 +41,29 @@ std::vector<Plan> plan_all(const std::vector<Point>& points, const fs::path& roo
   return plans;
 }
 
+// "trained 21 epochs in all; the grid of these points trains 81"
+std::string epochs_trained(const report::SweepIndex& index, const std::vector<Plan>& plans) {
+  int64_t trained = 0, grid = 0;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const auto& final = index.points[i].final;
+    if (final && final->last) trained += final->last->epoch;
+    grid += plans[i].epochs;
+  }
+  return fmt::format("trained {} epochs in all; every point to the end would train {}", trained,
+                     grid);
+}
+
 }  // namespace
 
-SweepResult run_sweep(const std::vector<Point>& points, const SweepOptions& options,
-                      std::ostream& out) {
+SweepResult run_sweep(const Sweep& sweep, const SweepOptions& options, std::ostream& out) {
   const fs::path root = options.runs_root / options.name;
+  if (sweep.halving && options.point >= 0) {
+    throw ConfigError::plain({"--point"}, "sweep.halving",
+                             "a successive-halving search decides between its points as they "
+                             "end, so it cannot run one point alone");
+  }
   fs::create_directories(root);
-  const std::vector<Point> chosen = chosen_points(points, options.point);
+  const std::vector<Point> chosen = chosen_points(sweep.points, options.point);
   const std::vector<Plan> plans = plan_all(chosen, root);
   Index index = make_index(root, options.name, plans, options.point < 0);
   SweepResult result;
@@ -60,20 +78,30 @@ SweepResult run_sweep(const std::vector<Point>& points, const SweepOptions& opti
     ++result.skipped;
   }
   index.save();
-  Scheduler scheduler(plans, pending, index, options, result, out);
+  std::unique_ptr<Work> work;
+  if (sweep.halving) {
+    auto halving = std::make_unique<HalvingRuns>(*sweep.halving, plans, index, result, out);
+    out << halving->describe() << std::endl;
+    work = std::move(halving);
+  } else {
+    work = std::make_unique<EveryPoint>(plans, pending);
+  }
+  Scheduler scheduler(plans, *work, index, options, result, out);
   out << fmt::format(
              "sweep {}: {} points, {} done earlier, {} to run, {} at a time ({} threads each) -> "
              "{}",
-             options.name, plans.size(), result.skipped, pending.size(), std::max(1, options.jobs),
-             scheduler.threads(), root.string())
+             options.name, plans.size(), result.skipped, work->not_started(),
+             std::max(1, options.jobs), scheduler.threads(), root.string())
       << std::endl;
   const int signal = scheduler.run();
   out << fmt::format(
-             "sweep {}: {} completed, {} done earlier, {} failed, {} diverged, {} interrupted, {} "
-             "not started",
-             options.name, result.completed, result.skipped, result.failed, result.diverged,
-             result.interrupted, scheduler.not_started())
+             "sweep {}: {} completed, {}{} done earlier, {} failed, {} diverged, {} interrupted, "
+             "{} not started",
+             options.name, result.completed,
+             sweep.halving ? std::to_string(result.pruned) + " pruned, " : "", result.skipped,
+             result.failed, result.diverged, result.interrupted, scheduler.not_started())
       << std::endl;
+  if (sweep.halving) out << epochs_trained(index.doc, plans) << std::endl;
   if (signal)
     result.exit_code = 128 + signal;
   else if (result.failed || result.diverged || result.interrupted)

@@ -22,7 +22,8 @@ struct RunRequest {
   std::filesystem::path folder;
   bool resume = false;
   int threads = 1;
-  std::string device;  // "" = the point's own train.device
+  std::string device;      // "" = the point's own train.device
+  int64_t stop_after = 0;  // pause after this epoch (a rung of successive halving); 0 = never
 };
 
 struct SweepOptions {
@@ -41,11 +42,13 @@ struct SweepOptions {
 
 struct SweepResult {
   int completed = 0, skipped = 0, failed = 0, diverged = 0, interrupted = 0;
+  int pruned = 0;  // by successive halving (their runs say completed)
+  int ended() const { return completed + skipped + failed + diverged + interrupted + pruned; }
   int exit_code = 0;  // 0 when every point completed; 128+signal when interrupted; else 1
 };
 
 /// Checks every point's config and shapes first (a ConfigError stops the sweep before any run).
-SweepResult run_sweep(const std::vector<Point>& points, const SweepOptions& options,
-                      std::ostream& out);
+/// With sweep.halving, points are trained rung by rung and the worse pruned (halving_runs.h).
+SweepResult run_sweep(const Sweep& sweep, const SweepOptions& options, std::ostream& out);
 
 }  // namespace dlx::sweep

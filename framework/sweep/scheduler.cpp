@@ -34,15 +34,42 @@ std::string latest_epoch(const fs::path& folder, int64_t epochs) {
                      r.test_acc);
 }
 
+// ", val acc 0.812, test acc 0.804" of a point's last epoch.
+std::string last_figures(const report::SweepPoint& point) {
+  if (!point.final || !point.final->last) return "";
+  const auto& last = *point.final->last;
+  return (last.val_acc ? fmt::format(", val acc {:.3f}", *last.val_acc) : "") +
+         fmt::format(", test acc {:.3f}", last.test_acc);
+}
+
 std::string final_words(const report::SweepPoint& point) {
   std::string words = point.status ? report::status_name(*point.status) : "pending";
-  if (point.final && point.final->last) {
-    if (point.final->last->val_acc)
-      words += fmt::format(", val acc {:.3f}", *point.final->last->val_acc);
-    words += fmt::format(", test acc {:.3f}", point.final->last->test_acc);
-  }
+  words += last_figures(point);
   if (!point.error.empty()) words += " (" + point.error + ")";
   return words;
+}
+
+std::string paused_words(const report::SweepPoint& point) {
+  const int64_t epoch = point.final && point.final->last ? point.final->last->epoch : 0;
+  return "paused at epoch " + std::to_string(epoch) + last_figures(point);
+}
+
+void count(RunStatus status, SweepResult& result) {
+  switch (status) {
+    case RunStatus::kCompleted:
+      ++result.completed;
+      break;
+    case RunStatus::kDiverged:
+      ++result.diverged;
+      break;
+    case RunStatus::kInterrupted:
+      ++result.interrupted;
+      break;
+    case RunStatus::kRunning:
+    case RunStatus::kFailed:
+      ++result.failed;
+      break;
+  }
 }
 
 }  // namespace
@@ -88,10 +115,16 @@ void Index::save() {
   if (!folder.empty()) report::write_sweep_index(folder, doc);
 }
 
-Scheduler::Scheduler(const std::vector<Plan>& plans, std::vector<size_t> pending, Index& index,
+std::optional<Task> EveryPoint::next() {
+  if (next_ == pending_.size()) return std::nullopt;
+  const size_t i = pending_[next_++];
+  return Task{i, plans_[i].action == Action::kResume};
+}
+
+Scheduler::Scheduler(const std::vector<Plan>& plans, Work& work, Index& index,
                      const SweepOptions& options, SweepResult& result, std::ostream& out)
     : plans_(plans),
-      pending_(std::move(pending)),
+      work_(work),
       index_(index),
       options_(options),
       result_(result),
@@ -104,14 +137,19 @@ int Scheduler::run() {
   sweep_signal = 0;
   ScopedSignalHandler handler(on_signal);
   bool forwarded = false;
-  while ((!sweep_signal && next_ < pending_.size()) || !running_.empty()) {
-    while (!sweep_signal && next_ < pending_.size() && int(running_.size()) < jobs_) launch();
+  while (true) {
+    while (!sweep_signal && int(running_.size()) < jobs_) {
+      const std::optional<Task> task = work_.next();
+      if (!task) break;
+      launch(*task);
+    }
+    if (running_.empty()) break;
     if (sweep_signal && !forwarded) {  // the runs have process groups of their own
       for (const auto& j : running_) ::kill(j.pid, sweep_signal.load());
       forwarded = true;
     }
     if (const Ended ended = reap_child(); ended.pid > 0) {
-      finished(ended.pid);
+      finished(ended);
     } else {
       draw();
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
@@ -120,11 +158,11 @@ int Scheduler::run() {
   return sweep_signal.load();
 }
 
-void Scheduler::launch() {
+void Scheduler::launch(const Task& task) {
   const int slot = int(std::find(slot_busy_.begin(), slot_busy_.end(), false) - slot_busy_.begin());
-  const size_t i = pending_[next_++];
+  const size_t i = task.index;
   const Plan& plan = plans_[i];
-  RunRequest request{plan.point, plan.folder, plan.action == Action::kResume, threads_, ""};
+  RunRequest request{plan.point, plan.folder, task.resume, threads_, "", task.stop_after};
   if (!options_.devices.empty()) request.device = options_.devices[slot % options_.devices.size()];
   fs::create_directories(plan.folder);
   SpawnOptions spawn;
@@ -133,36 +171,29 @@ void Scheduler::launch() {
   index_.mark(i, RunStatus::kRunning);
   running_.push_back({i, slot, pid});
   slot_busy_[slot] = true;
-  if (!options_.live) out_ << "start " << plan.point->label << std::endl;
+  if (!options_.live) {
+    out_ << (task.resume ? "resume " : "start ") << plan.point->label
+         << (task.stop_after ? " to epoch " + std::to_string(task.stop_after) : "") << std::endl;
+  }
 }
 
-void Scheduler::finished(pid_t pid) {
-  auto it =
-      std::find_if(running_.begin(), running_.end(), [&](const Job& j) { return j.pid == pid; });
+void Scheduler::finished(const Ended& ended) {
+  auto it = std::find_if(running_.begin(), running_.end(),
+                         [&](const Job& j) { return j.pid == ended.pid; });
   if (it == running_.end()) return;
   const size_t i = it->index;
   slot_busy_[it->slot] = false;
   running_.erase(it);
-  ++done_;
-  switch (index_.update(i, plans_[i].folder)) {
-    case RunStatus::kCompleted:
-      ++result_.completed;
-      break;
-    case RunStatus::kDiverged:
-      ++result_.diverged;
-      break;
-    case RunStatus::kInterrupted:
-      ++result_.interrupted;
-      break;
-    case RunStatus::kRunning:
-    case RunStatus::kFailed:
-      ++result_.failed;
-      break;
-  }
+  const RunStatus status = index_.update(i, plans_[i].folder);
+  // An interrupted run that exits 0 paused where its task asked (--stop-after): not an end.
+  const bool paused = status == RunStatus::kInterrupted && ended.exit_code == 0;
+  if (!paused) count(status, result_);
   clear();
-  out_ << fmt::format("[{}/{}] {}: {}", done_ + result_.skipped, plans_.size(),
-                      plans_[i].point->label, final_words(index_.doc.points[i]))
+  const report::SweepPoint& point = index_.doc.points[i];
+  out_ << fmt::format("[{}/{}] {}: {}", result_.ended(), plans_.size(), point.label,
+                      paused ? paused_words(point) : final_words(point))
        << std::endl;
+  work_.ended(i);
 }
 
 // On a terminal: one line per running run and an overall count, redrawn in place.
@@ -173,7 +204,7 @@ void Scheduler::draw() {
     const Plan& plan = plans_[j.index];
     out_ << plan.point->label << ": " << latest_epoch(plan.folder, plan.epochs) << "\n";
   }
-  out_ << fmt::format("{}/{} done, {} running, {} failed", done_ + result_.skipped, plans_.size(),
+  out_ << fmt::format("{}/{} done, {} running, {} failed", result_.ended(), plans_.size(),
                       running_.size(), result_.failed)
        << std::flush;
   drawn_ = int(running_.size());

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <iosfwd>
+#include <optional>
 #include <vector>
 
+#include "framework/core/process.h"
 #include "framework/report/sweep_index.h"
 #include "framework/sweep/plan.h"
 #include "framework/sweep/runner.h"
@@ -28,13 +30,47 @@ struct Index {
 Index make_index(const std::filesystem::path& root, const std::string& name,
                  const std::vector<Plan>& plans, bool persist);
 
+/// One run to start: plans[index], new or resumed, to the end or to an epoch.
+struct Task {
+  size_t index = 0;
+  bool resume = false;
+  int64_t stop_after = 0;  // 0: to the end
+};
+
+/// What a sweep runs and when: the scheduler asks for a task whenever a slot is free, and says
+/// when each run has ended (its folder tells how).
+class Work {
+ public:
+  virtual ~Work() = default;
+  /// A run to start now, or none for now. None while nothing runs means the sweep is over.
+  virtual std::optional<Task> next() = 0;
+  virtual void ended(size_t index) = 0;
+  /// Points with training still to do that no run is doing.
+  virtual size_t not_started() const = 0;
+};
+
+/// Each of `pending` once, in order: a grid or random search.
+class EveryPoint : public Work {
+ public:
+  EveryPoint(const std::vector<Plan>& plans, std::vector<size_t> pending)
+      : plans_(plans), pending_(std::move(pending)) {}
+  std::optional<Task> next() override;
+  void ended(size_t) override {}
+  size_t not_started() const override { return pending_.size() - next_; }
+
+ private:
+  const std::vector<Plan>& plans_;
+  const std::vector<size_t> pending_;
+  size_t next_ = 0;
+};
+
 class Scheduler {
  public:
-  Scheduler(const std::vector<Plan>& plans, std::vector<size_t> pending, Index& index,
-            const SweepOptions& options, SweepResult& result, std::ostream& out);
+  Scheduler(const std::vector<Plan>& plans, Work& work, Index& index, const SweepOptions& options,
+            SweepResult& result, std::ostream& out);
 
   int threads() const { return threads_; }
-  size_t not_started() const { return pending_.size() - next_; }
+  size_t not_started() const { return work_.not_started(); }
   /// Runs every pending point, or until a signal; returns the signal (0 when none came).
   int run();
 
@@ -44,13 +80,13 @@ class Scheduler {
     int slot;
     pid_t pid;
   };
-  void launch();
-  void finished(pid_t pid);
+  void launch(const Task& task);
+  void finished(const Ended& ended);
   void draw();
   void clear();
 
   const std::vector<Plan>& plans_;
-  const std::vector<size_t> pending_;
+  Work& work_;
   Index& index_;
   const SweepOptions& options_;
   SweepResult& result_;
@@ -58,7 +94,6 @@ class Scheduler {
   const int jobs_, threads_;
   std::vector<bool> slot_busy_;
   std::vector<Job> running_;
-  size_t next_ = 0, done_ = 0;
   int drawn_ = 0;
 };
 

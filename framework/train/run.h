@@ -22,6 +22,7 @@ struct RunOptions {
   std::filesystem::path folder;  // use exactly this (empty) run folder, as sweeps do; "" = new one
   int64_t threads = 0;           // overrides train.threads without changing the config; 0 = no
   std::string device;            // overrides train.device likewise; "" = no
+  int64_t stop_after = 0;        // pause after this epoch, resumable (a search's rung); 0 = never
   distributed::Rendezvous rendezvous;      // data-parallel with world > 1; rank 0 writes the folder
   std::chrono::seconds dist_timeout{300};  // how long a rank waits on the others
 };
@@ -29,7 +30,7 @@ struct RunOptions {
 struct RunOutcome {
   report::RunStatus status = report::RunStatus::kFailed;
   std::filesystem::path folder;
-  int exit_code = 0;  // 0 completed, 1 failed, 3 diverged, 128+signal interrupted
+  int exit_code = 0;  // 0 completed or paused by stop_after, 1 failed, 3 diverged, 128+signal
   std::string error;  // why it failed
 };
 

@@ -233,6 +233,13 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
       out_ << "stopping early: " << report.stopped_early << std::endl;
       break;
     }
+    if (record.epoch == options_.stop_after && record.epoch < spec_.train.epochs) {
+      report.interrupted_at = report::Position{state.epoch, 0};
+      report.stopped_early = fmt::format("paused after epoch {} (--stop-after)", record.epoch);
+      out_ << report.stopped_early << std::endl;
+      paused_ = true;
+      return RunStatus::kInterrupted;
+    }
   }
   return RunStatus::kCompleted;
 }
@@ -276,7 +283,7 @@ RunOutcome Session::execute(nn::Network& net, bool resuming) {
   }
   out_ << "status: " << report::status_name(status) << (error.empty() ? "" : " (" + error + ")")
        << "; report: " << (folder / "report.json").string() << std::endl;
-  return RunOutcome{status, folder, exit_code_for(status), error};
+  return RunOutcome{status, folder, paused_ ? 0 : exit_code_for(status), error};
 }
 
 }  // namespace dlx::train

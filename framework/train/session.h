@@ -47,6 +47,7 @@ class Session {
   std::ostream& out_;
   Judge judge_;
   StopOnSignal* signals_ = nullptr;
+  bool paused_ = false;  // stopped by RunOptions::stop_after, as asked
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -35,7 +35,7 @@ sweep:
   train.optimizer.lr: [0.1, 0.3]
   train.optimizer.momentum: [0, 0.9]
 )");
-  auto points = sweep::expand({file}, {"train.epochs=2", "data.batch_size=32,64"});
+  auto points = sweep::expand({file}, {"train.epochs=2", "data.batch_size=32,64"}).points;
   CHECK(labels(points) ==
         std::vector<std::string>{
             "lr=0.1,momentum=0,batch_size=32", "lr=0.1,momentum=0,batch_size=64",
@@ -55,7 +55,7 @@ TEST_CASE("repeat: N runs each point with N seeds from the experiment's own") {
   auto file = dir.write(
       "exp.yaml",
       "model: m.yaml\ntrain: {seed: 5}\nsweep:\n  train.optimizer.lr: [0.1, 0.2]\n  repeat: 2\n");
-  auto points = sweep::expand({file}, {});
+  auto points = sweep::expand({file}, {}).points;
   CHECK(labels(points) == std::vector<std::string>{"lr=0.1,seed=5", "lr=0.1,seed=6",
                                                    "lr=0.2,seed=5", "lr=0.2,seed=6"});
   CHECK(sweep::load_point(points[3]).train.seed == 6);
@@ -66,9 +66,9 @@ TEST_CASE("several files make one sweep, their labels led by the experiment's na
   dir.write("m.yaml", kModel);
   auto a = dir.write("a.yaml", "name: small\nmodel: m.yaml\n");
   auto b = dir.write("b.yaml", "name: big\nmodel: m.yaml\n");
-  CHECK(labels(sweep::expand({a, b}, {"train.optimizer.lr=0.1,1"})) ==
+  CHECK(labels(sweep::expand({a, b}, {"train.optimizer.lr=0.1,1"}).points) ==
         std::vector<std::string>{"small,lr=0.1", "small,lr=1", "big,lr=0.1", "big,lr=1"});
-  CHECK(labels(sweep::expand({a}, {})) == std::vector<std::string>{"base"});
+  CHECK(labels(sweep::expand({a}, {}).points) == std::vector<std::string>{"base"});
 }
 
 TEST_CASE("keys with the same last part are labelled in full; odd characters are made safe") {
@@ -76,10 +76,12 @@ TEST_CASE("keys with the same last part are labelled in full; odd characters are
   dir.write("m.yaml", kModel);
   auto file = dir.write("exp.yaml", "model: m.yaml\n");
   auto points = sweep::expand({file}, {"data.synthetic.size=8,12", "model.layers.0.dense.units=10",
-                                       "train.optimizer={type: adam},sgd"});
+                                       "train.optimizer={type: adam},sgd"})
+                    .points;
   CHECK(labels(points)[0] == "size=8,optimizer=_type__adam_");
-  auto twice = sweep::expand(
-      {file}, {"data.synthetic.train_size=8,9", "train.epochs=1", "data.synthetic.size=4,5"});
+  auto twice = sweep::expand({file}, {"data.synthetic.train_size=8,9", "train.epochs=1",
+                                      "data.synthetic.size=4,5"})
+                   .points;
   CHECK(labels(twice)[0] == "train_size=8,size=4");
 }
 
@@ -87,12 +89,12 @@ TEST_CASE("a bad swept value is an error naming the sweep entry") {
   testing::TempDir dir;
   dir.write("m.yaml", kModel);
   auto file = dir.write("exp.yaml", "model: m.yaml\nsweep:\n  train.optimizer.lr: [0.1, fast]\n");
-  auto points = sweep::expand({file}, {});
+  auto points = sweep::expand({file}, {}).points;
   CHECK(
       testing::config_error([&] { sweep::load_point(points[1]); }) ==
       "sweep train.optimizer.lr=fast: error: train.optimizer.lr: expected a number, found 'fast'");
   auto bad = dir.write("bad.yaml", "model: m.yaml\nsweep:\n  train.optimizer.lr: 0.1\n");
-  CHECK(testing::config_error([&] { sweep::expand({bad}, {}); }) ==
+  CHECK(testing::config_error([&] { sweep::expand({bad}, {}).points; }) ==
         bad.string() +
             ":3:23: error: sweep.train.optimizer.lr: expected a non-empty list of values, or a "
             "distribution, found "
@@ -118,7 +120,7 @@ sweep:
   samples: 60
   seed: )" + std::to_string(seed) + "\n");
   };
-  const auto points = sweep::expand({write(0)}, {});
+  const auto points = sweep::expand({write(0)}, {}).points;
   REQUIRE(points.size() == 120);  // 2 grid values x 60 draws
   std::set<int64_t> epochs;
   std::set<std::string> types;
@@ -142,25 +144,26 @@ sweep:
   CHECK(types == std::set<std::string>{"sgd", "adam"});
   CHECK(lowest < 0.03);  // log-uniform: about a fifth of draws fall in [0.01, 0.03]
   CHECK(highest > 1);
-  CHECK(labels(sweep::expand({write(0)}, {})) == labels(points));  // same seed, same points
-  CHECK(labels(sweep::expand({write(1)}, {})) != labels(points));
+  CHECK(labels(sweep::expand({write(0)}, {}).points) == labels(points));  // same seed, same points
+  CHECK(labels(sweep::expand({write(1)}, {}).points) != labels(points));
 }
 
 TEST_CASE("Hydra's sweep functions: range and choice list, interval and tag(log) draw") {
   testing::TempDir dir;
   dir.write("m.yaml", kModel);
   auto file = dir.write("exp.yaml", "model: m.yaml\n");
-  CHECK(labels(sweep::expand({file}, {"train.optimizer.lr=range(0.1,0.5,0.1)"})) ==
+  CHECK(labels(sweep::expand({file}, {"train.optimizer.lr=range(0.1,0.5,0.1)"}).points) ==
         std::vector<std::string>{"lr=0.1", "lr=0.2", "lr=0.3", "lr=0.4"});
-  CHECK(labels(sweep::expand({file}, {"train.epochs=range(3)"})) ==
+  CHECK(labels(sweep::expand({file}, {"train.epochs=range(3)"}).points) ==
         std::vector<std::string>{"epochs=0", "epochs=1", "epochs=2"});
-  CHECK(labels(sweep::expand({file}, {"train.optimizer.lr=choice(0.1, 0.3)"})) ==
+  CHECK(labels(sweep::expand({file}, {"train.optimizer.lr=choice(0.1, 0.3)"}).points) ==
         std::vector<std::string>{"lr=0.1", "lr=0.3"});
   // One value is a fixed override, as a,b with one value is.
-  const auto one = sweep::expand({file}, {"train.optimizer.lr=choice(0.3)"});
+  const auto one = sweep::expand({file}, {"train.optimizer.lr=choice(0.3)"}).points;
   REQUIRE(one.size() == 1);
   CHECK(sweep::load_point(one[0]).train.optimizer.lr == 0.3);
-  const auto drawn = sweep::expand({file}, {"train.optimizer.lr=tag(log, interval(0.001, 1))"}, 40);
+  const auto drawn =
+      sweep::expand({file}, {"train.optimizer.lr=tag(log, interval(0.001, 1))"}, 40).points;
   REQUIRE(drawn.size() == 40);
   int below_hundredth = 0;
   for (const auto& p : drawn) {
@@ -170,7 +173,8 @@ TEST_CASE("Hydra's sweep functions: range and choice list, interval and tag(log)
     below_hundredth += lr < 0.01;
   }
   CHECK(below_hundredth >= 5);  // a third of log-uniform draws; a uniform draw gives ~0.4
-  for (const auto& p : sweep::expand({file}, {"train.optimizer.lr=interval(0.5, 0.6)"}, 10)) {
+  for (const auto& p :
+       sweep::expand({file}, {"train.optimizer.lr=interval(0.5, 0.6)"}, 10).points) {
     CHECK(sweep::load_point(p).train.optimizer.lr >= 0.5);
     CHECK(sweep::load_point(p).train.optimizer.lr <= 0.6);
   }
@@ -181,7 +185,7 @@ TEST_CASE("a function call in --set is understood or refused in one line, never 
   dir.write("m.yaml", kModel);
   auto file = dir.write("exp.yaml", "model: m.yaml\n");
   auto error = [&](const std::string& set) {
-    return testing::config_error([&] { sweep::expand({file}, {set}, 3); });
+    return testing::config_error([&] { sweep::expand({file}, {set}, 3).points; });
   };
   CHECK(error("train.optimizer.lr=rang(0.1,0.5)") ==
         "--set train.optimizer.lr=rang(0.1,0.5): error: train.optimizer.lr: expected a value, "
@@ -192,6 +196,6 @@ TEST_CASE("a function call in --set is understood or refused in one line, never 
   CHECK(error("train.optimizer.lr=tag(log,interval(0,1))").find("lo > 0") != std::string::npos);
   CHECK(error("train.optimizer.lr=interval(a,1)").find("numbers in interval") != std::string::npos);
   CHECK(testing::config_error([&] {
-          sweep::expand({file}, {"train.optimizer.lr=interval(0.1,1)"});
+          sweep::expand({file}, {"train.optimizer.lr=interval(0.1,1)"}).points;
         }).find("set sweep.samples (or --samples)") != std::string::npos);
 }

@@ -15,6 +15,7 @@ struct ResumeArgs {
   bool force = false;
   int64_t threads = 0;
   std::string device;
+  int64_t stop_after = 0;
 };
 }  // namespace
 
@@ -26,6 +27,7 @@ void add_resume_command(CLI::App& app, Command& chosen) {
   cmd->add_option("--threads", args->threads,
                   "CPU threads for this session (overrides train.threads)");
   cmd->add_option("--device", args->device, "device for this session (overrides train.device)");
+  add_stop_after_option(*cmd, args->stop_after);
   cmd->add_flag("--force", args->force,
                 "resume even if the config differs from the run's, or the run had ended");
   cmd->callback([args, &chosen] {
@@ -35,6 +37,7 @@ void add_resume_command(CLI::App& app, Command& chosen) {
       options.live_progress = train::Progress::stderr_is_terminal();
       options.threads = args->threads;
       options.device = args->device;
+      options.stop_after = args->stop_after;
       train::RunOutcome outcome = train::resume_run(args->folder, parse_overrides(args->sets),
                                                     args->force, options, std::cout);
       if (outcome.status == report::RunStatus::kFailed)

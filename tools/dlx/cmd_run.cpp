@@ -23,6 +23,7 @@ struct RunArgs {
   std::string device;
   int nproc = 1;
   int dist_timeout = 300;
+  int64_t stop_after = 0;
 };
 
 // This program's arguments for each rank: --nproc removed, and the cores shared out.
@@ -56,6 +57,7 @@ int run(const RunArgs& args) {
   options.folder = args.folder;
   options.threads = args.threads;
   options.device = args.device;
+  options.stop_after = args.stop_after;
   std::ofstream discard;  // unopened: writes go nowhere
   train::RunOutcome outcome =
       train::run_experiment(std::move(spec), options, quiet ? discard : std::cout);
@@ -80,6 +82,8 @@ std::vector<std::string> child_run_arguments(const sweep::RunRequest& request) {
   }
   args.insert(args.end(), {"--threads", std::to_string(request.threads)});
   if (!request.device.empty()) args.insert(args.end(), {"--device", request.device});
+  if (request.stop_after > 0)
+    args.insert(args.end(), {"--stop-after", std::to_string(request.stop_after)});
   return args;
 }
 
@@ -91,6 +95,7 @@ void add_run_command(CLI::App& app, Command& chosen) {
   add_set_option(*cmd, args->sets);
   cmd->add_option("--runs", args->runs, "runs root (default $DLX_RUNS, else ./runs)");
   add_runtime_options(*cmd, args->folder, args->threads, args->device);
+  add_stop_after_option(*cmd, args->stop_after);
   cmd->add_option("--nproc", args->nproc,
                   "train data-parallel in N local processes (c10d, Gloo); data.batch_size is "
                   "per process")

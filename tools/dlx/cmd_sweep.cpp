@@ -2,6 +2,7 @@
 // runs/<sweep>/, skipping what already completed; `dlx compare runs/<sweep>` tabulates them.
 #include <iostream>
 
+#include "framework/core/error.h"
 #include "framework/core/files.h"
 #include "framework/report/run_folder.h"
 #include "framework/sweep/runner.h"
@@ -74,11 +75,19 @@ void add_sweep_command(CLI::App& app, Command& chosen) {
   cmd->callback([args, &chosen] {
     chosen = [args] {
       std::vector<std::filesystem::path> files(args->files.begin(), args->files.end());
-      std::vector<sweep::Point> points = sweep::expand(files, args->sets, args->samples);
+      const sweep::Sweep search = sweep::expand(files, args->sets, args->samples);
+      const std::vector<sweep::Point>& points = search.points;
       sweep::SweepOptions options;
       options.name = args->name.empty() ? default_name(args->files) : args->name;
       options.runs_root = report::runs_root(args->runs);
       if (args->slurm) {
+        if (search.halving) {
+          throw ConfigError::plain(
+              {args->files[0]}, "sweep.halving",
+              "--slurm writes a job array, whose tasks cannot wait on each other's results, as "
+              "successive halving must; run the search as one job instead, e.g. srun dlx sweep "
+              "FILE --jobs N");
+        }
         std::string script =
             sweep::slurm_script(options, points.size(), task_command(*args, options));
         if (args->dry_run) {
@@ -105,7 +114,7 @@ void add_sweep_command(CLI::App& app, Command& chosen) {
       options.program = std::filesystem::read_symlink("/proc/self/exe");
       options.arguments = child_run_arguments;
       options.live = train::Progress::stderr_is_terminal();
-      return sweep::run_sweep(points, options, std::cout).exit_code;
+      return sweep::run_sweep(search, options, std::cout).exit_code;
     };
   });
 }

@@ -32,6 +32,8 @@ void add_set_option(CLI::App& command, std::vector<std::string>& sets);
 /// Adds `--folder`, `--threads` and `--device`: how and where a run happens, outside its config.
 void add_runtime_options(CLI::App& command, std::string& folder, int64_t& threads,
                          std::string& device);
+/// Adds `--stop-after E`: pause after epoch E, resumable (a search's rung).
+void add_stop_after_option(CLI::App& command, int64_t& stop_after);
 /// The arguments of `dlx run` or `dlx resume` for one run of a sweep (defined beside their
 /// options, in cmd_run.cpp).
 std::vector<std::string> child_run_arguments(const sweep::RunRequest& request);

@@ -31,6 +31,14 @@ void add_runtime_options(CLI::App& command, std::string& folder, int64_t& thread
   command.add_option("--device", device, "device for this run (overrides train.device)");
 }
 
+void add_stop_after_option(CLI::App& command, int64_t& stop_after) {
+  command
+      .add_option("--stop-after", stop_after,
+                  "pause after epoch E (checkpoint, status interrupted, exit 0), to be resumed: "
+                  "what a successive-halving search does at each rung")
+      ->check(CLI::PositiveNumber);
+}
+
 std::vector<config::Override> parse_overrides(const std::vector<std::string>& sets) {
   std::vector<config::Override> out;
   for (const auto& text : sets) out.push_back(config::parse_override(text));
