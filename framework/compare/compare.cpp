@@ -176,14 +176,27 @@ Json value_of(const RunRow& r, const std::string& key) {
 
 }  // namespace
 
-namespace {
-// Validation where the runs have it: choosing on the test set would make it a validation set.
 std::string default_metric(const std::vector<RunRow>& rows) {
   for (const auto& r : rows)
     if (r.final.contains("val_acc") && r.final["val_acc"].is_number()) return "val_acc";
   return "test_acc";
 }
 
+std::string search_line(const Comparison& c) {
+  int64_t trained = 0, full = 0;
+  for (const auto& r : c.rows) {
+    trained += int64_t(r.epochs.size()) * r.count;
+    if (r.config.contains("train.epochs") && r.config["train.epochs"].is_number_integer())
+      full += r.config["train.epochs"].get<int64_t>() * r.count;
+  }
+  if (c.best < 0 || trained >= full) return "";
+  const RunRow& best = c.rows[size_t(c.best)];
+  return fmt::format(
+      "best by {}: {} ({}); {} epochs trained in all, against {} for every run to train.epochs\n",
+      c.metric, best.label, cell_text(value_of(best, c.metric)), trained, full);
+}
+
+namespace {
 std::vector<std::string> shown_metrics(const std::vector<RunRow>& rows) {
   std::vector<std::string> shown;
   for (const auto& m : report::final_columns()) {

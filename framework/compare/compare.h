@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "framework/report/chart.h"
 #include "framework/report/run_report.h"
 
 namespace dlx::compare {
@@ -57,6 +58,14 @@ struct Comparison {
 };
 Comparison prepare(std::vector<RunRow> rows, const Options& options);
 
+/// What "best" means unless --metric says: validation accuracy where the runs have it (choosing
+/// on the test set would make it a validation set), else test accuracy.
+std::string default_metric(const std::vector<RunRow>& rows);
+
+/// For runs that trained fewer epochs than train.epochs (a successive-halving search, or early
+/// stopping): the best run and the epochs trained in all against every run to the end; else "".
+std::string search_line(const Comparison& comparison);
+
 /// The rows as `--format json` prints them.
 Json to_json(const Comparison& comparison);
 
@@ -67,11 +76,19 @@ std::string render(std::vector<RunRow> rows, const Options& options);
 /// curves overlaid in interactive charts (uPlot, embedded at build time) and per-class accuracy.
 std::string render_html(std::vector<RunRow> rows, const Options& options, const std::string& title);
 
+/// The final `metric` against the swept `key`, one series per combination of the `others` keys'
+/// values (and of the epochs trained, where runs trained different numbers); a log axis when the
+/// values span a factor of 10 or more. Rows without a number for either are left out.
+report::Chart metric_against(const std::vector<RunRow>& rows, const std::string& key,
+                             const std::vector<std::string>& others, const std::string& metric);
+
 /// Writes the comparison's pictures into `folder` and returns their paths: test accuracy and train
-/// loss per epoch with the runs overlaid, and for each swept numeric key the final test accuracy
-/// against it (a log axis when its values span a factor of 10 or more).
+/// loss per epoch with the runs overlaid, and for each swept numeric key the final `metric` ("":
+/// default_metric) against it (a log axis when its values span a factor of 10 or more; runs that
+/// trained different numbers of epochs, as a search's pruned ones, drawn apart by epochs).
 std::vector<std::filesystem::path> write_plots(const std::vector<RunRow>& rows,
-                                               const std::filesystem::path& folder);
+                                               const std::filesystem::path& folder,
+                                               const std::string& metric = "");
 
 /// A value as a table cell shows it: "-" for none, numbers to 4 significant digits.
 std::string cell_text(const Json& value);

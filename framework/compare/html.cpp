@@ -72,6 +72,20 @@ Json classes_json(const std::optional<report::ClassRecord>& classes) {
   return {{"names", classes->names}, {"per_class_accuracy", accuracy}};
 }
 
+// The final metric against each swept key, as metric_against draws it for --plot.
+Json against_json(const Comparison& c) {
+  Json charts = Json::array();
+  for (const auto& key : c.keys) {
+    if (key == "train.seed") continue;
+    const report::Chart chart = metric_against(c.rows, key, c.keys, c.metric);
+    if (chart.series.empty()) continue;
+    Json series = Json::array();
+    for (const auto& s : chart.series) series.push_back({{"label", s.label}, {"points", s.points}});
+    charts.push_back({{"key", key}, {"log", chart.log_x}, {"series", series}});
+  }
+  return charts;
+}
+
 }  // namespace
 
 std::string render_html(std::vector<RunRow> rows, const Options& options,
@@ -79,9 +93,16 @@ std::string render_html(std::vector<RunRow> rows, const Options& options,
   Comparison c = prepare(std::move(rows), options);
   Json runs = to_json(c);
   for (size_t i = 0; i < c.rows.size(); ++i) runs[i]["classes"] = classes_json(c.rows[i].classes);
-  Json data = {{"title", title},     {"generated", utc_now()},  {"dlx_version", DLX_VERSION},
-               {"metric", c.metric}, {"keys", c.keys},          {"metrics", c.metrics},
-               {"runs", runs},       {"curves", curves_json(c)}};
+  Json data = {{"title", title},
+               {"generated", utc_now()},
+               {"dlx_version", DLX_VERSION},
+               {"metric", c.metric},
+               {"keys", c.keys},
+               {"metrics", c.metrics},
+               {"runs", runs},
+               {"curves", curves_json(c)},
+               {"against", against_json(c)},
+               {"search", search_line(c)}};
   std::string page(assets::page_html);
   fill(page, "/*DLX_UPLOT_CSS*/", assets::uplot_css);
   fill(page, "/*DLX_UPLOT_JS*/", assets::uplot_js);

@@ -1,5 +1,4 @@
-// `dlx compare --plot`: the runs' curves overlaid, and the final test accuracy against each
-// swept key.
+// `dlx compare --plot`: the runs' curves overlaid, and the final metric against each swept key.
 #include <algorithm>
 #include <map>
 
@@ -28,14 +27,23 @@ report::Chart per_epoch(const std::vector<RunRow>& rows, const std::string& metr
   return chart;
 }
 
-// The final test accuracy against `key`, one line per combination of the other swept keys.
-report::Chart against_key(const std::vector<RunRow>& rows, const std::string& key,
-                          const std::vector<std::string>& others) {
-  report::Chart chart{"test_acc vs " + key, key, false, {}};
+bool epochs_differ(const std::vector<RunRow>& rows) {
+  for (const auto& r : rows)
+    if (r.epochs.size() != rows.front().epochs.size()) return true;
+  return false;
+}
+
+}  // namespace
+
+report::Chart metric_against(const std::vector<RunRow>& rows, const std::string& key,
+                             const std::vector<std::string>& others, const std::string& metric) {
+  report::Chart chart{metric + " vs " + key, key, false, {}};
+  const bool by_epochs = epochs_differ(rows);
   std::map<std::string, size_t> line_of;
   double lo = 0, hi = 0;
   for (const auto& r : rows) {
-    if (!r.config.contains(key) || !r.config[key].is_number() || !r.final.contains("test_acc"))
+    if (!r.config.contains(key) || !r.config[key].is_number() || !r.final.contains(metric) ||
+        !r.final[metric].is_number())
       continue;
     std::string line;
     for (const auto& o : others) {
@@ -43,11 +51,12 @@ report::Chart against_key(const std::vector<RunRow>& rows, const std::string& ke
         line += (line.empty() ? "" : ",") + o + "=" +
                 cell_text(r.config.contains(o) ? r.config[o] : Json());
     }
+    if (by_epochs) line += (line.empty() ? "" : ",") + std::to_string(r.epochs.size()) + " epochs";
     if (!line_of.count(line))
       line_of[line] = chart.series.size(),
-      chart.series.push_back({line.empty() ? "test_acc" : line, {}});
+      chart.series.push_back({line.empty() ? metric : line, {}});
     double x = r.config[key];
-    chart.series[line_of[line]].points.push_back({x, r.final["test_acc"]});
+    chart.series[line_of[line]].points.push_back({x, r.final[metric]});
     lo = lo == 0 ? x : std::min(lo, x), hi = std::max(hi, x);
   }
   for (auto& s : chart.series) std::sort(s.points.begin(), s.points.end());
@@ -55,9 +64,9 @@ report::Chart against_key(const std::vector<RunRow>& rows, const std::string& ke
   return chart;
 }
 
-}  // namespace
-
-std::vector<fs::path> write_plots(const std::vector<RunRow>& rows, const fs::path& folder) {
+std::vector<fs::path> write_plots(const std::vector<RunRow>& rows, const fs::path& folder,
+                                  const std::string& metric) {
+  const std::string judged = metric.empty() ? default_metric(rows) : metric;
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) throw RuntimeError(folder.string() + ": cannot create: " + ec.message());
@@ -69,9 +78,9 @@ std::vector<fs::path> write_plots(const std::vector<RunRow>& rows, const fs::pat
   std::vector<std::string> keys = differing_keys(rows);
   for (const auto& key : keys) {
     if (key == "train.seed") continue;
-    report::Chart chart = against_key(rows, key, keys);
+    report::Chart chart = metric_against(rows, key, keys, judged);
     if (chart.series.empty()) continue;
-    written.push_back(folder / ("test_acc-vs-" + key + ".svg"));
+    written.push_back(folder / (judged + "-vs-" + key + ".svg"));
     write_file_atomic(written.back(), report::render_svg(chart));
   }
   return written;

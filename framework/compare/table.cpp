@@ -121,7 +121,9 @@ std::string render(std::vector<RunRow> rows, const Options& options) {
   }
   Comparison c = prepare(std::move(rows), options);
   if (options.format == "json") return to_json(c).dump(2) + "\n";
-  return render_grid(to_grid(c, options.format == "csv"), options.format);
+  std::string out = render_grid(to_grid(c, options.format == "csv"), options.format);
+  if (options.format != "csv") out += (options.format == "markdown" ? "\n" : "") + search_line(c);
+  return out;
 }
 
 }  // namespace dlx::compare

@@ -144,3 +144,26 @@ TEST_CASE("--plot overlays the runs' curves and draws test accuracy against the 
   CHECK(against.find("(log scale)") != std::string::npos);
   CHECK(against.find(">0.01</text>") != std::string::npos);
 }
+
+TEST_CASE("a search's comparison names its best point and the epochs it saved, and draws them") {
+  auto rows = three_lrs();  // a pruned at epoch 1, b at epoch 2, c trained to the end (3)
+  for (size_t i = 0; i < rows.size(); ++i) {
+    rows[i].config["train.epochs"] = 3;
+    rows[i].final["val_acc"] = 0.5 + 0.1 * double(i);
+    for (size_t e = 1; e <= i + 1; ++e)
+      rows[i].epochs.push_back(testing::epoch_record(int64_t(e), 1.0, 0.5));
+  }
+  compare::Options o;
+  CHECK(compare::render(rows, o).find("best by val_acc: c (0.7); 6 epochs trained in all, against "
+                                      "9 for every run to train.epochs") != std::string::npos);
+  testing::TempDir dir;
+  auto files = compare::write_plots(rows, dir.path() / "plots");
+  REQUIRE(files.size() == 3);
+  CHECK(files[2].filename() == "val_acc-vs-train.optimizer.lr.svg");
+  const std::string against = read_file(files[2]);
+  CHECK(against.find(">1 epochs</text>") != std::string::npos);
+  CHECK(against.find(">3 epochs</text>") != std::string::npos);
+  // Every run to the end: no such line.
+  for (auto& r : rows) r.config["train.epochs"] = int64_t(r.epochs.size());
+  CHECK(compare::render(rows, o).find("epochs trained in all") == std::string::npos);
+}

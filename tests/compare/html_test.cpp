@@ -123,8 +123,9 @@ TEST_CASE("dlx compare --html writes a page that a headless Chromium renders") {
               headless(browser) + profile.path().string() + " --dump-dom " + url + " 2>/dev/null",
               dom) == 0);
   CHECK(dom.find("data-rendered=\"yes\"") != std::string::npos);  // the script ran to its end
-  CHECK(testing::count_of(dom, "class=\"uplot") == 3);            // three charts
-  CHECK(testing::count_of(dom, "<canvas") >= 3);
+  CHECK(testing::count_of(dom, "class=\"uplot") == 4);  // three curves, and the metric vs lr
+  CHECK(testing::count_of(dom, "data-key=\"train.optimizer.lr\"") == 1);
+  CHECK(testing::count_of(dom, "<canvas") >= 4);
   CHECK(testing::count_of(dom, "0.05") >= 1);             // the runs, by their key
   CHECK(testing::count_of(dom, "<tr") >= 1 + 2 + 1 + 2);  // both tables, both runs
 

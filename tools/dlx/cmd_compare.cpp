@@ -40,7 +40,7 @@ void add_compare_command(CLI::App& app, Command& chosen) {
       std::vector<compare::RunRow> rows = compare::collect(where);
       std::cout << compare::render(rows, *options);
       if (!plot->empty()) {
-        for (const auto& file : compare::write_plots(rows, *plot))
+        for (const auto& file : compare::write_plots(rows, *plot, options->metric))
           std::cout << "wrote " << file.string() << "\n";
       }
       if (!html->empty()) {
