@@ -41,7 +41,7 @@ std::vector<Plan> plan_all(const std::vector<Point>& points, const fs::path& roo
   return plans;
 }
 
-// "trained 21 epochs in all; the grid of these points trains 81"
+// "trained 21 epochs in all; every point to the end would train 81"
 std::string epochs_trained(const report::SweepIndex& index, const std::vector<Plan>& plans) {
   int64_t trained = 0, grid = 0;
   for (size_t i = 0; i < plans.size(); ++i) {
