@@ -10,9 +10,22 @@
 #include <cstdlib>
 #include <fstream>
 
+#include <ATen/ops/rand.h>
+
 #include "framework/core/error.h"
 
 namespace dlx::testing {
+
+void make_weights_telling(nn::Network& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net.body->parameters())
+    if (p.dim() == 1) p.uniform_(0.5, 1.5);
+  std::vector<int64_t> sizes{4};
+  sizes.insert(sizes.end(), net.input.begin(), net.input.end());
+  net.body->train();
+  net.body->forward(at::rand(sizes));
+  net.body->eval();
+}
 
 void end_as_skipped(const std::string& why) {
   const char* code = std::getenv("DLX_TEST_SKIP_CODE");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "framework/core/error.h"
+#include "framework/nn/builder.h"
 #include "framework/report/report.h"
 
 namespace dlx::testing {
@@ -87,6 +88,11 @@ inline report::EpochRecord epoch_record(int64_t epoch, double train_loss, double
   } while (0)
 /// Exits with 77 when the tests run under ctest (DLX_TEST_SKIP_CODE set); returns otherwise.
 void end_as_skipped(const std::string& why);
+
+/// Perturbs the 1-d parameters (biases, batch norm's scale and shift) so that none keeps its
+/// initial constant, and gives batch norm running statistics by one training-mode pass: weights
+/// with which a wrong layer shows in the output.
+void make_weights_telling(nn::Network& net);
 
 /// The dlx program under test.
 std::string dlx_binary();

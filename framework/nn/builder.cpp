@@ -5,6 +5,7 @@
 #include <map>
 
 #include "framework/data/dataset.h"
+#include "framework/nn/groups.h"
 #include "framework/nn/precision.h"
 
 namespace dlx::nn {
@@ -51,39 +52,6 @@ int64_t count_parameters(const torch::nn::Module& module) {
   for (const auto& p : module.parameters()) total += p.numel();
   return total;
 }
-
-// A Sequential that another Sequential can hold: AnyModule needs a forward() that is not a
-// template. Its children keep their names, so checkpoint keys are the nested path (b2.conv0).
-class GroupImpl : public torch::nn::SequentialImpl {
- public:
-  using SequentialImpl::SequentialImpl;
-  torch::Tensor forward(torch::Tensor x) { return SequentialImpl::forward(x); }
-};
-TORCH_MODULE(Group);
-
-// Branches applied to the same input, their outputs added or concatenated along channels. An
-// empty branch is the identity (ResNet's shortcut, DenseNet's input).
-class ParallelImpl : public torch::nn::Module {
- public:
-  ParallelImpl(std::vector<Group> branches, bool concat)
-      : branches_(std::move(branches)), concat_(concat) {
-    for (size_t i = 0; i < branches_.size(); ++i)
-      register_module("branch" + std::to_string(i), branches_[i]);
-  }
-  torch::Tensor forward(torch::Tensor x) {
-    std::vector<torch::Tensor> outs;
-    for (auto& b : branches_) outs.push_back(b->is_empty() ? x : b->forward(x));
-    if (concat_) return torch::cat(outs, 1);
-    torch::Tensor sum = outs[0];
-    for (size_t i = 1; i < outs.size(); ++i) sum = sum + outs[i];
-    return sum;
-  }
-
- private:
-  std::vector<Group> branches_;
-  bool concat_;
-};
-TORCH_MODULE(Parallel);
 
 // The names taken in one container (the model, a group or a branch): each has its own counters,
 // as each PyTorch container numbers its own children.

@@ -6,6 +6,8 @@
 //      multiply-adds, and returns the LibTorch module.
 //   2. Add one line for it in register_builtin_layers() (layers.cpp).
 //   3. Add its name to the registry test's list (tests/nn/layer_registry_test.cpp).
+//   4. Write its ONNX form in framework/export/layers.cpp (tests/export/onnx_test.cpp checks that
+//      every type has one, and add it to that test's every-layer model).
 // There is no self-registration: the table is filled by one call that main and the tests make.
 #pragma once
 

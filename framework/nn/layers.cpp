@@ -142,18 +142,23 @@ BuiltLayer build_conv2d(const Conv2dArgs& a, const BuildInput& in) {
                      .groups(a.groups)
                      .bias(a.bias);
   Shape out;
+  Padding2d applied;
   if (a.padding.mode == "same") {
     if (!(a.stride == Pair(1)))
       throw shape_error(in, "padding 'same' needs stride 1, as in PyTorch");
     options.padding(torch::kSame);
     out = Shape{a.out_channels, in.shape[1], in.shape[2]};
+    const int64_t span_h = a.dilation.h * (a.kernel_size.h - 1);
+    const int64_t span_w = a.dilation.w * (a.kernel_size.w - 1);
+    applied = {span_h / 2, span_w / 2, span_h - span_h / 2, span_w - span_w / 2};
   } else {
     Pair pad = a.padding.size;  // "valid" is zero padding
     options.padding(pad.array());
     out = window_shape(in, a.out_channels, Window{a.kernel_size, a.stride, pad, a.dilation, false});
+    applied = {pad.h, pad.w, pad.h, pad.w};
   }
   int64_t macs = numel(out) * (channels / a.groups) * a.kernel_size.h * a.kernel_size.w;
-  return {torch::nn::AnyModule(Conv2dAct(options, a.activation)), out, macs};
+  return {torch::nn::AnyModule(Conv2dAct(options, a.activation, applied)), out, macs};
 }
 
 // ---- pooling ----

@@ -29,16 +29,25 @@ namespace dlx::nn {
 /// Applies the activation (kLeakyReLU uses PyTorch's default slope, 0.01).
 torch::Tensor activate(Activation activation, const torch::Tensor& x);
 
+/// The zeros a convolution adds on each side of the image, as applied: `padding: same` is
+/// uneven when the window's span is odd (the extra zero goes after, as in PyTorch).
+struct Padding2d {
+  int64_t top = 0, left = 0, bottom = 0, right = 0;
+};
+
 class Conv2dActImpl : public torch::nn::Conv2dImpl {
  public:
-  Conv2dActImpl(torch::nn::Conv2dOptions options, Activation activation)
-      : torch::nn::Conv2dImpl(std::move(options)), activation_(activation) {}
+  Conv2dActImpl(torch::nn::Conv2dOptions options, Activation activation, Padding2d padding)
+      : torch::nn::Conv2dImpl(std::move(options)), activation_(activation), padding_(padding) {}
   torch::Tensor forward(const torch::Tensor& x) {
     return activate(activation_, torch::nn::Conv2dImpl::forward(x));
   }
+  Activation activation() const { return activation_; }
+  const Padding2d& padding() const { return padding_; }
 
  private:
   Activation activation_;
+  Padding2d padding_;
 };
 TORCH_MODULE(Conv2dAct);
 
@@ -50,6 +59,7 @@ class DenseImpl : public torch::nn::LinearImpl {
   torch::Tensor forward(const torch::Tensor& x) {
     return activate(activation_, torch::nn::LinearImpl::forward(x.dim() > 2 ? x.flatten(1) : x));
   }
+  Activation activation() const { return activation_; }
 
  private:
   Activation activation_;

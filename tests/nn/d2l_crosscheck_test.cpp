@@ -15,19 +15,6 @@ using namespace dlx;
 
 namespace {
 
-// Perturbs the 1-d parameters (biases, batch norm's scale and shift) so that none keeps its
-// initial constant, and gives batch norm running statistics by one training-mode pass.
-void make_weights_telling(nn::Network& net) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : net.body->parameters())
-    if (p.dim() == 1) p.uniform_(0.5, 1.5);
-  std::vector<int64_t> sizes{4};
-  sizes.insert(sizes.end(), net.input.begin(), net.input.end());
-  net.body->train();
-  net.body->forward(at::rand(sizes));
-  net.body->eval();
-}
-
 void check_against_pytorch(const std::string& model) {
   std::string out;
   if (testing::run_command("/usr/bin/python3 -c 'import torch'", out) != 0)
@@ -35,7 +22,7 @@ void check_against_pytorch(const std::string& model) {
   torch::manual_seed(7);
   config::ModelSpec spec = config::load_model(testing::source_dir() / "models" / (model + ".yaml"));
   nn::Network net = nn::build_network(spec, spec.input);
-  make_weights_telling(net);
+  testing::make_weights_telling(net);
   std::vector<int64_t> sizes{2};
   sizes.insert(sizes.end(), net.input.begin(), net.input.end());
   at::Tensor x = at::rand(sizes);

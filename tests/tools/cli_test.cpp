@@ -59,8 +59,8 @@ std::vector<std::string> listed_commands() {
 TEST_CASE("every command has --help, and a bad command line exits 2") {
   const std::vector<std::string> commands = listed_commands();
   CHECK(commands == std::vector<std::string>{"run", "shapes", "validate", "layers", "keys",
-                                             "resume", "sweep", "compare", "predict", "completion",
-                                             "man"});
+                                             "resume", "sweep", "compare", "predict", "export",
+                                             "completion", "man"});
   std::string out;
   for (const auto& cmd : commands) {
     CAPTURE(cmd);

@@ -24,6 +24,7 @@ void add_resume_command(CLI::App& app, Command& chosen);
 void add_sweep_command(CLI::App& app, Command& chosen);
 void add_compare_command(CLI::App& app, Command& chosen);
 void add_predict_command(CLI::App& app, Command& chosen);
+void add_export_command(CLI::App& app, Command& chosen);
 /// `dlx completion` and `dlx man`, written from the app's own subcommands and options.
 void add_help_file_commands(CLI::App& app, Command& chosen);
 

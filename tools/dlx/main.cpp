@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   tools::add_sweep_command(app, chosen);
   tools::add_compare_command(app, chosen);
   tools::add_predict_command(app, chosen);
+  tools::add_export_command(app, chosen);
   tools::add_help_file_commands(app, chosen);
   app.set_version_flag("--version",
                        std::string("dlx ") + DLX_VERSION + " (LibTorch " + TORCH_VERSION + ")");

@@ -1,0 +1,238 @@
+// Each layer type's ONNX form: the operators (opset 11 and later) that compute what its LibTorch
+// module computes in evaluation mode, its weights written under their checkpoint keys.
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/modules/pooling.h>
+
+#include <cmath>
+
+#include "framework/export/graph.h"
+#include "framework/nn/layers.h"
+
+namespace dlx::onnx_export {
+
+namespace {
+
+template <class M>
+const M& as(const LayerNode& n) {
+  const auto* m = dynamic_cast<const M*>(&n.module);
+  if (!m)
+    throw std::logic_error("layer " + n.path + " (" + n.type +
+                           ") is not the module its type builds");
+  return *m;
+}
+
+// By value: named_parameters() returns a dictionary of its own, gone after the call.
+at::Tensor parameter(const LayerNode& n, const std::string& name) {
+  const auto parameters = n.module.named_parameters(false);
+  if (const at::Tensor* t = parameters.find(name)) return *t;
+  const auto buffers = n.module.named_buffers(false);
+  if (const at::Tensor* t = buffers.find(name)) return *t;
+  throw std::logic_error("layer " + n.path + " has no " + name);
+}
+
+std::string weight_of(GraphWriter& g, const LayerNode& n, const std::string& name) {
+  return g.weight(n.path + "." + name, parameter(n, name));
+}
+
+std::vector<int64_t> vec(const torch::ExpandingArray<2>& a) {
+  return {a->begin(), a->end()};
+}
+
+std::string scalar(GraphWriter& g, const std::string& name, float value) {
+  return g.weight(name, at::full({}, value, at::kFloat));
+}
+
+// 0.5 x (1 + erf(x / sqrt 2)): ONNX has no Gelu operator before opset 20.
+std::string gelu(GraphWriter& g, const std::string& name, const std::string& x) {
+  const std::string scaled =
+      g.node("Div", name + "/scaled", {x, scalar(g, name + "/sqrt2", float(std::sqrt(2.0)))});
+  const std::string erf = g.node("Erf", name + "/erf", {scaled});
+  const std::string one = g.node("Add", name + "/one_plus", {erf, scalar(g, name + "/one", 1.0f)});
+  const std::string times = g.node("Mul", name + "/times_x", {x, one});
+  return g.node("Mul", name, {times, scalar(g, name + "/half", 0.5f)});
+}
+
+std::string activation(GraphWriter& g, const std::string& name, const std::string& x,
+                       nn::Activation a, double leaky_slope = 0.01) {
+  switch (a) {
+    case nn::Activation::kReLU:
+      return g.node("Relu", name, {x});
+    case nn::Activation::kSigmoid:
+      return g.node("Sigmoid", name, {x});
+    case nn::Activation::kTanh:
+      return g.node("Tanh", name, {x});
+    case nn::Activation::kGELU:
+      return gelu(g, name, x);
+    case nn::Activation::kLeakyReLU:
+      return g.node("LeakyRelu", name, {x}, {real("alpha", float(leaky_slope))});
+    case nn::Activation::kNone:
+      break;
+  }
+  return x;
+}
+
+std::string conv2d(GraphWriter& g, const LayerNode& n) {
+  const auto& m = as<nn::Conv2dActImpl>(n);
+  const auto& o = m.options;
+  const nn::Padding2d& p = m.padding();
+  std::vector<std::string> inputs{n.x, weight_of(g, n, "weight")};
+  if (o.bias()) inputs.push_back(weight_of(g, n, "bias"));
+  const std::string name = m.activation() == nn::Activation::kNone ? n.path : n.path + "/conv";
+  const std::string y =
+      g.node("Conv", name, inputs,
+             {ints("kernel_shape", vec(o.kernel_size())), ints("strides", vec(o.stride())),
+              ints("dilations", vec(o.dilation())),
+              ints("pads", {p.top, p.left, p.bottom, p.right}), integer("group", o.groups())});
+  if (m.activation() == nn::Activation::kNone) return y;
+  return activation(g, n.path, y, m.activation());
+}
+
+std::string dense(GraphWriter& g, const LayerNode& n) {
+  const auto& m = as<nn::DenseImpl>(n);
+  std::string x = n.x;
+  if (n.input.size() > 1) x = g.node("Flatten", n.path + "/flatten", {x}, {integer("axis", 1)});
+  std::vector<std::string> inputs{x, weight_of(g, n, "weight")};
+  if (m.options.bias()) inputs.push_back(weight_of(g, n, "bias"));
+  const std::string name = m.activation() == nn::Activation::kNone ? n.path : n.path + "/gemm";
+  const std::string y = g.node("Gemm", name, inputs, {integer("transB", 1)});
+  if (m.activation() == nn::Activation::kNone) return y;
+  return activation(g, n.path, y, m.activation());
+}
+
+// ONNX's output count for a pooling window, which rounds up in ceil mode with no PyTorch rule
+// that the last window must start inside the input or its left padding.
+int64_t onnx_windows(int64_t size, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,
+                     bool ceil_mode) {
+  const int64_t span = size + 2 * pad - dilation * (kernel - 1) - 1;
+  return (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+}
+
+// Pooling's ceil_mode as ONNX is told it: off when rounding up adds no window (so no runtime's
+// ceil-mode rules matter), on when ONNX's count of windows is PyTorch's; else the layer cannot
+// be written.
+int64_t ceil_attribute(const LayerNode& n, const std::vector<int64_t>& kernel,
+                       const std::vector<int64_t>& stride, const std::vector<int64_t>& pad,
+                       const std::vector<int64_t>& dilation, bool ceil_mode, bool may_overhang) {
+  if (!ceil_mode) return 0;
+  bool adds = false, agrees = true;
+  for (int d = 0; d < 2; ++d) {
+    const int64_t in = n.input[1 + d], out = n.output[1 + d];
+    adds |= onnx_windows(in, kernel[d], stride[d], pad[d], dilation[d], false) != out;
+    agrees &= onnx_windows(in, kernel[d], stride[d], pad[d], dilation[d], true) == out;
+  }
+  if (!adds) return 0;
+  if (!agrees || !may_overhang)
+    throw Unexportable("ceil_mode makes a last window that runs past the input, which ONNX's " +
+                       std::string(may_overhang ? "MaxPool counts differently"
+                                                : "AveragePool divides differently") +
+                       " (set ceil_mode: false, or padding, so that the windows fit)");
+  return 1;
+}
+
+std::string maxpool2d(GraphWriter& g, const LayerNode& n) {
+  const auto& o = as<torch::nn::MaxPool2dImpl>(n).options;
+  const auto kernel = vec(o.kernel_size()), stride = vec(o.stride()), pad = vec(o.padding()),
+             dilation = vec(o.dilation());
+  const int64_t ceil = ceil_attribute(n, kernel, stride, pad, dilation, o.ceil_mode(), true);
+  return g.node("MaxPool", n.path, {n.x},
+                {ints("kernel_shape", kernel), ints("strides", stride),
+                 ints("pads", {pad[0], pad[1], pad[0], pad[1]}), ints("dilations", dilation),
+                 integer("ceil_mode", ceil)});
+}
+
+std::string avgpool2d(GraphWriter& g, const LayerNode& n) {
+  const auto& o = as<torch::nn::AvgPool2dImpl>(n).options;
+  const auto kernel = vec(o.kernel_size()), stride = vec(o.stride()), pad = vec(o.padding());
+  ceil_attribute(n, kernel, stride, pad, {1, 1}, o.ceil_mode(), false);
+  return g.node("AveragePool", n.path, {n.x},
+                {ints("kernel_shape", kernel), ints("strides", stride),
+                 ints("pads", {pad[0], pad[1], pad[0], pad[1]}),
+                 integer("count_include_pad", o.count_include_pad() ? 1 : 0)});
+}
+
+// PyTorch's adaptive bins are equal windows when each output size divides the input's.
+std::string adaptive_avgpool2d(GraphWriter& g, const LayerNode& n) {
+  const int64_t ih = n.input[1], iw = n.input[2], oh = n.output[1], ow = n.output[2];
+  if (oh == 1 && ow == 1) return g.node("GlobalAveragePool", n.path, {n.x});
+  if (ih % oh != 0 || iw % ow != 0)
+    throw Unexportable("output " + std::to_string(oh) + "x" + std::to_string(ow) +
+                       " does not divide the input " + std::to_string(ih) + "x" +
+                       std::to_string(iw) +
+                       ", so its windows are unequal, which ONNX's pooling "
+                       "cannot express");
+  return g.node("AveragePool", n.path, {n.x},
+                {ints("kernel_shape", {ih / oh, iw / ow}), ints("strides", {ih / oh, iw / ow})});
+}
+
+// PyTorch's window has size/2 channels before and (size-1)/2 after; ONNX's has (size-1)/2
+// before and size/2 after: the same for odd sizes only.
+std::string local_response_norm(GraphWriter& g, const LayerNode& n) {
+  const auto& o = as<torch::nn::LocalResponseNormImpl>(n).options;
+  if (o.size() % 2 == 0)
+    throw Unexportable("an even size (" + std::to_string(o.size()) +
+                       ") centres PyTorch's window differently from ONNX's LRN (use an odd size)");
+  return g.node("LRN", n.path, {n.x},
+                {real("alpha", float(o.alpha())), real("beta", float(o.beta())),
+                 real("bias", float(o.k())), integer("size", o.size())});
+}
+
+// In evaluation mode, with the running statistics (scale 1 and shift 0 when not affine).
+template <class BatchNorm>
+std::string batchnorm(GraphWriter& g, const LayerNode& n) {
+  const auto& o = as<BatchNorm>(n).options;
+  if (!o.track_running_stats())
+    throw Unexportable(
+        "track_running_stats: false normalises with each batch's own statistics "
+        "at inference too, which an exported model cannot");
+  const int64_t c = n.input[0];
+  const std::string scale = o.affine() ? weight_of(g, n, "weight")
+                                       : g.weight(n.path + ".weight", at::ones({c}, at::kFloat));
+  const std::string shift =
+      o.affine() ? weight_of(g, n, "bias") : g.weight(n.path + ".bias", at::zeros({c}, at::kFloat));
+  return g.node(
+      "BatchNormalization", n.path,
+      {n.x, scale, shift, weight_of(g, n, "running_mean"), weight_of(g, n, "running_var")},
+      {real("epsilon", float(o.eps()))});
+}
+
+std::string plain_activation(GraphWriter& g, const LayerNode& n) {
+  static const std::map<std::string, nn::Activation> by_type{{"relu", nn::Activation::kReLU},
+                                                             {"sigmoid", nn::Activation::kSigmoid},
+                                                             {"tanh", nn::Activation::kTanh},
+                                                             {"gelu", nn::Activation::kGELU}};
+  return activation(g, n.path, n.x, by_type.at(n.type));
+}
+
+}  // namespace
+
+const std::map<std::string, LayerExporter>& layer_exporters() {
+  static const std::map<std::string, LayerExporter> table{
+      {"conv2d", conv2d},
+      {"maxpool2d", maxpool2d},
+      {"avgpool2d", avgpool2d},
+      {"adaptive_avgpool2d", adaptive_avgpool2d},
+      {"local_response_norm", local_response_norm},
+      {"batchnorm2d", batchnorm<torch::nn::BatchNorm2dImpl>},
+      {"batchnorm1d", batchnorm<torch::nn::BatchNorm1dImpl>},
+      {"dropout", [](GraphWriter&, const LayerNode& n) { return n.x; }},  // evaluation mode
+      {"flatten",
+       [](GraphWriter& g, const LayerNode& n) {
+         return g.node("Flatten", n.path, {n.x}, {integer("axis", 1)});
+       }},
+      {"dense", dense},
+      {"relu", plain_activation},
+      {"sigmoid", plain_activation},
+      {"tanh", plain_activation},
+      {"gelu", plain_activation},
+      {"leaky_relu",
+       [](GraphWriter& g, const LayerNode& n) {
+         const auto& o = as<torch::nn::LeakyReLUImpl>(n).options;
+         return activation(g, n.path, n.x, nn::Activation::kLeakyReLU, o.negative_slope());
+       }},
+  };
+  return table;
+}
+
+}  // namespace dlx::onnx_export
