@@ -68,17 +68,27 @@ bool any_completed_report(const fs::path& root) {
   return false;
 }
 
-}  // namespace
+const fs::path& corpus() {
+  static const fs::path folder = testing::source_dir() / "tests/fixtures/bad";
+  return folder;
+}
 
-TEST_CASE("every case of the bad-input corpus gives its exit code and its one line") {
-  const fs::path corpus = testing::source_dir() / "tests/fixtures/bad";
+std::vector<fs::path> corpus_files() {
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(corpus)) {
+  for (const auto& entry : fs::directory_iterator(corpus())) {
     if (entry.path().extension() == ".yaml") files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
-  CHECK(files.size() >= 40);
-  for (const auto& file : files) {
+  return files;
+}
+
+// Runs every `parts`-th case from `part` on: the corpus is split so that ctest -j runs the parts
+// side by side (one dlx process at a time in each, as a case may time its own).
+void run_corpus_part(size_t part, size_t parts) {
+  const std::vector<fs::path> files = corpus_files();
+  const fs::path& folder = corpus();
+  for (size_t i = part; i < files.size(); i += parts) {
+    const fs::path& file = files[i];
     Case c = read_case(file);
     CAPTURE(file.filename().string());
     REQUIRE(!c.args.empty());
@@ -89,7 +99,7 @@ TEST_CASE("every case of the bad-input corpus gives its exit code and its one li
       text = substitute(text, "{TMP}", tmp.path().string());
       return substitute(text, "{DLX}", DLX_BINARY);
     };
-    const std::string script = "cd '" + corpus.string() + "' || exit 99\n" + fill(c.before) + "\n" +
+    const std::string script = "cd '" + folder.string() + "' || exit 99\n" + fill(c.before) + "\n" +
                                testing::dlx_binary() + " " + fill(c.args) + " 2>'" +
                                (tmp.path() / "stderr").string() + "' >/dev/null\n";
     auto script_file = tmp.write("case.sh", script);
@@ -103,4 +113,19 @@ TEST_CASE("every case of the bad-input corpus gives its exit code and its one li
     CHECK(matches(fill(c.error), line));
     if (c.args.rfind("run ", 0) == 0) CHECK_FALSE(any_completed_report(tmp.path()));
   }
+}
+
+}  // namespace
+
+TEST_CASE("the bad-input corpus has its cases") {
+  CHECK(corpus_files().size() >= 40);
+}
+TEST_CASE("every case of the bad-input corpus gives its exit code and its one line (part 1)") {
+  run_corpus_part(0, 3);
+}
+TEST_CASE("every case of the bad-input corpus gives its exit code and its one line (part 2)") {
+  run_corpus_part(1, 3);
+}
+TEST_CASE("every case of the bad-input corpus gives its exit code and its one line (part 3)") {
+  run_corpus_part(2, 3);
 }
