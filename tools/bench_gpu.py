@@ -5,12 +5,17 @@ The eager side is written as a PyTorch user would write it for speed, not as d2l
 DataLoader resizes on the CPU, image by image): Fashion-MNIST resident on the GPU as uint8, each
 batch gathered, scaled to [0, 1] and resized there (bilinear, as dlx does), channels-last as in
 experiments/alexnet-fashion-mnist.yaml, SGD at lr 0.01, batch 128, Xavier-uniform init.
-Each repeat is a fresh process per side, interleaved ABBA; each trains two epochs and the second,
-past cuDNN's warm-up, is the one measured. Prints medians, their ratio, the GPU's float32 matrix
-rate (with TF32, which cuDNN's convolutions use by default, and without) and dlx's achieved
-training FLOP/s against the TF32 rate; writes the whole result as JSON.
+With --precision bf16 or fp16 both sides train in mixed precision: dlx with train.precision, eager
+under torch.autocast (and, for fp16, torch.cuda.amp.GradScaler), so each is held against PyTorch at
+the same precision. With --compile a third side runs the eager model through torch.compile; where
+torch.compile does not work on the machine, the JSON says why and the other sides still run.
+Each repeat is a fresh process per side, interleaved (ABBA, the order reversed every other repeat);
+each trains two epochs and the second, past cuDNN's warm-up (and compilation), is the one measured.
+Prints medians, their ratios, the GPU's float32 matrix rate (with TF32, which cuDNN's convolutions
+use by default, and without) and dlx's achieved training FLOP/s against the TF32 rate; writes the
+whole result as JSON.
 Usage: tools/bench_gpu.py --dlx build/gpu/tools/dlx/dlx --data DIR [--repeats 3] [--out FILE]
-       [--cudnn-benchmark]
+       [--cudnn-benchmark] [--precision fp32|bf16|fp16] [--compile]
 """
 import argparse
 import gzip
@@ -27,7 +32,7 @@ import torch.nn.functional as F
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from bench_d2l import alexnet  # noqa: E402  (the same layers as models/alexnet.yaml)
+import d2l_nets  # noqa: E402  (the same layers as models/alexnet.yaml)
 
 EXPERIMENT = ROOT / "experiments" / "alexnet-fashion-mnist.yaml"
 BATCH, LR, RESIZE, EPOCHS = 128, 0.01, 224, 2
@@ -40,18 +45,24 @@ def read_idx(path):
     return torch.frombuffer(bytearray(raw[4 + 4 * dims:]), dtype=torch.uint8).reshape(shape)
 
 
-def eager_side(data, cudnn_benchmark):
+AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def eager_side(data, cudnn_benchmark, precision, compiled):
     torch.backends.cudnn.benchmark = cudnn_benchmark
     dev = torch.device("cuda")
     images = read_idx(f"{data}/train-images-idx3-ubyte.gz").unsqueeze(1).to(dev)
     labels = read_idx(f"{data}/train-labels-idx1-ubyte.gz").long().to(dev)
     torch.manual_seed(0)
-    model = alexnet(RESIZE)
+    model = d2l_nets.build("alexnet", (1, RESIZE, RESIZE))
     for m in model:
         if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
             torch.nn.init.xavier_uniform_(m.weight)
     model = model.to(dev, memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=LR)
+    forward = torch.compile(model) if compiled else model
+    amp = AUTOCAST[precision]
+    scaler = torch.cuda.amp.GradScaler(enabled=precision == "fp16")
     n, rates = images.shape[0], []
     for _ in range(EPOCHS):
         order = torch.randperm(n, device=dev)
@@ -66,11 +77,13 @@ def eager_side(data, cudnn_benchmark):
             x = F.interpolate(x, size=(RESIZE, RESIZE), mode="bilinear", align_corners=False)
             x = x.contiguous(memory_format=torch.channels_last)
             y = labels.index_select(0, idx)
-            out = model(x)
-            loss = F.cross_entropy(out, y)
+            with torch.autocast("cuda", dtype=amp, enabled=amp is not None):
+                out = forward(x)
+            loss = F.cross_entropy(out.float(), y)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
             loss_sum += loss.detach() * idx.numel()
             correct += (out.argmax(1) == y).sum()
         torch.cuda.synchronize()
@@ -79,23 +92,31 @@ def eager_side(data, cudnn_benchmark):
                       "train_acc": correct.item() / n, "train_loss": loss_sum.item() / n}))
 
 
-def run_eager(data, cudnn_benchmark):
-    cmd = [sys.executable, __file__, "--eager", "--data", data]
-    out = subprocess.run(cmd + (["--cudnn-benchmark"] if cudnn_benchmark else []),
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def run_eager(args, compiled):
+    cmd = [sys.executable, __file__, "--eager", "--data", args.data, "--precision", args.precision]
+    cmd += (["--cudnn-benchmark"] if args.cudnn_benchmark else []) + (["--compile"] if compiled else [])
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        if compiled:  # torch.compile needs Triton and a compiler; say why it is missing
+            return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+        raise subprocess.CalledProcessError(done.returncode, cmd, done.stdout, done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_dlx(dlx, folder, cudnn_benchmark):
-    subprocess.run([dlx, "run", str(EXPERIMENT), "--folder", folder, "--set",
+def run_dlx(args, folder):
+    subprocess.run([args.dlx, "run", str(EXPERIMENT), "--folder", folder, "--set",
                     f"train.epochs={EPOCHS}", "--set",
-                    f"train.cudnn_benchmark={str(cudnn_benchmark).lower()}"],
+                    f"train.cudnn_benchmark={str(args.cudnn_benchmark).lower()}",
+                    "--set", f"train.precision={args.precision}"],
                    check=True, capture_output=True)
     report = json.loads((pathlib.Path(folder) / "report.json").read_text())
     last = report["epochs"][-1]
     return {"train_images_per_sec": last["examples_per_sec"], "train_acc": last["train_acc"],
             "train_loss": last["train_loss"], "macs_per_example": report["model"]["macs_per_example"],
-            "device_name": report["environment"]["device_name"]}
+            "device_name": report["environment"]["device_name"],
+            "precision": report["environment"].get("precision", "fp32"),
+            "peak_gpu_allocated_mib": report["final"].get("peak_gpu_allocated_mib"),
+            "skipped_steps": last.get("skipped_steps")}
 
 
 def matmul_tflops(tf32, n=8192, reps=20):
@@ -112,6 +133,11 @@ def matmul_tflops(tf32, n=8192, reps=20):
     return 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e12
 
 
+def median_rate(runs):
+    rates = [r["train_images_per_sec"] for r in runs if "error" not in r]
+    return statistics.median(rates) if rates else None
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dlx")
@@ -120,36 +146,47 @@ def main():
     p.add_argument("--out")
     p.add_argument("--cudnn-benchmark", action="store_true",
                    help="both sides let cuDNN time its algorithms (train.cudnn_benchmark)")
+    p.add_argument("--precision", choices=sorted(AUTOCAST), default="fp32",
+                   help="both sides: dlx's train.precision, eager's torch.autocast")
+    p.add_argument("--compile", action="store_true",
+                   help="a third side: the eager model through torch.compile")
     p.add_argument("--eager", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.eager:
-        return eager_side(args.data, args.cudnn_benchmark)
-    dlx_runs, eager_runs = [], []
+        return eager_side(args.data, args.cudnn_benchmark, args.precision, args.compile)
+    sides = ["dlx", "eager"] + (["compiled"] if args.compile else [])
+    runs = {side: [] for side in sides}
     with tempfile.TemporaryDirectory() as work:
-        for r in range(args.repeats):  # ABBA: neither side always goes first
-            sides = ["dlx", "eager"] if r % 2 == 0 else ["eager", "dlx"]
-            for side in sides:
+        for r in range(args.repeats):  # ABBA: no side always goes first
+            for side in (sides if r % 2 == 0 else sides[::-1]):
                 if side == "dlx":
-                    dlx_runs.append(run_dlx(args.dlx, f"{work}/dlx-{r}", args.cudnn_benchmark))
+                    runs[side].append(run_dlx(args, f"{work}/dlx-{r}"))
                 else:
-                    eager_runs.append(run_eager(args.data, args.cudnn_benchmark))
-                print(side, json.dumps((dlx_runs if side == "dlx" else eager_runs)[-1]), flush=True)
-    dlx_rate = statistics.median(r["train_images_per_sec"] for r in dlx_runs)
-    eager_rate = statistics.median(r["train_images_per_sec"] for r in eager_runs)
+                    runs[side].append(run_eager(args, compiled=side == "compiled"))
+                print(side, json.dumps(runs[side][-1]), flush=True)
+    rate = {side: median_rate(runs[side]) for side in sides}
     tf32, fp32 = matmul_tflops(True), matmul_tflops(False)
-    achieved = dlx_rate * 6.0 * dlx_runs[0]["macs_per_example"] / 1e12  # fwd + 2x bwd, 2 FLOP/MAC
+    achieved = rate["dlx"] * 6.0 * runs["dlx"][0]["macs_per_example"] / 1e12  # fwd + 2x bwd
     result = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__,
-              "cudnn_benchmark": args.cudnn_benchmark,
-              "dlx_train_images_per_sec": dlx_rate, "eager_train_images_per_sec": eager_rate,
-              "ratio": dlx_rate / eager_rate, "matmul_tf32_tflops": tf32,
+              "cudnn_benchmark": args.cudnn_benchmark, "precision": args.precision,
+              "dlx_train_images_per_sec": rate["dlx"], "eager_train_images_per_sec": rate["eager"],
+              "ratio": rate["dlx"] / rate["eager"], "matmul_tf32_tflops": tf32,
               "matmul_fp32_tflops": fp32, "dlx_train_tflops": achieved,
-              "fraction_of_tf32_matmul": achieved / tf32, "dlx_runs": dlx_runs,
-              "eager_runs": eager_runs}
-    print(f"{result['gpu']}: dlx {dlx_rate:.0f} vs eager {eager_rate:.0f} train images/s "
-          f"({result['ratio']:.2f}x, medians of {args.repeats}, second epochs, cudnn_benchmark "
-          f"{args.cudnn_benchmark}); matmul "
-          f"{tf32:.0f} TFLOP/s TF32, {fp32:.0f} FP32; dlx {achieved:.1f} TFLOP/s = "
-          f"{100 * achieved / tf32:.0f}% of TF32")
+              "fraction_of_tf32_matmul": achieved / tf32, "dlx_runs": runs["dlx"],
+              "eager_runs": runs["eager"]}
+    compiled = ""
+    if args.compile:
+        result["compiled_runs"] = runs["compiled"]
+        result["compiled_train_images_per_sec"] = rate["compiled"]
+        if rate["compiled"]:
+            result["ratio_to_compiled"] = rate["dlx"] / rate["compiled"]
+            compiled = f", torch.compile {rate['compiled']:.0f} ({result['ratio_to_compiled']:.2f}x)"
+        else:
+            compiled = f", torch.compile failed: {runs['compiled'][0]['error']}"
+    print(f"{result['gpu']}, {args.precision}: dlx {rate['dlx']:.0f} vs eager {rate['eager']:.0f} "
+          f"train images/s ({result['ratio']:.2f}x{compiled}; medians of {args.repeats}, second "
+          f"epochs, cudnn_benchmark {args.cudnn_benchmark}); matmul {tf32:.0f} TFLOP/s TF32, "
+          f"{fp32:.0f} FP32; dlx {achieved:.1f} TFLOP/s = {100 * achieved / tf32:.0f}% of TF32")
     if args.out:
         pathlib.Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
 

@@ -164,7 +164,8 @@ std::vector<RunRow> group_by_seed(const std::vector<RunRow>& rows) {
 namespace {
 
 bool lower_is_better(const std::string& metric) {
-  return metric.find("loss") != std::string::npos || metric.find("seconds") != std::string::npos;
+  return metric.find("loss") != std::string::npos || metric.find("seconds") != std::string::npos ||
+         metric.find("_mib") != std::string::npos;
 }
 
 // The value a row is sorted or judged by: a final metric, else a config key.

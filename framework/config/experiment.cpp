@@ -70,7 +70,11 @@ const std::vector<Choice<PrecisionKind>>& Choices<PrecisionKind>::all() {
       {PrecisionKind::kFp32, "fp32", "float32 throughout"},
       {PrecisionKind::kBf16, "bf16",
        "bfloat16 autocast, as torch.autocast: fast where the CPU has AVX512-BF16 or AMX, and on "
-       "GPUs from Ampere on; elsewhere dlx says so and trains in fp32"}};
+       "GPUs from Ampere on; elsewhere dlx says so and trains in fp32"},
+      {PrecisionKind::kFp16, "fp16",
+       "float16 autocast on a CUDA GPU, with dynamic loss scaling as torch.cuda.amp.GradScaler "
+       "(steps whose gradients overflow are skipped and counted); on the CPU dlx says so and "
+       "trains in fp32"}};
   return table;
 }
 

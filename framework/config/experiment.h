@@ -21,7 +21,7 @@ enum class SchedulerKind { kNone, kStep, kMultistep, kCosine };
 enum class InitKind { kDefault, kXavierUniform, kXavierNormal, kKaimingUniform, kKaimingNormal };
 enum class SelectKind { kAuto, kLast, kValAcc, kValLoss };
 enum class MetricKind { kValAcc, kValLoss, kTrainAcc, kTrainLoss };
-enum class PrecisionKind { kFp32, kBf16 };
+enum class PrecisionKind { kFp32, kBf16, kFp16 };
 
 template <>
 struct Choices<DatasetKind> {

@@ -234,18 +234,18 @@ void require_writable(const std::filesystem::path& file) {
 }
 
 std::filesystem::path checkpoint_to_export(const std::filesystem::path& folder, Weights weights) {
-  const std::filesystem::path best = folder / "checkpoint_best.pt", last = folder / "checkpoint.pt";
-  const bool has_best = std::filesystem::exists(best);
-  if (weights == Weights::kBest && !has_best)
+  const std::filesystem::path best = train::best_weights_file(folder);
+  if (weights == Weights::kBest && !std::filesystem::exists(best))
     throw RuntimeError(best.string() +
                        ": missing (the run keeps a best epoch only when train.select names a "
                        "metric); --weights last exports checkpoint.pt");
-  if (weights == Weights::kBest || (weights == Weights::kKept && has_best)) return best;
-  if (!std::filesystem::exists(last))
-    throw RuntimeError(last.string() +
+  const std::filesystem::path chosen = weights == Weights::kLast ? train::last_weights_file(folder)
+                                                                 : train::kept_weights_file(folder);
+  if (!std::filesystem::exists(chosen))
+    throw RuntimeError(chosen.string() +
                        ": missing, so the run has no weights to export (it saves them after "
                        "each epoch: did one finish?)");
-  return last;
+  return chosen;
 }
 
 void refuse_unfinished_training(const std::filesystem::path& folder, const report::RunReport& run,
@@ -259,6 +259,12 @@ void refuse_unfinished_training(const std::filesystem::path& folder, const repor
                      ", so its weights may be no trained model; --force exports them anyway");
 }
 
+// The run folder's own name, also when it was given as "runs/x/" or ".".
+std::string run_name(const std::filesystem::path& folder) {
+  const std::filesystem::path normal = std::filesystem::absolute(folder).lexically_normal();
+  return (normal.has_filename() ? normal : normal.parent_path()).filename().string();
+}
+
 std::vector<std::pair<std::string, std::string>> run_metadata(
     const std::filesystem::path& folder, const report::RunReport& run,
     const std::filesystem::path& checkpoint, const nn::Network& net, bool normalised) {
@@ -267,7 +273,7 @@ std::vector<std::pair<std::string, std::string>> run_metadata(
       {"class_names", nlohmann::json(run.data->class_names).dump()},
       {"input", fmt::format("images: float32 pixels in [0, 1], N x {} x {} x {}{}", in[0], in[1],
                             in[2], normalised ? "; the model normalises them itself" : "")},
-      {"dlx_run", std::filesystem::absolute(folder).lexically_normal().filename().string()},
+      {"dlx_run", run_name(folder)},
       {"dlx_experiment", run.experiment},
       {"dlx_checkpoint", checkpoint.filename().string()},
       {"dlx_epochs_trained", std::to_string(run.epochs.size())},

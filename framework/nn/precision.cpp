@@ -51,7 +51,8 @@ Autocast::Autocast(config::PrecisionKind precision, const c10::Device& device) {
   was_enabled_ = enabled(type_);
   was_dtype_ = dtype(type_);
   set_enabled(type_, true);
-  set_dtype(type_, c10::ScalarType::BFloat16);
+  set_dtype(type_, precision == config::PrecisionKind::kFp16 ? c10::ScalarType::Half
+                                                             : c10::ScalarType::BFloat16);
   at::autocast::increment_nesting();
 }
 

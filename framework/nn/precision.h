@@ -1,7 +1,8 @@
 // Mixed precision for a forward pass, as Python's torch.autocast does it: inside an Autocast's
-// scope, the ops LibTorch's autocast lists (convolutions, matrix products) run in bfloat16 on
-// cached bf16 copies of the float32 weights. The weights, their gradients and the optimizer's
-// state stay float32, so checkpoints are unchanged; the loss is computed on float32 logits.
+// scope, the ops LibTorch's autocast lists (convolutions, matrix products) run in bfloat16 (or
+// float16) on cached copies of the float32 weights. The weights, their gradients and the
+// optimizer's state stay float32, so checkpoints are unchanged; the loss is computed on float32
+// logits.
 #pragma once
 
 #include <c10/core/Device.h>

@@ -21,6 +21,8 @@ Json EpochRecord::to_json() const {
   j["examples_per_sec"] = examples_per_sec;
   j["data_seconds"] = data_seconds;
   j["eval_seconds"] = eval_seconds;
+  if (loss_scale) j["loss_scale"] = *loss_scale;
+  if (skipped_steps) j["skipped_steps"] = *skipped_steps;
   return j;
 }
 
@@ -38,6 +40,10 @@ EpochRecord EpochRecord::from_json(const Json& j) {
   r.examples_per_sec = j.at("examples_per_sec").get<double>();
   r.data_seconds = j.value("data_seconds", 0.0);
   r.eval_seconds = j.value("eval_seconds", 0.0);
+  if (j.contains("loss_scale") && j["loss_scale"].is_number())
+    r.loss_scale = j["loss_scale"].get<double>();
+  if (j.contains("skipped_steps") && j["skipped_steps"].is_number_integer())
+    r.skipped_steps = j["skipped_steps"].get<int64_t>();
   return r;
 }
 

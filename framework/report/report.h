@@ -24,6 +24,10 @@ struct EpochRecord {
   double examples_per_sec = 0;  // training examples over training time
   double data_seconds = 0;      // part of `seconds` spent preparing batches
   double eval_seconds = 0;
+  // With float16's loss scaling: the scale at the epoch's end, and the steps skipped because
+  // their gradients overflowed.
+  std::optional<double> loss_scale;
+  std::optional<int64_t> skipped_steps;
 
   Json to_json() const;
   static EpochRecord from_json(const Json& j);

@@ -184,6 +184,8 @@ Json FinalRecord::to_json() const {
   j["data_seconds"] = data_seconds;
   j["compute_seconds"] = compute_seconds;
   j["peak_rss_mib"] = peak_rss_mib;
+  if (peak_gpu_allocated_mib) j["peak_gpu_allocated_mib"] = *peak_gpu_allocated_mib;
+  if (peak_gpu_reserved_mib) j["peak_gpu_reserved_mib"] = *peak_gpu_reserved_mib;
   if (selected_epoch) {
     j["selected_epoch"] = *selected_epoch;
     j["selected_by"] = selected_by;
@@ -205,6 +207,8 @@ FinalRecord FinalRecord::from_json(const Json& j) {
   f.data_seconds = j.value("data_seconds", 0.0);
   f.compute_seconds = j.value("compute_seconds", 0.0);
   f.peak_rss_mib = j.value("peak_rss_mib", 0.0);
+  f.peak_gpu_allocated_mib = optional_at<double>(j, "peak_gpu_allocated_mib");
+  f.peak_gpu_reserved_mib = optional_at<double>(j, "peak_gpu_reserved_mib");
   f.selected_epoch = optional_at<int64_t>(j, "selected_epoch");
   f.selected_by = string_or_empty(j, "selected_by");
   f.selected_value = optional_at<double>(j, "selected_value");
@@ -332,9 +336,17 @@ std::vector<EpochRecord> read_metrics(const std::filesystem::path& file, int64_t
 }
 
 const std::vector<std::string>& final_columns() {
-  static const std::vector<std::string> columns{
-      "val_acc",    "test_acc",   "selected_epoch",        "selected_test_acc", "best_test_acc",
-      "best_epoch", "train_loss", "mean_examples_per_sec", "wall_seconds"};
+  static const std::vector<std::string> columns{"val_acc",
+                                                "test_acc",
+                                                "selected_epoch",
+                                                "selected_test_acc",
+                                                "best_test_acc",
+                                                "best_epoch",
+                                                "train_loss",
+                                                "mean_examples_per_sec",
+                                                "wall_seconds",
+                                                "peak_gpu_allocated_mib",
+                                                "peak_gpu_reserved_mib"};
   return columns;
 }
 

@@ -78,6 +78,9 @@ struct FinalRecord {
   double data_seconds = 0;           // training time spent waiting for batches
   double compute_seconds = 0;        // the rest of the training time
   double peak_rss_mib = 0;
+  // On a GPU: the peak of LibTorch's caching allocator, in use by tensors and held from the
+  // driver (what nvidia-smi counts, less the CUDA context).
+  std::optional<double> peak_gpu_allocated_mib, peak_gpu_reserved_mib;
   // The epoch train.select chose on validation (its weights are checkpoint_best.pt), by which
   // metric, the metric's value there and that epoch's test accuracy: the figure to report for the
   // run. None when the selection is the last epoch, whose figures are the ones above.

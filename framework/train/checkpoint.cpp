@@ -41,6 +41,11 @@ double read_number(torch::serialize::InputArchive& archive, const std::string& k
   archive.read(key, t);
   return t.item<double>();
 }
+// For keys added later: `absent` when an older state lacks it.
+double read_number(torch::serialize::InputArchive& archive, const std::string& key, double absent) {
+  at::Tensor t;
+  return archive.try_read(key, t) ? t.item<double>() : absent;
+}
 
 }  // namespace
 
@@ -52,7 +57,7 @@ void save_checkpoint(const fs::path& folder, const nn::Network& network,
                      torch::optim::Optimizer& optimizer, const EpochState& next) {
   // train_state.pt holds the weights' fingerprint, so that a resume can tell them its own.
   const std::string weights = weights_bytes(network);
-  write_file_atomic(folder / "checkpoint.pt", weights);
+  write_file_atomic(last_weights_file(folder), weights);
 
   torch::serialize::OutputArchive archive, optimizer_archive;
   optimizer.save(optimizer_archive);
@@ -75,9 +80,17 @@ void save_checkpoint(const fs::path& folder, const nn::Network& network,
   write_number(archive, "examples", double(next.examples));
   write_number(archive, "seconds", next.seconds);
   write_number(archive, "data_seconds", next.data_seconds);
+  write_number(archive, "loss_scale", next.scaling.scale);
+  write_number(archive, "loss_scale_good_steps", double(next.scaling.good_steps));
+  write_number(archive, "skipped_steps", double(next.scaling.skipped_steps));
   std::ostringstream bytes;
   archive.save_to(bytes);
   write_file_atomic(folder / "train_state.pt", bytes.str());
+}
+
+fs::path kept_weights_file(const fs::path& folder) {
+  const fs::path best = best_weights_file(folder);
+  return fs::exists(best) ? best : last_weights_file(folder);
 }
 
 std::map<std::string, torch::Tensor> read_weights(const fs::path& file) {
@@ -151,11 +164,15 @@ EpochState load_train_state(const fs::path& folder, torch::optim::Optimizer& opt
     s.examples = int64_t(read_number(archive, "examples"));
     s.seconds = read_number(archive, "seconds");
     s.data_seconds = read_number(archive, "data_seconds");
+    // Training states from before loss scaling have none of these: no scaling.
+    s.scaling.scale = read_number(archive, "loss_scale", 0.0);
+    s.scaling.good_steps = int64_t(read_number(archive, "loss_scale_good_steps", 0.0));
+    s.scaling.skipped_steps = int64_t(read_number(archive, "skipped_steps", 0.0));
   } catch (const c10::Error&) {
     throw RuntimeError(file.string() + ": not a dlx training state, or one of another model");
   }
-  if (fnv1a(read_file(folder / "checkpoint.pt")) != fingerprint) {
-    throw RuntimeError((folder / "checkpoint.pt").string() +
+  if (fnv1a(read_file(last_weights_file(folder))) != fingerprint) {
+    throw RuntimeError(last_weights_file(folder).string() +
                        " is not the one saved with train_state.pt (the run was killed while "
                        "saving); it cannot be resumed exactly");
   }

@@ -18,6 +18,17 @@
 
 namespace dlx::train {
 
+/// The run folder's weights files: the last epoch's (with train_state.pt), and the epoch that
+/// train.select chose when it goes by a metric.
+inline std::filesystem::path last_weights_file(const std::filesystem::path& folder) {
+  return folder / "checkpoint.pt";
+}
+inline std::filesystem::path best_weights_file(const std::filesystem::path& folder) {
+  return folder / "checkpoint_best.pt";
+}
+/// The weights a run keeps as its model: the best epoch's when it has one, else the last.
+std::filesystem::path kept_weights_file(const std::filesystem::path& folder);
+
 /// Writes the network's weights (parameters and buffers, on the CPU) to `file` atomically, as the
 /// name-to-tensor dictionary that checkpoint.pt is.
 void save_weights(const std::filesystem::path& file, const nn::Network& network);

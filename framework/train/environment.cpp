@@ -44,12 +44,16 @@ std::string gpu_name(const c10::Device& device) {
 
 config::PrecisionKind usable_precision(config::PrecisionKind requested, const c10::Device& device,
                                        std::string* note) {
-  if (requested != config::PrecisionKind::kBf16 || !device.is_cpu() || nn::cpu_has_bf16())
-    return requested;
+  using config::PrecisionKind;
+  if (requested == PrecisionKind::kFp32 || !device.is_cpu()) return requested;
+  if (requested == PrecisionKind::kBf16 && nn::cpu_has_bf16()) return requested;
   if (note)
-    *note = "train.precision: this CPU (" + cpu_model() +
-            ") has no bfloat16 arithmetic (AVX512-BF16 or AMX); training in fp32";
-  return config::PrecisionKind::kFp32;
+    *note = requested == PrecisionKind::kFp16
+                ? "train.precision: fp16 (with loss scaling) is for CUDA GPUs; training in fp32 "
+                  "(on the CPU, bf16 is the half precision)"
+                : "train.precision: this CPU (" + cpu_model() +
+                      ") has no bfloat16 arithmetic (AVX512-BF16 or AMX); training in fp32";
+  return PrecisionKind::kFp32;
 }
 
 report::EnvironmentRecord environment_record(const c10::Device& device, int threads) {

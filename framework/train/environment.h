@@ -19,7 +19,9 @@ c10::Device resolve_device(const std::string& name);
 int configure_threads(int64_t requested);
 
 /// The precision a run on `device` computes at: `requested`, or fp32 where bf16 was asked of a CPU
-/// without bfloat16 arithmetic (it would be emulated, slower than fp32); `note` then says so.
+/// without bfloat16 arithmetic (it would be emulated, slower than fp32) or fp16 of a CPU (float16
+/// with loss scaling is CUDA's half precision; CPUs without AVX512-FP16 emulate it); `note` then
+/// says so.
 config::PrecisionKind usable_precision(config::PrecisionKind requested, const c10::Device& device,
                                        std::string* note = nullptr);
 

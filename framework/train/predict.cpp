@@ -66,8 +66,7 @@ namespace {
 nn::Network kept_network(const std::filesystem::path& folder, const config::ExperimentSpec& spec,
                          c10::Device device) {
   nn::Network net = nn::build_network(spec);
-  const std::filesystem::path best = folder / "checkpoint_best.pt";
-  load_weights(net, read_weights(std::filesystem::exists(best) ? best : folder / "checkpoint.pt"));
+  load_weights(net, read_weights(kept_weights_file(folder)));
   net.body->to(device);
   net.precision = usable_precision(spec.train.precision, device);
   return net;

@@ -61,7 +61,7 @@ RunOutcome resume_run(const fs::path& folder, const std::vector<config::Override
   // starting it over from its seed gives exactly what the uninterrupted run would have.
   const bool over = !fs::exists(folder / "train_state.pt");
   nn::Network net = over ? seeded_network(spec) : nn::build_network(spec);
-  if (!over) load_weights(net, read_weights(folder / "checkpoint.pt"));
+  if (!over) load_weights(net, read_weights(last_weights_file(folder)));
   if (force) write_file_atomic(folder / "config.yaml", config::to_yaml(resolved));
 
   report::RunReport& r = session.report;

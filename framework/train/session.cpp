@@ -14,6 +14,7 @@
 #include "framework/report/curves.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/environment.h"
+#include "framework/train/gpu_memory.h"
 #include "framework/train/judge.h"
 #include "framework/train/optim.h"
 #include "framework/train/progress.h"
@@ -89,6 +90,8 @@ report::EpochRecord epoch_record(const EpochState& fit, const Evaluation& test,
   r.examples_per_sec = double(fit.examples) / fit.seconds;
   r.data_seconds = fit.data_seconds;
   r.eval_seconds = test.seconds + (val ? val->seconds : 0.0);
+  if (fit.scaling.on())
+    r.loss_scale = fit.scaling.scale, r.skipped_steps = fit.scaling.skipped_steps;
   return r;
 }
 
@@ -165,6 +168,7 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
                           ? ""
                           : fmt::format(", {} bad files skipped", dataset.skipped.size()))
        << std::endl;
+  reset_peak_gpu_memory(device);
   net.body->to(device);
   if (spec_.train.channels_last) to_channels_last(net);
   std::string note;
@@ -182,6 +186,8 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
     for (const auto& e : report.epochs) kept += e.to_json().dump() + "\n";
     write_file_atomic(folder / "metrics.jsonl", kept);
     out_ << fmt::format("resuming at epoch {}, step {}", state.epoch, state.steps) << std::endl;
+  } else if (net.precision == config::PrecisionKind::kFp16) {
+    state.scaling.scale = LossScaleOptions{}.init_scale;
   }
   report::MetricsLog metrics(writes() ? folder / "metrics.jsonl" : fs::path("/dev/null"));
   data::BatchOptions batching;
@@ -224,8 +230,8 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
     out_ << epoch_line(record, spec_.train.epochs, device) << std::endl;
     report.test_classes = class_record(test.confusion, dataset.class_names);
     if (writes() && judge_.keeps_best() && judge_.last_is_selected(report.epochs))
-      save_weights(folder / "checkpoint_best.pt", net);
-    state = EpochState{fit.state.epoch + 1};
+      save_weights(best_weights_file(folder), net);
+    state = fit.state.next_epoch();
     if (writes()) save_checkpoint(folder, net, *optimizer, state);
     report.stopped_early = judge_.stop_reason(report.epochs);
     save();
@@ -252,6 +258,10 @@ void Session::finish(RunStatus status, const std::string& error) {
   report.final = report.summarize(earlier_wall_seconds + wall, judge_.selected(report.epochs),
                                   judge_.select_by());
   report.final->peak_rss_mib = peak_rss_mib();
+  if (const auto gpu = peak_gpu_memory(device)) {
+    report.final->peak_gpu_allocated_mib = gpu->allocated_mib;
+    report.final->peak_gpu_reserved_mib = gpu->reserved_mib;
+  }
   save();
 }
 

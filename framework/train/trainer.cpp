@@ -9,6 +9,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <chrono>
+#include <optional>
 
 namespace dlx::train {
 
@@ -65,6 +66,9 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
   data::BatchIterator batches(split, options, from.epoch, from.steps);
   progress.start_epoch(from.epoch, batches.count());
   Sums sums(options.device, from);
+  // The averaged gradients are the same on every rank, so all ranks skip the same steps.
+  std::optional<LossScaler> scaler;
+  if (from.scaling.on()) scaler.emplace(from.scaling, network.body->parameters());
   EpochResult result{from, false};
   EpochState& s = result.state;
   const auto start = Clock::now();
@@ -80,13 +84,16 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
     optimizer.zero_grad();
     at::Tensor logits = network.forward(batch.images);
     at::Tensor loss = at::cross_entropy_loss(logits, batch.labels);
-    loss.backward();
+    (scaler ? scaler->scaled(loss) : loss).backward();
     distributed::GradientSync::Flags flags;
     if (parallel) {
       flags = parallel->sync.average(batch.labels.size(0), batches.global_size(),
                                      stop_signal.load() != 0, loss);
     }
-    optimizer.step();
+    if (scaler)
+      scaler->step(optimizer);
+    else
+      optimizer.step();
     sums.add(loss, logits, batch.labels);
     s.examples += batch.labels.size(0);
     sums.watch(loss, ++s.steps);
@@ -106,6 +113,7 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
   }
   s.seconds += seconds_since(start);
   s.data_seconds += data_seconds;
+  if (scaler) s.scaling = scaler->state();
   sums.read_into(s);
   if (parallel) {
     auto total = summed(parallel->group, {s.loss_sum, double(s.correct), double(s.examples)});

@@ -11,6 +11,7 @@
 #include "framework/data/batches.h"
 #include "framework/distributed/group.h"
 #include "framework/nn/builder.h"
+#include "framework/train/loss_scale.h"
 #include "framework/train/progress.h"
 
 namespace dlx::train {
@@ -28,9 +29,17 @@ struct EpochState {
   double seconds = 0;          // training time so far (evaluation excluded)
   double data_seconds = 0;     // part of `seconds` spent preparing batches
   int64_t diverged_step = -1;  // first step (1-based) whose loss was not finite, or -1
+  LossScaleState scaling;      // float16's loss scaling, when on
 
   double mean_loss() const { return examples ? loss_sum / double(examples) : 0.0; }
   double accuracy() const { return examples ? double(correct) / double(examples) : 0.0; }
+  /// The start of the following epoch: no step done yet, the loss scaling carried on.
+  EpochState next_epoch() const {
+    EpochState next;
+    next.epoch = epoch + 1;
+    next.scaling = scaling.next_epoch();
+    return next;
+  }
 };
 
 struct EpochResult {
@@ -44,7 +53,8 @@ struct DataParallel {
   distributed::GradientSync sync;
 };
 
-/// Trains the rest of the epoch `from` describes (from its first step when from.steps is 0).
+/// Trains the rest of the epoch `from` describes (from its first step when from.steps is 0),
+/// with loss scaling when from.scaling is on.
 /// With `parallel`, this rank trains on its part of each step (options.rank/world), gradients
 /// are averaged over the ranks, all ranks stop at the same step, and the sums returned are the
 /// whole group's.

@@ -167,3 +167,24 @@ TEST_CASE("a search's comparison names its best point and the epochs it saved, a
   for (auto& r : rows) r.config["train.epochs"] = int64_t(r.epochs.size());
   CHECK(compare::render(rows, o).find("epochs trained in all") == std::string::npos);
 }
+
+TEST_CASE("a GPU run's peak memory is a column, lower being better; CPU runs show none") {
+  compare::Options o;
+  o.group_seeds = false;
+  o.format = "csv";
+  CHECK(compare::render(three_lrs(), o).find("peak_gpu") == std::string::npos);
+  auto rows = three_lrs();
+  rows[0].final["peak_gpu_allocated_mib"] = 900.0, rows[0].final["peak_gpu_reserved_mib"] = 1024.0;
+  rows[1].final["peak_gpu_allocated_mib"] = 300.0, rows[1].final["peak_gpu_reserved_mib"] = 512.0;
+  const std::string csv = compare::render(rows, o);
+  CHECK(csv.find(",peak_gpu_allocated_mib,peak_gpu_allocated_mib_std,peak_gpu_reserved_mib,") !=
+        std::string::npos);
+  o.metric = "peak_gpu_allocated_mib";
+  o.format = "json";
+  const Json shown = Json::parse(compare::render(rows, o));
+  REQUIRE(shown.size() == 3);
+  for (const auto& r : shown) {
+    CAPTURE(r["run"]);
+    CHECK(r["best"] == (r["run"] == "b"));  // c, with no figure, is not judged
+  }
+}

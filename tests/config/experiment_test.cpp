@@ -162,7 +162,7 @@ TEST_CASE("every named choice has a name, and the names are the registries' full
   CHECK(choice_names<MetricKind>() ==
         std::vector<std::string>{"val_acc", "val_loss", "train_acc", "train_loss"});
   CHECK(choice_names<OptimizerKind>() == std::vector<std::string>{"sgd", "adam", "adamw"});
-  CHECK(choice_names<PrecisionKind>() == std::vector<std::string>{"fp32", "bf16"});
+  CHECK(choice_names<PrecisionKind>() == std::vector<std::string>{"fp32", "bf16", "fp16"});
   CHECK(choice_names<SchedulerKind>() ==
         std::vector<std::string>{"none", "step", "multistep", "cosine"});
   CHECK(choice_names<InitKind>() == std::vector<std::string>{"default", "xavier_uniform",

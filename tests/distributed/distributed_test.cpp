@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <ATen/ops/allclose.h>
+#include <torch/cuda.h>
 
 #include "framework/core/files.h"
 #include "framework/distributed/launch.h"
@@ -43,17 +44,17 @@ fs::path only_run(const fs::path& runs) {
   return found[0];
 }
 
-}  // namespace
-
-TEST_CASE("2 ranks with batch B/2 each reach 1 rank's weights with batch B") {
-  testing::TempDir dir;
+// Trains the experiment on `device` in 1 rank with batch 64, then in 2 with batch 32 each, checks
+// that both reach the same weights and curves, and returns the 2-rank run's folder.
+fs::path two_ranks_agree_with_one(testing::TempDir& dir, const std::string& device) {
   fs::path file = dir.write("parallel.yaml", kExperiment);
+  const std::string on = " --set train.device=" + device;
   std::string out;
   REQUIRE(testing::run_dlx("run " + file.string() + " --threads 1 --runs " +
-                               (dir.path() / "one").string() + " --set data.batch_size=64",
+                               (dir.path() / "one").string() + " --set data.batch_size=64" + on,
                            out) == 0);
   REQUIRE(testing::run_dlx("run " + file.string() + " --nproc 2 --runs " +
-                               (dir.path() / "two").string() + " --set data.batch_size=32",
+                               (dir.path() / "two").string() + " --set data.batch_size=32" + on,
                            out) == 0);
   CHECK(out.find("status: completed") != std::string::npos);
   const fs::path one = only_run(dir.path() / "one"), two = only_run(dir.path() / "two");
@@ -77,6 +78,17 @@ TEST_CASE("2 ranks with batch B/2 each reach 1 rank's weights with batch B") {
             doctest::Approx(rb["epochs"][e][acc].get<double>()).epsilon(0.01));
     }
   }
+  CHECK(rb["environment"]["device"].get<std::string>().rfind(device, 0) == 0);
+  return two;
+}
+
+}  // namespace
+
+TEST_CASE("2 ranks with batch B/2 each reach 1 rank's weights with batch B") {
+  testing::TempDir dir;
+  const fs::path two = two_ranks_agree_with_one(dir, "cpu");
+  Json rb = Json::parse(read_file(two / "report.json"));
+  std::string out;
 
   // Had it stopped mid-epoch, one process could not continue it exactly: resume says so.
   Json stopped = rb;
@@ -86,6 +98,13 @@ TEST_CASE("2 ranks with batch B/2 each reach 1 rank's weights with batch B") {
   CHECK(testing::run_dlx("resume " + two.string(), out) == 2);
   CAPTURE(out);
   CHECK(out.find("the run trained in 2 processes and stopped mid-epoch") != std::string::npos);
+}
+
+// One GPU allows this much of data parallelism: two ranks sharing it, over Gloo.
+TEST_CASE("on CUDA, 2 ranks sharing the GPU over Gloo reach 1 rank's weights") {
+  if (!torch::cuda::is_available()) DLX_SKIP("no CUDA device");
+  testing::TempDir dir;
+  two_ranks_agree_with_one(dir, "cuda");
 }
 
 TEST_CASE("a rank that dies fails the run on the others with a clear error, not a hang") {

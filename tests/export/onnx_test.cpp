@@ -206,8 +206,15 @@ TEST_CASE("dlx export of a trained run: OpenCV predicts what dlx predict does on
                   run,
               out) == 0);
   const std::string model = (dir.path() / "bn-lenet.onnx").string();
-  REQUIRE(testing::run_dlx("export " + run + " " + model + " --probabilities", out) == 0);
+  // The folder as a shell's completion gives it, with a trailing slash.
+  REQUIRE(testing::run_dlx("export " + run + "/ " + model + " --probabilities", out) == 0);
   CHECK(out.find("ONNX's checker accepts it") != std::string::npos);
+  CHECK(
+      testing::run_command("/usr/bin/python3 -c \"import onnx, sys; "
+                           "m = {p.key: p.value for p in onnx.load(sys.argv[1]).metadata_props}; "
+                           "sys.exit(m['dlx_run'] != 'run' or m['dlx_status'] != 'completed')\" " +
+                               model,
+                           out) == 0);
   // Twelve real test images as PNG files, as a user would have them.
   std::string files;
   for (int i = 0; i < 12; ++i)

@@ -348,11 +348,43 @@ TEST_CASE("on CUDA a run learns what it learns on the CPU, and its checkpoint lo
           doctest::Approx(cpu.report()["epochs"][e]["train_loss"].get<double>()).epsilon(0.02));
   }
   CHECK(cuda.report()["final"]["test_acc"].get<double>() > 0.9);
+  // The caching allocator's peak: the weights alone are over 0 MiB, and reserved covers allocated.
+  const Json final = cuda.report()["final"];
+  CHECK(final["peak_gpu_allocated_mib"].get<double>() > 0.0);
+  CHECK(final["peak_gpu_reserved_mib"].get<double>() >=
+        final["peak_gpu_allocated_mib"].get<double>());
+  CHECK_FALSE(cpu.report()["final"].contains("peak_gpu_allocated_mib"));
   auto a = train::read_weights(cpu.outcome.folder / "checkpoint.pt");
   auto b = train::read_weights(cuda.outcome.folder / "checkpoint.pt");
   for (const auto& [name, tensor] : b) {
     CAPTURE(name);
     CHECK(tensor.device().is_cpu());
     CHECK(at::allclose(tensor, a.at(name), 0.05, 0.02));
+  }
+}
+
+TEST_CASE("fp16 asked of the CPU: the run says so once and trains in fp32, without loss scaling") {
+  TinyRun fp16({"train.precision=fp16", "train.epochs=1"});
+  REQUIRE(fp16.outcome.status == report::RunStatus::kCompleted);
+  CHECK(testing::count_of(fp16.printed, "note: train.precision: fp16") == 1);
+  CHECK(fp16.report()["environment"]["precision"] == "fp32");
+  CHECK_FALSE(fp16.report()["epochs"][0].contains("loss_scale"));
+}
+
+TEST_CASE("on CUDA an fp16 run scales its loss and learns what an fp32 run learns") {
+  if (!torch::cuda::is_available()) DLX_SKIP("no CUDA device");
+  TinyRun fp32({"train.device=cuda"}), fp16({"train.device=cuda", "train.precision=fp16"});
+  REQUIRE(fp16.outcome.status == report::RunStatus::kCompleted);
+  const Json report = fp16.report();
+  CHECK(report["environment"]["precision"] == "fp16");
+  for (const auto& epoch : report["epochs"]) {
+    CHECK(epoch["loss_scale"].get<double>() >= 1.0);
+    CHECK(epoch["skipped_steps"].get<int64_t>() >= 0);
+  }
+  CHECK(report["final"]["test_acc"].get<double>() >
+        fp32.report()["final"]["test_acc"].get<double>() - 0.05);
+  for (const auto& [name, tensor] : train::read_weights(fp16.outcome.folder / "checkpoint.pt")) {
+    CAPTURE(name);
+    CHECK(std::string(c10::toString(tensor.scalar_type())) == "Float");  // as fp32 runs save
   }
 }

@@ -66,7 +66,7 @@ void add_export_command(CLI::App& app, Command& chosen) {
                 "a second output, \"probabilities\": the softmax of the logits");
   cmd->add_flag("--force", *force, "export a failed or diverged run's weights too");
   cmd->callback([=, &chosen] {
-    chosen = [=] {
+    chosen = [=]() -> int {
 #ifdef DLX_ONNX
       onnx_export::RunExportOptions options;
       options.opset = *opset;
@@ -75,7 +75,6 @@ void add_export_command(CLI::App& app, Command& chosen) {
       return export_onnx(*folder, *file, *weights, *batch, options);
 #else
       throw RuntimeError("this dlx was built without ONNX export (configured with DLX_ONNX=OFF)");
-      return 1;
 #endif
     };
   });
