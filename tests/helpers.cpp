@@ -16,6 +16,18 @@
 
 namespace dlx::testing {
 
+nn::Network small_conv_net() {
+  TempDir dir;
+  config::ModelSpec spec = config::load_model(dir.write("m.yaml", R"(input: [1, 8, 8]
+layers:
+  - conv2d: {out_channels: 4, kernel_size: 3, activation: relu}
+  - batchnorm2d
+  - dense: {units: 3}
+)"));
+  at::manual_seed(1);
+  return nn::build_network(spec, spec.input);
+}
+
 void make_weights_telling(nn::Network& net) {
   torch::NoGradGuard no_grad;
   for (auto& p : net.body->parameters())

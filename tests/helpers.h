@@ -94,6 +94,10 @@ void end_as_skipped(const std::string& why);
 /// with which a wrong layer shows in the output.
 void make_weights_telling(nn::Network& net);
 
+/// A small network, built with the global generator seeded to 1: a 3x3 convolution with ReLU,
+/// batch norm and a dense layer, for 1x8x8 inputs and 3 classes.
+nn::Network small_conv_net();
+
 /// The dlx program under test.
 std::string dlx_binary();
 /// Runs `dlx ARGS` like run_command.

@@ -23,15 +23,7 @@ std::string dtype(const at::Tensor& t) {
 }
 
 nn::Network small_net(PrecisionKind precision) {
-  testing::TempDir dir;
-  config::ModelSpec spec = config::load_model(dir.write("m.yaml", R"(input: [1, 8, 8]
-layers:
-  - conv2d: {out_channels: 4, kernel_size: 3, activation: relu}
-  - batchnorm2d
-  - dense: {units: 3}
-)"));
-  at::manual_seed(1);
-  nn::Network net = nn::build_network(spec, spec.input);
+  nn::Network net = testing::small_conv_net();
   net.precision = precision;
   return net;
 }

@@ -13,7 +13,6 @@
 
 #include <cmath>
 
-#include "framework/nn/builder.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/trainer.h"
 #include "tests/helpers.h"
@@ -22,20 +21,8 @@ using namespace dlx;
 
 namespace {
 
-nn::Network small_net() {
-  testing::TempDir dir;
-  config::ModelSpec spec = config::load_model(dir.write("m.yaml", R"(input: [1, 8, 8]
-layers:
-  - conv2d: {out_channels: 4, kernel_size: 3, activation: relu}
-  - batchnorm2d
-  - dense: {units: 3}
-)"));
-  at::manual_seed(1);
-  return nn::build_network(spec, spec.input);
-}
-
 struct Epoch {
-  nn::Network net = small_net();
+  nn::Network net = testing::small_conv_net();
   train::EpochState state;
 };
 
@@ -130,7 +117,7 @@ TEST_CASE("a skipped step leaves weights and momentum alone; good steps in a row
 
 TEST_CASE("the loss scale and its counts survive train_state.pt, for an exact resume") {
   testing::TempDir dir;
-  nn::Network net = small_net();
+  nn::Network net = testing::small_conv_net();
   torch::optim::SGD sgd(net.body->parameters(), torch::optim::SGDOptions(0.1));
   train::EpochState saved;
   saved.epoch = 2, saved.steps = 5;
