@@ -71,7 +71,8 @@ TEST_CASE("loss scaling by a power of two changes no bit of an epoch whose gradi
 
 TEST_CASE(
     "steps whose scaled gradients overflow are skipped, and the scale halves until they fit") {
-  // 2^127 times a loss near ln(3) is past float32's largest number: the first steps overflow.
+  // At 2^127 the scaled gradients overflow float32 in backward (the scaled loss itself, near
+  // ln(3) * 2^127, still fits): the first steps are skipped.
   const Epoch e = train_one_epoch({std::ldexp(1.0, 127), 0, 0});
   const train::LossScaleState& s = e.state.scaling;
   CHECK(s.skipped_steps >= 1);
