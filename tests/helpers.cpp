@@ -158,6 +158,18 @@ std::string dlx_binary() {
   return DLX_BINARY;
 }
 
+std::string build_dir() {
+  return DLX_BUILD_DIR;
+}
+
+std::string cmake_program() {
+  return DLX_CMAKE;
+}
+
+std::string cpack_program() {
+  return DLX_CPACK;
+}
+
 int run_dlx(const std::string& args, std::string& output) {
   return run_command(dlx_binary() + " " + args, output);
 }

@@ -100,6 +100,10 @@ nn::Network small_conv_net();
 
 /// The dlx program under test.
 std::string dlx_binary();
+/// The build folder, and the cmake and cpack that configured it (for the install tests).
+std::string build_dir();
+std::string cmake_program();
+std::string cpack_program();
 /// Runs `dlx ARGS` like run_command.
 int run_dlx(const std::string& args, std::string& output);
 

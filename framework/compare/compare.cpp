@@ -8,6 +8,7 @@
 #include <set>
 
 #include "framework/config/experiment.h"
+#include "framework/metrics/metric.h"
 #include "framework/core/error.h"
 #include "framework/core/files.h"
 #include "framework/report/sweep_index.h"
@@ -163,9 +164,16 @@ std::vector<RunRow> group_by_seed(const std::vector<RunRow>& rows) {
 
 namespace {
 
-bool lower_is_better(const std::string& metric) {
-  return metric.find("loss") != std::string::npos || metric.find("seconds") != std::string::npos ||
-         metric.find("_mib") != std::string::npos;
+// A recorded figure (val_acc, or a summary of one: selected_test_acc, best_test_acc) goes by its
+// metric's direction (framework/metrics); of the other columns, times and memory are better low.
+bool lower_is_better(const std::string& column) {
+  for (const char* summary : {"", "selected_", "best_"}) {
+    const std::string prefix = summary;
+    if (column.rfind(prefix, 0) != 0) continue;
+    if (const auto m = metrics::parse_metric(column.substr(prefix.size())))
+      return !m->higher_is_better();
+  }
+  return column.find("seconds") != std::string::npos || column.find("_mib") != std::string::npos;
 }
 
 // The value a row is sorted or judged by: a final metric, else a config key.

@@ -6,21 +6,6 @@
 
 namespace dlx::config {
 
-const std::vector<Choice<DatasetKind>>& Choices<DatasetKind>::all() {
-  static const std::vector<Choice<DatasetKind>> table{
-      {DatasetKind::kFashionMnist, "fashion-mnist",
-       "Zalando's 28x28 gray clothing images, 10 classes (IDX files)"},
-      {DatasetKind::kMnist, "mnist", "handwritten digits, 28x28 gray, 10 classes (IDX files)"},
-      {DatasetKind::kCifar10, "cifar10",
-       "32x32 colour images, 10 classes (the official binary version's .bin files)"},
-      {DatasetKind::kFolder, "folder",
-       "your images: data.root/train, test (and val) hold a folder per class of PNG and JPEG "
-       "files"},
-      {DatasetKind::kSynthetic, "synthetic",
-       "generated: a template per class plus noise (data.synthetic), for tests"}};
-  return table;
-}
-
 const std::vector<Choice<CacheKind>>& Choices<CacheKind>::all() {
   static const std::vector<Choice<CacheKind>> table{
       {CacheKind::kAuto, "auto", "memory when the decoded images fit in half the free memory"},
@@ -76,23 +61,6 @@ const std::vector<Choice<PrecisionKind>>& Choices<PrecisionKind>::all() {
        "(steps whose gradients overflow are skipped and counted); on the CPU dlx says so and "
        "trains in fp32"}};
   return table;
-}
-
-const std::vector<Choice<MetricKind>>& Choices<MetricKind>::all() {
-  static const std::vector<Choice<MetricKind>> table{
-      {MetricKind::kValAcc, "val_acc", "validation accuracy (higher is better)"},
-      {MetricKind::kValLoss, "val_loss", "validation loss (lower is better)"},
-      {MetricKind::kTrainAcc, "train_acc", "training accuracy (higher is better)"},
-      {MetricKind::kTrainLoss, "train_loss", "training loss (lower is better)"}};
-  return table;
-}
-
-bool needs_validation(MetricKind metric) {
-  return metric == MetricKind::kValAcc || metric == MetricKind::kValLoss;
-}
-
-bool higher_is_better(MetricKind metric) {
-  return metric == MetricKind::kValAcc || metric == MetricKind::kTrainAcc;
 }
 
 LayerSpec read_layer(const YAML::Node& item, const std::string& path,
@@ -171,128 +139,14 @@ void check_input(const Tree& tree, const std::string& at, const std::vector<int6
   }
 }
 
-// Choosing or stopping on validation needs a validation split.
-void check_validation(const Tree& tree, const ExperimentSpec& spec) {
-  if (has_validation(spec.data)) return;
-  const bool select_val =
-      spec.train.select == SelectKind::kValAcc || spec.train.select == SelectKind::kValLoss;
-  const auto& stop = spec.train.early_stopping;
-  std::string key, name;
-  if (select_val) key = "train.select", name = choice_name(spec.train.select);
-  if (stop.patience > 0 && needs_validation(stop.metric))
-    key = "train.early_stopping.metric", name = choice_name(stop.metric);
-  if (key.empty()) return;
-  throw ConfigError::plain(tree.locate(key), key,
-                           name + " needs a validation split: set data.val_split (e.g. 0.1)");
-}
-
-}  // namespace
-
-namespace {
-bool has_val_folder(const DataSpec& data) {
-  std::error_code ignored;
-  return data.dataset == DatasetKind::kFolder && !data.root.empty() &&
-         std::filesystem::is_directory(std::filesystem::path(data.root) / "val", ignored);
-}
-}  // namespace
-
-bool has_validation(const DataSpec& data) {
-  return data.val_split > 0 || has_val_folder(data);
-}
-
-std::vector<int64_t> example_shape(const DataSpec& data) {
-  int64_t channels = 1, side = 28;
-  switch (data.dataset) {
-    case DatasetKind::kSynthetic:
-      channels = data.synthetic.channels, side = data.synthetic.size;
-      break;
-    case DatasetKind::kCifar10:
-      channels = 3, side = 32;
-      break;
-    case DatasetKind::kFolder:
-      // The images decide what is not given.
-      if (data.channels == 0 || data.resize.empty()) return {};
-      channels = data.channels;
-      break;
-    case DatasetKind::kFashionMnist:
-    case DatasetKind::kMnist:
-      break;
-  }
-  Size2 size = data.resize.empty() ? Size2{side, side} : data.resize;
-  for (const auto& a : data.augment) size = augmented_size(a, size);
-  return {channels, size.h, size.w};
-}
-
-int64_t class_count(const DataSpec& data) {
-  switch (data.dataset) {
-    case DatasetKind::kSynthetic:
-      return data.synthetic.classes;
-    case DatasetKind::kFolder:
-      return 0;  // the class folders decide
-    case DatasetKind::kFashionMnist:
-    case DatasetKind::kMnist:
-    case DatasetKind::kCifar10:
-      break;
-  }
-  return 10;
-}
-
-std::string check_augment_fits(const std::vector<AugmentSpec>& augment, Size2 size) {
-  for (const auto& a : augment) {
-    if (a.kind == AugmentKind::kRandomCrop) {
-      const Size2 crop = a.crop.size.empty() ? size : a.crop.size;
-      const int64_t p = a.crop.padding;
-      if (crop.h > size.h + 2 * p || crop.w > size.w + 2 * p)
-        return a.path + ".random_crop.size: " + crop.str() + " does not fit " + size.str() +
-               " images padded by " + std::to_string(p) + " (at most " +
-               Size2{size.h + 2 * p, size.w + 2 * p}.str() + ")";
-    }
-    size = augmented_size(a, size);
-  }
-  return {};
-}
-
-std::string check_normalize_channels(const NormalizeSpec& n, int64_t channels) {
-  if (n.kind != NormalizeKind::kGiven || channels == 0) return {};
-  if (int64_t(n.mean.size()) == channels) return {};
-  return "data.normalize: " + std::to_string(n.mean.size()) + " means and stds for images of " +
-         std::to_string(channels) + " channel" + (channels == 1 ? "" : "s");
-}
-
-namespace {
-
-void check_data(const Tree& tree, const DataSpec& d) {
-  if (d.dataset == DatasetKind::kFolder && d.root.empty())
-    throw ConfigError::plain(tree.locate("data.root"), "data.root",
-                             "a folder dataset needs data.root: the folder holding train/ and "
-                             "test/, each with a folder per class");
-  if (d.val_split > 0 && has_val_folder(d))
-    throw ConfigError::plain(tree.locate("data.val_split"), "data.val_split",
-                             d.root +
-                                 "/val is the validation split: set data.val_split to 0, "
-                                 "or move val/ away to hold out part of train/");
-  const auto& n = d.normalize;
-  if (n.kind == NormalizeKind::kGiven) {
-    bool ok = !n.mean.empty() && n.mean.size() == n.std.size();
-    for (double s : n.std) ok = ok && s > 0;
-    if (!ok)
-      throw ConfigError(tree.locate("data.normalize"), "data.normalize",
-                        "{mean: [..], std: [..]} of equal length, every std > 0",
-                        Json(Codec<NormalizeSpec>::encode(n)).dump());
-  }
-  DataSpec unaugmented = d;
-  unaugmented.augment.clear();
-  const std::vector<int64_t> shape = example_shape(unaugmented);
-  if (shape.empty()) return;  // checked once the images are seen (data::geometry)
-  std::string wrong = check_normalize_channels(n, shape[0]);
-  if (!wrong.empty())
-    throw ConfigError::plain(tree.locate("data.normalize"), "data.normalize",
-                             wrong.substr(wrong.find(": ") + 2));
-  wrong = check_augment_fits(d.augment, {shape[1], shape[2]});
-  if (!wrong.empty()) {
-    const std::string key = wrong.substr(0, wrong.find(": "));
-    throw ConfigError::plain(tree.locate(key), key, wrong.substr(wrong.find(": ") + 2));
-  }
+void check_normalize(const Tree& tree, const NormalizeSpec& n) {
+  if (n.kind != NormalizeKind::kGiven) return;
+  bool ok = !n.mean.empty() && n.mean.size() == n.std.size();
+  for (double s : n.std) ok = ok && s > 0;
+  if (!ok)
+    throw ConfigError(tree.locate("data.normalize"), "data.normalize",
+                      "{mean: [..], std: [..]} of equal length, every std > 0",
+                      Json(Codec<NormalizeSpec>::encode(n)).dump());
 }
 
 }  // namespace
@@ -307,22 +161,11 @@ ExperimentSpec load_experiment(const std::filesystem::path& path,
   if (spec.name.empty()) spec.name = path.stem().string();
   if (spec.model.name.empty()) spec.model.name = spec.name;
   check_input(tree, "model.input", spec.model.input);
-  // The data decides what the model sees; a model file that says otherwise was meant for other
-  // data.
-  check_data(tree, spec.data);
-  std::vector<int64_t> shape = example_shape(spec.data);
-  if (!shape.empty() && !spec.model.input.empty() && spec.model.input != shape) {
-    throw ConfigError(tree.locate("model.input"), "model.input",
-                      Json(shape).dump() + " as the data gives it (dataset " +
-                          choice_name(spec.data.dataset) + ", resize " +
-                          Json(Codec<Size2>::encode(spec.data.resize)).dump() + ")",
-                      Json(spec.model.input).dump(), "set data.resize or change the model's input");
-  }
-  if (!shape.empty()) spec.model.input = shape;
+  check_normalize(tree, spec.data.normalize);
   check_optimizer(tree, spec.train.optimizer);
   check_scheduler(tree, spec.train.scheduler, spec.train.epochs);
   check_device(tree, spec.train.device);
-  check_validation(tree, spec);
+  spec.data.source = std::make_shared<const Tree>(std::move(tree));
   return spec;
 }
 

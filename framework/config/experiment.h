@@ -13,20 +13,16 @@
 namespace dlx::config {
 
 // The named choices of the experiment's keys; their tables (names and help) are in
-// experiment.cpp, and choices.h says how to add one.
-enum class DatasetKind { kFashionMnist, kMnist, kCifar10, kFolder, kSynthetic };
+// experiment.cpp, and choices.h says how to add one. Datasets and losses have registries of
+// their own in the floors that act on them (framework/data/registry.h, framework/train/loss.h):
+// their names are strings here, checked there.
 enum class CacheKind { kAuto, kMemory, kNone };
 enum class OptimizerKind { kSgd, kAdam, kAdamW };
 enum class SchedulerKind { kNone, kStep, kMultistep, kCosine };
 enum class InitKind { kDefault, kXavierUniform, kXavierNormal, kKaimingUniform, kKaimingNormal };
 enum class SelectKind { kAuto, kLast, kValAcc, kValLoss };
-enum class MetricKind { kValAcc, kValLoss, kTrainAcc, kTrainLoss };
 enum class PrecisionKind { kFp32, kBf16, kFp16 };
 
-template <>
-struct Choices<DatasetKind> {
-  static const std::vector<Choice<DatasetKind>>& all();
-};
 template <>
 struct Choices<CacheKind> {
   static const std::vector<Choice<CacheKind>>& all();
@@ -48,18 +44,9 @@ struct Choices<SelectKind> {
   static const std::vector<Choice<SelectKind>>& all();
 };
 template <>
-struct Choices<MetricKind> {
-  static const std::vector<Choice<MetricKind>>& all();
-};
-template <>
 struct Choices<PrecisionKind> {
   static const std::vector<Choice<PrecisionKind>>& all();
 };
-
-/// Whether the metric is measured on the validation split.
-bool needs_validation(MetricKind metric);
-/// Whether a larger value of the metric is better (accuracies) or a smaller one (losses).
-bool higher_is_better(MetricKind metric);
 
 /// One entry of a model's `layers:` list, kept raw: the nn builder reads its arguments against
 /// the layer registry, with the same strictness and locations.
@@ -127,7 +114,7 @@ struct SyntheticSpec {
 };
 
 struct DataSpec {
-  DatasetKind dataset = DatasetKind::kFashionMnist;
+  std::string dataset = "fashion-mnist";  // a name in data::builtin_datasets()
   std::string root;                    // the dataset's folder; "" = search (not for folder)
   Size2 resize;                        // size after bilinear resize; 0 = native size
   int64_t channels = 0;                // folder: 1 or 3 (converted); 0 = the first image's
@@ -142,10 +129,17 @@ struct DataSpec {
   NormalizeSpec normalize;             // per-channel (x - mean) / std after scaling to [0, 1]
   std::vector<AugmentSpec> augment;    // applied to training batches, in order
   SyntheticSpec synthetic;             // used when dataset is "synthetic"
+  /// The file this spec was read from, to locate keys in messages of later checks (the data
+  /// floor's); null for a spec made in code.
+  std::shared_ptr<const Tree> source;
+
+  /// Where `key` ("data.normalize") was written, or an empty Location.
+  Location locate(const std::string& key) const { return source ? source->locate(key) : Location{}; }
 
   template <class V>
   void visit(V& v) {
-    v.field("dataset", dataset, "the dataset");
+    v.field("dataset", dataset, "the dataset",
+            Check<std::string>{[](const std::string& d) { return !d.empty(); }, "a dataset name"});
     v.field("root", root,
             "the dataset's folder; default $DLX_DATA/<dataset>, then "
             "/usr/share/datasets/<dataset> (a folder dataset must name it)");
@@ -235,8 +229,18 @@ struct SchedulerSpec {
   }
 };
 
+struct LossSpec {
+  std::string type = "cross_entropy";  // a name in metrics::builtin_losses()
+
+  template <class V>
+  void visit(V& v) {
+    v.field("type", type, "the loss",
+            Check<std::string>{[](const std::string& t) { return !t.empty(); }, "a loss name"});
+  }
+};
+
 struct EarlyStoppingSpec {
-  MetricKind metric = MetricKind::kValAcc;
+  std::string metric = "val_acc";  // a criterion of metrics::criterion_names()
   int64_t patience = 0;  // epochs without improvement before stopping; 0 = never stop early
   double min_delta = 0;  // the least change that counts as an improvement
 
@@ -253,6 +257,7 @@ struct EarlyStoppingSpec {
 
 struct TrainSpec {
   int64_t epochs = 10;  // passes over the training set
+  LossSpec loss;
   OptimizerSpec optimizer;
   SchedulerSpec scheduler;
   InitKind init = InitKind::kDefault;
@@ -268,6 +273,7 @@ struct TrainSpec {
   template <class V>
   void visit(V& v) {
     v.field("epochs", epochs, "passes over the training set", at_least(1));
+    v.section("loss", loss, "what a training step minimises");
     v.section("optimizer", optimizer, "the optimizer");
     v.section("scheduler", scheduler, "the learning-rate schedule (per epoch)");
     v.field("init", init, "weight init of conv and dense layers");
@@ -298,6 +304,9 @@ struct ExperimentSpec {
   TrainSpec train;
   YAML::Node sweep;  // read by `dlx sweep` (framework/sweep); not part of a run's config
 
+  /// Where `key` was written in the file this spec was read from (see DataSpec::source).
+  Location locate(const std::string& key) const { return data.locate(key); }
+
   template <class V>
   void visit(V& v) {
     v.field("version", version, "schema version of this file (1)",
@@ -315,23 +324,9 @@ struct ExperimentSpec {
   }
 };
 
-/// The shape [C, H, W] of one example as the model sees it (after any resize and augmentation),
-/// and the classes. Empty (and 0) for a folder dataset whose images decide them: data::geometry
-/// looks at the images.
-std::vector<int64_t> example_shape(const DataSpec& data);
-int64_t class_count(const DataSpec& data);
-
-/// Whether runs of this data have a validation split: data.val_split, or a folder dataset's val/.
-bool has_validation(const DataSpec& data);
-
-/// "" when each augmentation fits the images it gets (a random_crop no larger than the padded
-/// image), else the message, starting with the key ("data.augment[0].random_crop.size: ...").
-std::string check_augment_fits(const std::vector<AugmentSpec>& augment, Size2 size);
-/// "" when data.normalize has a mean and std per channel (or is not given), else the message.
-std::string check_normalize_channels(const NormalizeSpec& n, int64_t channels);
-
-/// Loads, merges, overrides and checks an experiment file. Cross-field checks included; the model's
-/// shapes are checked by the nn builder.
+/// Loads, merges, overrides and checks an experiment file: every check the config alone can make.
+/// What needs the dataset's facts (its name, the examples' shape, a validation split) is checked
+/// by experiment::load (framework/experiment), and the model's shapes by the nn builder.
 ExperimentSpec load_experiment(const std::filesystem::path& path,
                                const std::vector<Override>& overrides = {});
 

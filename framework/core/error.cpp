@@ -35,6 +35,11 @@ ConfigError ConfigError::plain(Location where, std::string key, std::string mess
   return ConfigError(std::move(where), std::move(key), std::move(line), 0);
 }
 
+std::string error_message(const std::exception& e) {
+  const std::string text = e.what();
+  return text.substr(0, text.find('\n'));
+}
+
 namespace {
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);

@@ -43,9 +43,16 @@ class RuntimeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// The one-line text of any exception: LibTorch's errors without their C++ backtrace.
-/// (Defined in exception_text.cpp, which is built with LibTorch; the rest of core is not.)
+/// The one-line text of any exception: its first line. LibTorch's errors (c10::Error) put their
+/// C++ backtrace and context on the lines after the message, so core needs no LibTorch for this.
 std::string error_message(const std::exception& e);
+
+/// A problem with one key of a config, found by a check that does not know where the key was
+/// written: the caller locates the key and throws (ConfigError::plain(locate(key), key, message)).
+struct Problem {
+  std::string key;      // dotted: "data.augment[0].random_crop.size"
+  std::string message;  // what is wrong, without the key
+};
 
 /// The candidate closest to `word` by edit distance, or "" when none is plausibly meant.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);

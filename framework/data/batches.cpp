@@ -122,4 +122,19 @@ bool BatchIterator::gather(Batch& out, int64_t& global_size) {
   return true;
 }
 
+BatchOptions batch_options(const config::DataSpec& data, c10::Device device,
+                           const Normalization& normalize, bool training, uint64_t seed) {
+  BatchOptions o;
+  o.batch_size = data.batch_size;
+  o.shuffle = training;
+  o.seed = seed;
+  o.resize = data.resize;
+  o.device = device;
+  o.prefetch = data.prefetch;
+  o.normalize = normalize;
+  o.augment = data.augment;
+  o.augmenting = training;
+  return o;
+}
+
 }  // namespace dlx::data

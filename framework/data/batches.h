@@ -24,13 +24,15 @@ struct Batch {
   at::Tensor labels;  // int64 [B], on the device
 };
 
+// How batches are made. Its defaults are the data section's (config::DataSpec), written once
+// there; batch_options() fills it from a run's data section.
 struct BatchOptions {
-  int64_t batch_size = 256;
+  int64_t batch_size = config::DataSpec{}.batch_size;
   bool shuffle = true;
   uint64_t seed = 0;
   config::Size2 resize;  // empty keeps the stored size
   c10::Device device = c10::kCPU;
-  bool prefetch = false;
+  bool prefetch = config::DataSpec{}.prefetch;
   bool channels_last = false;  // images in NHWC memory order
   Normalization normalize;     // per channel, after scaling; empty = none
   std::vector<config::AugmentSpec> augment;
@@ -42,6 +44,12 @@ struct BatchOptions {
   int rank = 0;
   int world = 1;
 };
+
+/// The batches a run's data section asks for, on `device`, normalised with `normalize`:
+/// shuffled (from `seed`) and augmented when `training`, else in order with the augmentations'
+/// evaluation counterparts.
+BatchOptions batch_options(const config::DataSpec& data, c10::Device device,
+                           const Normalization& normalize, bool training, uint64_t seed = 0);
 
 class BatchIterator {
  public:

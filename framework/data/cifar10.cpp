@@ -1,4 +1,5 @@
 #include "framework/data/cifar10.h"
+#include "framework/data/registry.h"
 
 #include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
@@ -85,6 +86,20 @@ void write_cifar10_batch(const fs::path& file, const Split& split) {
   records.narrow(1, 1, kImageBytes).copy_(split.images.reshape({n, kImageBytes}));
   write_file_atomic(
       file, std::string(static_cast<const char*>(records.data_ptr()), size_t(n * kRecordBytes)));
+}
+
+DatasetEntry cifar10_dataset() {
+  static const DataFolder folder{
+      "data_batch_1.bin",
+      "data_batch_1.bin (CIFAR-10's binary version: data_batch_1.bin .. data_batch_5.bin, "
+      "test_batch.bin and batches.meta.txt)"};
+  return {"cifar10",
+          "32x32 colour images, 10 classes (the official binary version's .bin files)",
+          {"data.root"},
+          [](const config::DataSpec&) { return StoredGeometry{3, kSide, kSide, 10}; },
+          [](const config::DataSpec& spec) { return read_cifar10(find_data_root(spec, folder)); },
+          {},
+          {}};
 }
 
 }  // namespace dlx::data

@@ -3,42 +3,21 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/cat.h>
-#include <ATen/ops/randint.h>
-#include <ATen/ops/randn.h>
 #include <ATen/ops/randperm.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 
 #include "framework/core/error.h"
-#include "framework/data/cifar10.h"
-#include "framework/data/folder.h"
-#include "framework/data/idx.h"
+#include "framework/data/registry.h"
 
 namespace dlx::data {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-const std::vector<std::string>& fashion_names() {
-  static const std::vector<std::string> names{"t-shirt", "trouser",   "pullover", "dress",
-                                              "coat",    "sandal",    "shirt",    "sneaker",
-                                              "bag",     "ankle boot"};
-  return names;
-}
-
-const std::vector<std::string>& digit_names() {
-  static const std::vector<std::string> names{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-  return names;
-}
-
-// The file as shipped (gzip) or unpacked.
-fs::path idx_file(const fs::path& root, const std::string& stem) {
-  fs::path gz = root / (stem + ".gz");
-  return fs::exists(gz) ? gz : root / stem;
-}
 
 Split limited(Split split, int64_t limit) {
   if (limit <= 0 || limit >= split.size()) return split;
@@ -48,96 +27,30 @@ Split limited(Split split, int64_t limit) {
 }  // namespace
 
 namespace {
-// The file that tells a dataset's folder, and what the error says the folder should hold.
-struct Marker {
-  std::string file, shown;
-};
-
-Marker marker_of(config::DatasetKind kind) {
-  if (kind == config::DatasetKind::kCifar10)
-    return {"data_batch_1.bin",
-            "data_batch_1.bin (CIFAR-10's binary version: data_batch_1.bin .. data_batch_5.bin, "
-            "test_batch.bin and batches.meta.txt)"};
-  return {"train-images-idx3-ubyte", "train-images-idx3-ubyte[.gz]"};
-}
-
-bool holds(const fs::path& root, const Marker& marker) {
-  return fs::exists(root / marker.file) || fs::exists(root / (marker.file + ".gz"));
+bool holds(const fs::path& root, const DataFolder& folder) {
+  return fs::exists(root / folder.marker) || fs::exists(root / (folder.marker + ".gz"));
 }
 }  // namespace
 
-fs::path find_data_root(const config::DataSpec& spec) {
-  const std::string name = config::choice_name(spec.dataset);
-  const Marker marker = marker_of(spec.dataset);
+fs::path find_data_root(const config::DataSpec& spec, const DataFolder& folder) {
   if (!spec.root.empty()) {
-    if (!holds(spec.root, marker))
-      throw RuntimeError("data.root " + spec.root + ": no " + marker.shown + " there");
+    if (!holds(spec.root, folder))
+      throw RuntimeError("data.root " + spec.root + ": no " + folder.shown + " there");
     return spec.root;
   }
   std::vector<fs::path> tried;
-  if (const char* env = std::getenv("DLX_DATA")) tried.push_back(fs::path(env) / name);
-  tried.push_back(fs::path("/usr/share/datasets") / name);
+  if (const char* env = std::getenv("DLX_DATA")) tried.push_back(fs::path(env) / spec.dataset);
+  tried.push_back(fs::path("/usr/share/datasets") / spec.dataset);
   for (const auto& candidate : tried) {
-    if (holds(candidate, marker)) return candidate;
+    if (holds(candidate, folder)) return candidate;
   }
   std::vector<std::string> names;
   for (const auto& t : tried) names.push_back(t.string());
-  throw RuntimeError("dataset " + name + " not found; looked in " + join(names) + " for " +
-                     marker.shown +
+  throw RuntimeError("dataset " + spec.dataset + " not found; looked in " + join(names) +
+                     " for " + folder.shown +
                      " (set data.root or $DLX_DATA; Debian's dataset-fashion-mnist package "
                      "installs Fashion-MNIST)");
 }
-
-Split read_idx_split(const fs::path& images_path, const fs::path& labels_path, int64_t classes) {
-  at::Tensor images = read_idx(images_path, 3);
-  at::Tensor labels = read_idx(labels_path, 1);
-  if (images.size(0) != labels.size(0)) {
-    throw RuntimeError(images_path.string() + " holds " + std::to_string(images.size(0)) +
-                       " images but " + labels_path.string() + " holds " +
-                       std::to_string(labels.size(0)) + " labels");
-  }
-  int64_t largest = labels.numel() ? labels.max().item<int64_t>() : 0;
-  if (largest >= classes) {
-    int64_t at = labels.ge(classes).nonzero()[0][0].item<int64_t>();
-    throw RuntimeError(labels_path.string() + ": label " +
-                       std::to_string(labels[at].item<int64_t>()) + " at index " +
-                       std::to_string(at) + " is not a class (expected 0.." +
-                       std::to_string(classes - 1) + ")");
-  }
-  return Split{images.unsqueeze(1), labels.to(at::kLong)};
-}
-
-namespace {
-// An IDX dataset (MNIST's layout) from its folder.
-Dataset load_idx(const config::DataSpec& spec, const std::vector<std::string>& class_names) {
-  Dataset d;
-  fs::path root = find_data_root(spec);
-  d.name = config::choice_name(spec.dataset);
-  d.source = root.string();
-  d.class_names = class_names;
-  d.train = read_idx_split(idx_file(root, "train-images-idx3-ubyte"),
-                           idx_file(root, "train-labels-idx1-ubyte"), d.classes());
-  d.test = read_idx_split(idx_file(root, "t10k-images-idx3-ubyte"),
-                          idx_file(root, "t10k-labels-idx1-ubyte"), d.classes());
-  return d;
-}
-
-Dataset load_whole(const config::DataSpec& spec) {
-  switch (spec.dataset) {
-    case config::DatasetKind::kFashionMnist:
-      return load_idx(spec, fashion_names());
-    case config::DatasetKind::kMnist:
-      return load_idx(spec, digit_names());
-    case config::DatasetKind::kCifar10:
-      return read_cifar10(find_data_root(spec));
-    case config::DatasetKind::kFolder:
-      return read_folder(spec);
-    case config::DatasetKind::kSynthetic:
-      break;
-  }
-  return make_synthetic(spec.synthetic);
-}
-}  // namespace
 
 std::vector<int64_t> Dataset::image_size() const {
   if (train.files) return {train.files->size.h, train.files->size.w};
@@ -185,9 +98,69 @@ Normalization channel_statistics(const Split& split) {
   return n;
 }
 
+namespace {
+
+std::optional<Problem> augment_misfit(const std::vector<config::AugmentSpec>& augment,
+                                      config::Size2 size) {
+  for (const auto& a : augment) {
+    if (a.kind == config::AugmentKind::kRandomCrop) {
+      const config::Size2 crop = a.crop.size.empty() ? size : a.crop.size;
+      const int64_t p = a.crop.padding;
+      if (crop.h > size.h + 2 * p || crop.w > size.w + 2 * p)
+        return Problem{a.path + ".random_crop.size",
+                       crop.str() + " does not fit " + size.str() + " images padded by " +
+                           std::to_string(p) + " (at most " +
+                           config::Size2{size.h + 2 * p, size.w + 2 * p}.str() + ")"};
+    }
+    size = config::augmented_size(a, size);
+  }
+  return std::nullopt;
+}
+
+std::optional<Problem> normalize_misfit(const config::NormalizeSpec& n, int64_t channels) {
+  if (n.kind != config::NormalizeKind::kGiven || int64_t(n.mean.size()) == channels)
+    return std::nullopt;
+  return Problem{"data.normalize", std::to_string(n.mean.size()) +
+                                       " means and stds for images of " +
+                                       std::to_string(channels) + " channel" +
+                                       (channels == 1 ? "" : "s")};
+}
+
+}  // namespace
+
 Geometry geometry(const config::DataSpec& spec) {
-  if (spec.dataset == config::DatasetKind::kFolder) return folder_geometry(spec);
-  return {config::example_shape(spec), config::class_count(spec)};
+  const StoredGeometry stored = dataset_entry(spec).stored(spec);
+  // data.channels converts a folder's images; other datasets' channels are what they store.
+  const int64_t channels = stored.from_files && spec.channels ? spec.channels : stored.channels;
+  config::Size2 size = spec.resize.empty() ? config::Size2{stored.height, stored.width} : spec.resize;
+  std::optional<Problem> misfit = augment_misfit(spec.augment, size);
+  if (!misfit) misfit = normalize_misfit(spec.normalize, channels);
+  const bool images_decided = stored.from_files && (spec.channels == 0 || spec.resize.empty());
+  if (misfit) {
+    // When the images decided the shape, the message points at them rather than at the key.
+    throw ConfigError::plain(images_decided ? Location{spec.root} : spec.locate(misfit->key),
+                             misfit->key, misfit->message);
+  }
+  for (const auto& a : spec.augment) size = config::augmented_size(a, size);
+  return {{channels, size.h, size.w}, stored.classes, images_decided};
+}
+
+bool has_validation(const config::DataSpec& spec) {
+  const auto& own = dataset_entry(spec).validation_folder;
+  return spec.val_split > 0 || (own && own(spec));
+}
+
+void check_data(const config::DataSpec& spec) {
+  const DatasetEntry& entry = dataset_entry(spec);
+  if (entry.check) {
+    if (auto problem = entry.check(spec))
+      throw ConfigError::plain(spec.locate(problem->key), problem->key, problem->message);
+  }
+  if (spec.val_split > 0 && entry.validation_folder && entry.validation_folder(spec))
+    throw ConfigError::plain(spec.locate("data.val_split"), "data.val_split",
+                             spec.root +
+                                 "/val is the validation split: set data.val_split to 0, "
+                                 "or move val/ away to hold out part of train/");
 }
 
 Split hold_out(Split& train, double share, uint64_t seed) {
@@ -213,7 +186,7 @@ Split hold_out(Split& train, double share, uint64_t seed) {
 }
 
 Dataset load_dataset(const config::DataSpec& spec, uint64_t seed) {
-  Dataset d = load_whole(spec);
+  Dataset d = dataset_entry(spec).load(spec);
   d.train = limited(d.train, spec.train_limit);
   d.test = limited(d.test, spec.test_limit);
   if (spec.val_split > 0) d.val = hold_out(d.train, spec.val_split, seed);
@@ -227,37 +200,6 @@ Dataset load_dataset(const config::DataSpec& spec, uint64_t seed) {
       d.normalize = {spec.normalize.mean, spec.normalize.std};
       break;
   }
-  return d;
-}
-
-namespace {
-
-Split synthetic_split(const at::Tensor& templates, int64_t size, double noise, at::Generator& gen) {
-  const int64_t classes = templates.size(0);
-  at::Tensor labels = at::randint(classes, {size}, gen, at::kLong);
-  at::Tensor images =
-      templates.index_select(0, labels) +
-      noise * at::randn({size, templates.size(1), templates.size(2), templates.size(3)}, gen,
-                        at::kFloat);
-  images = (images.clamp(0, 1) * 255).round().to(at::kByte);
-  return Split{images, labels};
-}
-
-}  // namespace
-
-Dataset make_synthetic(const config::SyntheticSpec& spec) {
-  // A fixed seed: the data is part of the experiment's definition, not of its randomness.
-  at::Generator gen = at::detail::createCPUGenerator(20121203);
-  at::Tensor templates =
-      at::randn({spec.classes, spec.channels, spec.size, spec.size}, gen, at::kFloat)
-          .mul(0.25)
-          .add(0.5);
-  Dataset d;
-  d.name = "synthetic";
-  d.source = "generated";
-  for (int64_t c = 0; c < spec.classes; ++c) d.class_names.push_back("class " + std::to_string(c));
-  d.train = synthetic_split(templates, spec.train_size, spec.noise, gen);
-  d.test = synthetic_split(templates, spec.test_size, spec.noise, gen);
   return d;
 }
 

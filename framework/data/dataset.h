@@ -59,18 +59,36 @@ struct Dataset {
   bool has_validation() const { return val.labels.defined() && val.size() > 0; }
 };
 
-/// The folder holding `dataset`'s IDX files: data.root, then $DLX_DATA/<dataset>, then
+/// What marks a dataset's folder: a file it must hold (plain or with .gz), and how messages
+/// describe what the folder should hold.
+struct DataFolder {
+  std::string marker;  // "train-images-idx3-ubyte"
+  std::string shown;   // "train-images-idx3-ubyte[.gz]"
+};
+
+/// The folder holding the dataset's files: data.root, then $DLX_DATA/<dataset>, then
 /// /usr/share/datasets/<dataset>. None found is a RuntimeError listing where it looked.
-std::filesystem::path find_data_root(const config::DataSpec& spec);
+std::filesystem::path find_data_root(const config::DataSpec& spec, const DataFolder& folder);
 
 /// What the network sees of a dataset: one example's shape (after resize and augmentation) and
 /// the classes. A folder dataset's images decide what its config leaves open, so they are looked
-/// at (the first image's header); other datasets' come from the config alone.
+/// at (the first image's header); other datasets' come from the config alone. An augmentation
+/// that does not fit the images, or a normalisation with another count of channels, is a
+/// ConfigError at its key.
 struct Geometry {
   std::vector<int64_t> input;
   int64_t classes = 0;
+  bool images_decided = false;  // the images, not the config alone, gave part of the shape
 };
 Geometry geometry(const config::DataSpec& spec);
+
+/// The checks of a data section that need the dataset's registry entry: its name, its own
+/// requirements (a folder dataset's root), and a validation split given twice. ConfigErrors.
+void check_data(const config::DataSpec& spec);
+
+/// Whether runs of this data have a validation split: data.val_split, or the dataset's own (a
+/// folder dataset's val/).
+bool has_validation(const config::DataSpec& spec);
 
 /// Loads (or generates) the dataset, applying train_limit and test_limit, then holds out
 /// data.val_split of the training set for validation (drawn with `seed`).
@@ -84,11 +102,8 @@ Normalization channel_statistics(const Split& split);
 /// at least one.
 Split hold_out(Split& train, double share, uint64_t seed);
 
-/// A deterministic dataset: each class a random template, each example its template plus noise.
+/// A deterministic dataset: each class a random template, each example its template plus noise
+/// (synthetic.cpp).
 Dataset make_synthetic(const config::SyntheticSpec& spec);
-
-/// Reads one split (images and labels files) of an IDX dataset, checking that they agree.
-Split read_idx_split(const std::filesystem::path& images, const std::filesystem::path& labels,
-                     int64_t classes);
 
 }  // namespace dlx::data

@@ -13,6 +13,7 @@
 #include "framework/core/system.h"
 #include "framework/data/batches.h"
 #include "framework/data/image_io.h"
+#include "framework/data/registry.h"
 
 namespace dlx::data {
 
@@ -287,27 +288,42 @@ at::Tensor ImageFiles::decode(const at::Tensor& index) const {
   return out;
 }
 
-Geometry folder_geometry(const config::DataSpec& spec) {
+namespace {
+
+StoredGeometry stored_geometry(const config::DataSpec& spec) {
   const fs::path train = fs::path(spec.root) / "train";
   const std::vector<std::string> classes = class_folders(train, spec);
   const std::string first = class_files(train / classes[0], spec)[0];
   const ImageHeader h = read_image_header(read_file(first), first);
-  const int64_t channels = spec.channels ? spec.channels : h.channels;
-  Size2 size = spec.resize.empty() ? Size2{h.height, h.width} : spec.resize;
-  std::string wrong = config::check_augment_fits(spec.augment, size);
-  if (wrong.empty()) wrong = config::check_normalize_channels(spec.normalize, channels);
-  if (!wrong.empty()) {
-    const size_t colon = wrong.find(": ");
-    // Located at the images that it does not fit.
-    throw ConfigError::plain({spec.root}, wrong.substr(0, colon), wrong.substr(colon + 2));
-  }
-  for (const auto& a : spec.augment) size = config::augmented_size(a, size);
-  return {{channels, size.h, size.w}, int64_t(classes.size())};
+  return {h.channels, h.height, h.width, int64_t(classes.size()), /*from_files=*/true};
 }
+
+bool has_val_folder(const config::DataSpec& spec) {
+  std::error_code ignored;
+  return !spec.root.empty() && fs::is_directory(fs::path(spec.root) / "val", ignored);
+}
+
+}  // namespace
 
 Dataset read_folder(const config::DataSpec& spec) {
   Listing listing = list_folder(spec);
   return FolderLoader(spec, listing).load();
+}
+
+DatasetEntry folder_dataset() {
+  return {"folder",
+          "your images: data.root/train, test (and val) hold a folder per class of PNG and JPEG "
+          "files",
+          {"data.root", "data.channels", "data.cache", "data.skip_bad", "data.ignore"},
+          stored_geometry,
+          read_folder,
+          has_val_folder,
+          [](const config::DataSpec& spec) -> std::optional<Problem> {
+            if (!spec.root.empty()) return std::nullopt;
+            return Problem{"data.root",
+                           "a folder dataset needs data.root: the folder holding train/ and "
+                           "test/, each with a folder per class"};
+          }};
 }
 
 }  // namespace dlx::data

@@ -9,9 +9,6 @@
 
 namespace dlx::data {
 
-/// The classes and one example's shape, from the class folders and the first image's header.
-Geometry folder_geometry(const config::DataSpec& spec);
-
 /// One image file decoded to `channels` and brought to `size` (antialiased bilinear, as PIL's
 /// resize) unless it has it: uint8 [C, H, W].
 at::Tensor load_image(const std::string& file, int64_t channels, config::Size2 size);

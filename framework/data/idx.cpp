@@ -9,6 +9,8 @@
 
 namespace dlx::data {
 
+namespace fs = std::filesystem;
+
 namespace {
 
 struct GzCloser {
@@ -91,6 +93,51 @@ void write_idx(const std::filesystem::path& path, const at::Tensor& data, bool g
   ok = ok &&
        gzwrite(file.get(), bytes.data_ptr<uint8_t>(), static_cast<unsigned>(bytes.numel())) > 0;
   if (!ok) throw RuntimeError(path.string() + ": cannot write");
+}
+
+Split read_idx_split(const fs::path& images_path, const fs::path& labels_path, int64_t classes) {
+  at::Tensor images = read_idx(images_path, 3);
+  at::Tensor labels = read_idx(labels_path, 1);
+  if (images.size(0) != labels.size(0)) {
+    throw RuntimeError(images_path.string() + " holds " + std::to_string(images.size(0)) +
+                       " images but " + labels_path.string() + " holds " +
+                       std::to_string(labels.size(0)) + " labels");
+  }
+  int64_t largest = labels.numel() ? labels.max().item<int64_t>() : 0;
+  if (largest >= classes) {
+    int64_t at = labels.ge(classes).nonzero()[0][0].item<int64_t>();
+    throw RuntimeError(labels_path.string() + ": label " +
+                       std::to_string(labels[at].item<int64_t>()) + " at index " +
+                       std::to_string(at) + " is not a class (expected 0.." +
+                       std::to_string(classes - 1) + ")");
+  }
+  return Split{images.unsqueeze(1), labels.to(at::kLong)};
+}
+
+const DataFolder& idx_folder() {
+  static const DataFolder folder{"train-images-idx3-ubyte", "train-images-idx3-ubyte[.gz]"};
+  return folder;
+}
+
+namespace {
+// The file as shipped (gzip) or unpacked.
+fs::path idx_file(const fs::path& root, const std::string& stem) {
+  fs::path gz = root / (stem + ".gz");
+  return fs::exists(gz) ? gz : root / stem;
+}
+}  // namespace
+
+Dataset read_idx_dataset(const config::DataSpec& spec, const std::vector<std::string>& classes) {
+  Dataset d;
+  fs::path root = find_data_root(spec, idx_folder());
+  d.name = spec.dataset;
+  d.source = root.string();
+  d.class_names = classes;
+  d.train = read_idx_split(idx_file(root, "train-images-idx3-ubyte"),
+                           idx_file(root, "train-labels-idx1-ubyte"), d.classes());
+  d.test = read_idx_split(idx_file(root, "t10k-images-idx3-ubyte"),
+                          idx_file(root, "t10k-labels-idx1-ubyte"), d.classes());
+  return d;
 }
 
 }  // namespace dlx::data

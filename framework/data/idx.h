@@ -1,4 +1,5 @@
-// Reader for the IDX format that MNIST and Fashion-MNIST ship in, gzip-compressed or plain.
+// Reader for the IDX format that MNIST and Fashion-MNIST ship in, gzip-compressed or plain, and
+// the dataset folder of such files that both use.
 // Every way a file can be wrong (missing, not IDX, another element type, truncated, trailing
 // bytes) is a RuntimeError naming the file and what was wrong.
 #pragma once
@@ -6,6 +7,10 @@
 #include <ATen/core/Tensor.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
+
+#include "framework/data/dataset.h"
 
 namespace dlx::data {
 
@@ -14,5 +19,15 @@ at::Tensor read_idx(const std::filesystem::path& path, int64_t dims);
 
 /// Writes a uint8 tensor as an IDX file (plain, or gzip when `gzip`): for tests and tools.
 void write_idx(const std::filesystem::path& path, const at::Tensor& data, bool gzip);
+
+/// Reads one split (images and labels files) of an IDX dataset, checking that they agree.
+Split read_idx_split(const std::filesystem::path& images, const std::filesystem::path& labels,
+                     int64_t classes);
+
+/// What marks an IDX dataset's folder (MNIST's layout).
+const DataFolder& idx_folder();
+
+/// An IDX dataset (MNIST's layout: train- and t10k- images and labels) from its folder.
+Dataset read_idx_dataset(const config::DataSpec& spec, const std::vector<std::string>& classes);
 
 }  // namespace dlx::data

@@ -7,6 +7,7 @@
 
 #include "framework/core/error.h"
 #include "framework/core/files.h"
+#include "framework/experiment/experiment.h"
 #include "framework/export/graph.h"
 #include "framework/nn/groups.h"
 #include "framework/report/run_report.h"
@@ -296,8 +297,8 @@ ExportSummary export_run(const std::filesystem::path& folder, const std::filesys
   refuse_unfinished_training(folder, run, options.force);
   if (!run.data) throw RuntimeError((folder / "report.json").string() + ": no data section");
   const std::filesystem::path checkpoint = checkpoint_to_export(folder, options.weights);
-  const config::ExperimentSpec spec = config::load_experiment(folder / "config.yaml");
-  nn::Network net = nn::build_network(spec);
+  const config::ExperimentSpec spec = experiment::load(folder / "config.yaml");
+  nn::Network net = experiment::build_network(spec);
   train::load_weights(net, train::read_weights(checkpoint));
   net.body->eval();
 

@@ -3,7 +3,9 @@
 // YAML states an input size. Every shape problem is found here, before any training.
 // Besides layers, a list may hold groups (docs/configuration.md, "Models as graphs"):
 // `sequential: {name, layers}`, `parallel: {merge: add | concat, branches: [[...], ...]}`,
-// `repeat: {times, layers}` and the model's own `blocks:`, used like layer types.
+// `repeat: {times, layers}` and the model's own `blocks:`, used like layer types (blocks.h).
+// Network's own methods are in network.cpp, the `dlx shapes` table in summary.cpp; an
+// experiment's network (its data's shape and classes) is built by framework/experiment.
 #pragma once
 
 #include <torch/nn/modules/container/sequential.h>
@@ -42,9 +44,6 @@ struct Network {
 /// cannot work are ConfigErrors naming the layer.
 Network build_network(const config::ModelSpec& spec, const Shape& input,
                       const LayerRegistry& registry = builtin_layers());
-
-/// Builds an experiment's model and checks that its output matches the dataset's classes.
-Network build_network(const config::ExperimentSpec& spec);
 
 /// What a `layers:` list may hold besides layer types (groups, branches, repeats, the model's
 /// blocks), for `dlx layers`: the keys the builder reads for each.

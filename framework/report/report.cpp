@@ -10,40 +10,122 @@
 
 namespace dlx::report {
 
+namespace {
+
+// Writes each field; an empty optional is left out.
+struct ToJson {
+  Json& out;
+  template <class T>
+  void operator()(const char* name, const T& value) {
+    out[name] = value;
+  }
+  template <class T>
+  void optional(const char* name, const std::optional<T>& value) {
+    if (value) out[name] = *value;
+  }
+  template <class T>
+  void optional(const char* name, const T& value) {
+    out[name] = value;
+  }
+};
+
+// Reads each field: a missing required one is an error (json's out_of_range); an optional one
+// missing, or null (a NaN written by an earlier dlx), keeps its default.
+struct FromJson {
+  const Json& in;
+  template <class T>
+  void operator()(const char* name, T& value) {
+    value = in.at(name).get<T>();
+  }
+  template <class T>
+  void optional(const char* name, std::optional<T>& value) {
+    if (in.contains(name) && is_a<T>(in[name])) value = in[name].get<T>();
+  }
+  template <class T>
+  void optional(const char* name, T& value) {
+    if (in.contains(name) && is_a<T>(in[name])) value = in[name].get<T>();
+  }
+  template <class T>
+  static bool is_a(const Json& j) {
+    return std::is_integral_v<T> ? j.is_number_integer() : j.is_number();
+  }
+};
+
+// Reads the floating-point field named `name`; the other fields are not figures.
+struct Read {
+  const std::string& name;
+  std::optional<double> found;
+  bool known = false;
+  void operator()(const char* field, const double& value) { take(field, value); }
+  template <class T>
+  void operator()(const char*, const T&) {}
+  void optional(const char* field, const std::optional<double>& value) {
+    if (name == field) found = value, known = true;
+  }
+  void optional(const char* field, const double& value) { take(field, value); }
+  template <class T>
+  void optional(const char*, const T&) {}
+  void take(const char* field, double value) {
+    if (name == field) found = value, known = true;
+  }
+};
+
+// Writes the floating-point field named `name`.
+struct Write {
+  const std::string& name;
+  double value;
+  bool known = false;
+  void operator()(const char* field, double& member) { put(field, member); }
+  template <class T>
+  void operator()(const char*, T&) {}
+  void optional(const char* field, std::optional<double>& member) {
+    if (name == field) member = value, known = true;
+  }
+  void optional(const char* field, double& member) { put(field, member); }
+  template <class T>
+  void optional(const char*, T&) {}
+  void put(const char* field, double& member) {
+    if (name == field) member = value, known = true;
+  }
+};
+
+}  // namespace
+
+std::optional<double> EpochRecord::value(const std::string& name) const {
+  Read read{name, std::nullopt};
+  visit(read);
+  if (read.known) return read.found;
+  auto it = more.find(name);
+  if (it != more.end()) return it->second;
+  return std::nullopt;
+}
+
+void EpochRecord::set(const std::string& name, double value) {
+  Write write{name, value};
+  visit(write);
+  if (!write.known) more[name] = value;
+}
+
 Json EpochRecord::to_json() const {
-  Json j{{"epoch", epoch}, {"train_loss", train_loss}, {"train_acc", train_acc}};
-  if (val_loss) j["val_loss"] = *val_loss;
-  if (val_acc) j["val_acc"] = *val_acc;
-  j["test_loss"] = test_loss;
-  j["test_acc"] = test_acc;
-  j["lr"] = lr;
-  j["seconds"] = seconds;
-  j["examples_per_sec"] = examples_per_sec;
-  j["data_seconds"] = data_seconds;
-  j["eval_seconds"] = eval_seconds;
-  if (loss_scale) j["loss_scale"] = *loss_scale;
-  if (skipped_steps) j["skipped_steps"] = *skipped_steps;
+  Json j;
+  ToJson out{j};
+  visit(out);
+  for (const auto& [name, value] : more) j[name] = value;
   return j;
 }
 
 EpochRecord EpochRecord::from_json(const Json& j) {
   EpochRecord r;
-  r.epoch = j.at("epoch").get<int64_t>();
-  r.train_loss = j.at("train_loss").get<double>();
-  r.train_acc = j.at("train_acc").get<double>();
-  if (j.contains("val_loss") && j["val_loss"].is_number()) r.val_loss = j["val_loss"].get<double>();
-  if (j.contains("val_acc") && j["val_acc"].is_number()) r.val_acc = j["val_acc"].get<double>();
-  r.test_loss = j.at("test_loss").get<double>();
-  r.test_acc = j.at("test_acc").get<double>();
-  r.lr = j.at("lr").get<double>();
-  r.seconds = j.at("seconds").get<double>();
-  r.examples_per_sec = j.at("examples_per_sec").get<double>();
-  r.data_seconds = j.value("data_seconds", 0.0);
-  r.eval_seconds = j.value("eval_seconds", 0.0);
-  if (j.contains("loss_scale") && j["loss_scale"].is_number())
-    r.loss_scale = j["loss_scale"].get<double>();
-  if (j.contains("skipped_steps") && j["skipped_steps"].is_number_integer())
-    r.skipped_steps = j["skipped_steps"].get<int64_t>();
+  FromJson in{j};
+  r.visit(in);
+  // What no field holds but looks like a figure ("<split>_<metric>") is a registered metric's.
+  for (const auto& [name, value] : j.items()) {
+    Read known{name, std::nullopt};
+    r.visit(known);
+    if (!value.is_number() || known.known) continue;
+    for (const char* split : {"train_", "val_", "test_"})
+      if (name.rfind(split, 0) == 0) r.more[name] = value.get<double>();
+  }
   return r;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -28,9 +29,47 @@ struct EpochRecord {
   // their gradients overflowed.
   std::optional<double> loss_scale;
   std::optional<int64_t> skipped_steps;
+  // Figures of registered metrics without a field above ("val_top5_acc"), by name.
+  std::map<std::string, double> more;
+
+  /// Each field once, with its JSON name: `v(name, member)` for what every record holds,
+  /// `v.optional(name, member)` for what older or other records may lack. to_json, from_json,
+  /// value and set all go through it.
+  template <class V>
+  void visit(V& v) {
+    fields(*this, v);
+  }
+  template <class V>
+  void visit(V& v) const {
+    fields(*this, v);
+  }
+
+  /// The figure named `name` ("val_acc", "test_loss", or a registered metric's), if recorded.
+  std::optional<double> value(const std::string& name) const;
+  /// Records the figure `name`: its field, or else `more`.
+  void set(const std::string& name, double value);
 
   Json to_json() const;
   static EpochRecord from_json(const Json& j);
+
+ private:
+  template <class R, class V>
+  static void fields(R& r, V& v) {
+    v("epoch", r.epoch);
+    v("train_loss", r.train_loss);
+    v("train_acc", r.train_acc);
+    v.optional("val_loss", r.val_loss);
+    v.optional("val_acc", r.val_acc);
+    v("test_loss", r.test_loss);
+    v("test_acc", r.test_acc);
+    v("lr", r.lr);
+    v("seconds", r.seconds);
+    v("examples_per_sec", r.examples_per_sec);
+    v.optional("data_seconds", r.data_seconds);
+    v.optional("eval_seconds", r.eval_seconds);
+    v.optional("loss_scale", r.loss_scale);
+    v.optional("skipped_steps", r.skipped_steps);
+  }
 };
 
 /// Appends one JSON line per epoch; each line is flushed and synced before append() returns.

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "framework/train/judge.h"
+#include "framework/metrics/metric.h"
 
 namespace dlx::sweep {
 
@@ -33,7 +33,7 @@ void Halving::record(size_t i, std::vector<report::EpochRecord> epochs, bool can
 std::optional<double> Halving::score(size_t i, int64_t epoch) const {
   for (const auto& e : points_[i].epochs) {
     if (e.epoch != epoch) continue;
-    const auto value = train::metric_value(e, spec_.metric);
+    const auto value = e.value(spec_.metric);
     if (value && std::isfinite(*value)) return value;
   }
   return std::nullopt;
@@ -82,7 +82,7 @@ std::vector<Halving::AtRung> Halving::standings(const std::vector<size_t>& candi
 std::vector<size_t> Halving::promote(const std::vector<AtRung>& rung, size_t k, size_t unknown,
                                      std::vector<Step>& out) const {
   const size_t keep = ladder_.keep[k];
-  const bool higher = config::higher_is_better(spec_.metric);
+  const bool higher = metrics::parse_metric(spec_.metric)->higher_is_better();
   std::vector<size_t> next;
   for (const auto& a : rung) {
     if (a.state != AtRung::kScored) continue;
@@ -95,7 +95,7 @@ std::vector<size_t> Halving::promote(const std::vector<AtRung>& rung, size_t k, 
           fmt::format("{} of the {} points at epoch {} did better on {} than its {:.4g}, and the "
                       "best {} go on",
                       better, k ? ladder_.keep[k - 1] : points_.size(), ladder_.rungs[k],
-                      config::choice_name(spec_.metric), a.score, keep));
+                      spec_.metric, a.score, keep));
     } else {
       out[a.point] = Step::wait();
     }

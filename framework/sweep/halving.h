@@ -15,28 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "framework/config/experiment.h"
+#include "framework/config/sweep_points.h"
 #include "framework/report/report.h"
 
 namespace dlx::sweep {
 
-struct HalvingSpec {
-  config::MetricKind metric = config::MetricKind::kValAcc;
-  int64_t eta = 3;
-  int64_t min_epochs = 1;
-
-  template <class V>
-  void visit(V& v) {
-    v.field("metric", metric, "what points are ranked by at each rung");
-    v.field("eta", eta, "1/eta of the points at a rung go on to the next", config::at_least(2));
-    v.field("min_epochs", min_epochs, "the epochs every point trains (the first rung)",
-            config::at_least(1));
-  }
-  bool operator==(const HalvingSpec& o) const {
-    return metric == o.metric && eta == o.eta && min_epochs == o.min_epochs;
-  }
-  bool operator!=(const HalvingSpec& o) const { return !(*this == o); }
-};
 
 /// The rungs of a search of `points` points: the epochs at which they are compared, and how many
 /// go on past each.

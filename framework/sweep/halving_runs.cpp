@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "framework/core/error.h"
+#include "framework/metrics/metric.h"
 #include "framework/report/run_report.h"
 
 namespace dlx::sweep {
@@ -16,6 +17,7 @@ namespace {
 
 // Halving compares the points at common epochs, on a metric every point measures.
 int64_t common_epochs(const HalvingSpec& spec, const std::vector<Plan>& plans) {
+  metrics::criterion(spec.metric, "sweep.halving.metric", spec.metric_at);
   if (plans.empty()) return 0;
   for (const auto& p : plans) {
     if (p.epochs != plans[0].epochs) {
@@ -25,9 +27,9 @@ int64_t common_epochs(const HalvingSpec& spec, const std::vector<Plan>& plans) {
                                    std::to_string(plans[0].epochs) + ", " + p.point->label +
                                    " has " + std::to_string(p.epochs));
     }
-    if (config::needs_validation(spec.metric) && !p.has_validation) {
+    if (metrics::parse_metric(spec.metric)->needs_validation() && !p.has_validation) {
       throw ConfigError::plain({p.point->file.string()}, "sweep.halving.metric",
-                               std::string(config::choice_name(spec.metric)) +
+                               spec.metric +
                                    " needs a validation split: set data.val_split (e.g. 0.1)");
     }
   }
@@ -123,7 +125,7 @@ std::string HalvingRuns::describe() const {
   for (int64_t r : ladder.rungs) rungs.push_back(std::to_string(r));
   for (size_t k : ladder.keep) kept.push_back(std::to_string(k));
   return fmt::format("successive halving by {}: rungs at epochs {}, with {} points",
-                     config::choice_name(halving_.spec().metric), fmt::join(rungs, ", "),
+                     halving_.spec().metric, fmt::join(rungs, ", "),
                      fmt::join(kept, ", "));
 }
 

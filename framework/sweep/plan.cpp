@@ -1,7 +1,8 @@
 #include "framework/sweep/plan.h"
 
 #include "framework/core/error.h"
-#include "framework/nn/builder.h"
+#include "framework/data/dataset.h"
+#include "framework/experiment/experiment.h"
 #include "framework/report/run_report.h"
 
 namespace dlx::sweep {
@@ -22,14 +23,14 @@ void move_aside(const fs::path& folder, const std::string& why) {
 }  // namespace
 
 Plan decide(const Point& point, const fs::path& folder) {
-  config::ExperimentSpec spec = load_point(point);
-  nn::build_network(spec);  // shapes too: every point is checked before the first run starts
+  config::ExperimentSpec spec = experiment::load(point.file, point.overrides);
+  experiment::build_network(spec);  // shapes too: every point is checked before the first run starts
   Plan plan;
   plan.point = &point;
   plan.folder = folder;
   plan.identity = config::config_identity(config::resolved_json(spec));
   plan.epochs = spec.train.epochs;
-  plan.has_validation = config::has_validation(spec.data);
+  plan.has_validation = data::has_validation(spec.data);
   if (!fs::exists(folder)) return plan;
   report::RunReport report;
   try {

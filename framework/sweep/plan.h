@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "framework/sweep/points.h"
+#include "framework/config/sweep_points.h"
 
 namespace dlx::sweep {
 

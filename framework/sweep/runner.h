@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "framework/sweep/points.h"
+#include "framework/config/sweep_points.h"
 
 namespace dlx::sweep {
 

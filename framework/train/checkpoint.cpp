@@ -13,6 +13,7 @@
 
 #include "framework/core/error.h"
 #include "framework/core/files.h"
+#include "framework/metrics/metric.h"
 
 namespace dlx::train {
 
@@ -76,7 +77,7 @@ void save_checkpoint(const fs::path& folder, const nn::Network& network,
   write_number(archive, "epoch", double(next.epoch));
   write_number(archive, "steps", double(next.steps));
   write_number(archive, "loss_sum", next.loss_sum);
-  write_number(archive, "correct", double(next.correct));
+  for (const auto& [name, sum] : next.metric_sums) write_number(archive, "metric_sum_" + name, sum);
   write_number(archive, "examples", double(next.examples));
   write_number(archive, "seconds", next.seconds);
   write_number(archive, "data_seconds", next.data_seconds);
@@ -160,7 +161,14 @@ EpochState load_train_state(const fs::path& folder, torch::optim::Optimizer& opt
     s.epoch = int64_t(read_number(archive, "epoch"));
     s.steps = int64_t(read_number(archive, "steps"));
     s.loss_sum = read_number(archive, "loss_sum");
-    s.correct = int64_t(read_number(archive, "correct"));
+    for (const auto& m : metrics::builtin_metrics()) {
+      if (!m.batch_sum) continue;
+      // States from before the metric registry hold acc's sum as "correct".
+      const std::string older = m.name == "acc" ? "correct" : "";
+      s.metric_sums[m.name] =
+          read_number(archive, "metric_sum_" + m.name,
+                      older.empty() ? 0.0 : read_number(archive, older, 0.0));
+    }
     s.examples = int64_t(read_number(archive, "examples"));
     s.seconds = read_number(archive, "seconds");
     s.data_seconds = read_number(archive, "data_seconds");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "framework/config/experiment.h"
+#include "framework/metrics/metric.h"
 #include "framework/report/report.h"
 
 namespace dlx::train {
@@ -28,12 +29,14 @@ class Judge {
   std::string stop_reason(const std::vector<report::EpochRecord>& epochs) const;
 
  private:
-  std::optional<config::MetricKind> select_metric_;  // none: the last epoch
+  std::optional<metrics::MetricKey> select_metric_;  // none: the last epoch
   std::string select_by_;
   config::EarlyStoppingSpec stopping_;
 };
 
-/// The record's value of `metric` (nullopt for a validation metric without validation).
-std::optional<double> metric_value(const report::EpochRecord& record, config::MetricKind metric);
+/// The epoch of the best value of `metric` among `epochs` (the first of equals), counting only
+/// improvements by more than `delta`; nullopt when no epoch has the metric.
+std::optional<int64_t> best_epoch(const std::vector<report::EpochRecord>& epochs,
+                                  const metrics::MetricKey& metric, double delta);
 
 }  // namespace dlx::train

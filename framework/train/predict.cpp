@@ -9,6 +9,7 @@
 #include "framework/data/batches.h"
 #include "framework/data/dataset.h"
 #include "framework/data/folder.h"
+#include "framework/experiment/experiment.h"
 #include "framework/nn/builder.h"
 #include "framework/report/run_report.h"
 #include "framework/train/checkpoint.h"
@@ -65,7 +66,7 @@ namespace {
 // The run's network with the weights it kept, on `device`.
 nn::Network kept_network(const std::filesystem::path& folder, const config::ExperimentSpec& spec,
                          c10::Device device) {
-  nn::Network net = nn::build_network(spec);
+  nn::Network net = experiment::build_network(spec);
   load_weights(net, read_weights(kept_weights_file(folder)));
   net.body->to(device);
   net.precision = usable_precision(spec.train.precision, device);
@@ -76,7 +77,7 @@ nn::Network kept_network(const std::filesystem::path& folder, const config::Expe
 std::vector<FilePrediction> predict_files(const std::filesystem::path& folder,
                                           const std::vector<std::string>& files, int64_t top,
                                           const std::string& device_name) {
-  config::ExperimentSpec spec = config::load_experiment(folder / "config.yaml");
+  config::ExperimentSpec spec = experiment::load(folder / "config.yaml");
   const report::RunReport run = report::read_run_report(folder);
   if (!run.data) throw RuntimeError((folder / "report.json").string() + ": no data section");
   const report::DataRecord& data = *run.data;
@@ -91,11 +92,8 @@ std::vector<FilePrediction> predict_files(const std::filesystem::path& folder,
                                    : config::Size2{net.input[1], net.input[2]};
   std::vector<at::Tensor> images;
   for (const auto& f : files) images.push_back(data::load_image(f, channels, stored));
-  data::BatchOptions eval;
-  eval.resize = spec.data.resize;
-  eval.device = device;
-  eval.normalize = {data.mean, data.std};
-  eval.augment = spec.data.augment;
+  const data::BatchOptions eval =
+      data::batch_options(spec.data, device, {data.mean, data.std}, /*training=*/false);
   at::Tensor x = data::prepare_images(at::stack(images).to(device), eval);
   at::Tensor probs = at::softmax(logits(net, x), 1).to(at::kCPU);
   const int64_t k = std::min<int64_t>(top, probs.size(1));
@@ -116,19 +114,15 @@ std::vector<Prediction> predict_run(const std::filesystem::path& folder,
   if (options.split != "test" && options.split != "train") {
     throw ConfigError({"--split"}, "", "test or train", "'" + options.split + "'");
   }
-  config::ExperimentSpec spec = config::load_experiment(folder / "config.yaml");
+  config::ExperimentSpec spec = experiment::load(folder / "config.yaml");
   const c10::Device device =
       resolve_device(options.device.empty() ? spec.train.device : options.device);
   nn::Network net = kept_network(folder, spec, device);
   data::Dataset dataset = data::load_dataset(spec.data, uint64_t(spec.train.seed));
   const data::Split& split = options.split == "test" ? dataset.test : dataset.train;
 
-  data::BatchOptions in_order;
-  in_order.shuffle = false;
-  in_order.resize = spec.data.resize;
-  in_order.device = device;
-  in_order.normalize = dataset.normalize;
-  in_order.augment = spec.data.augment;
+  data::BatchOptions in_order =
+      data::batch_options(spec.data, device, dataset.normalize, /*training=*/false);
   data::BatchIterator batches(split, in_order, 0);
   std::vector<Prediction> rows;
   data::Batch batch;

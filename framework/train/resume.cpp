@@ -5,6 +5,7 @@
 
 #include <ostream>
 
+#include "framework/experiment/experiment.h"
 #include "framework/core/error.h"
 #include "framework/core/files.h"
 #include "framework/core/system.h"
@@ -49,7 +50,7 @@ void check_resumable(const fs::path& folder, const report::RunReport& old,
 RunOutcome resume_run(const fs::path& folder, const std::vector<config::Override>& overrides,
                       bool force, const RunOptions& options, std::ostream& out) {
   report::RunReport old = report::read_run_report(folder);
-  config::ExperimentSpec spec = config::load_experiment(folder / "config.yaml", overrides);
+  config::ExperimentSpec spec = experiment::load(folder / "config.yaml", overrides);
   config::Json resolved = config::resolved_json(spec);
   check_resumable(folder, old, resolved, force);
 
@@ -60,7 +61,7 @@ RunOutcome resume_run(const fs::path& folder, const std::vector<config::Override
   // train_state.pt is saved last: without it the run stopped before its first checkpoint, and
   // starting it over from its seed gives exactly what the uninterrupted run would have.
   const bool over = !fs::exists(folder / "train_state.pt");
-  nn::Network net = over ? seeded_network(spec) : nn::build_network(spec);
+  nn::Network net = over ? seeded_network(spec) : experiment::build_network(spec);
   if (!over) load_weights(net, read_weights(last_weights_file(folder)));
   if (force) write_file_atomic(folder / "config.yaml", config::to_yaml(resolved));
 

@@ -11,7 +11,9 @@
 #include "framework/core/files.h"
 #include "framework/core/system.h"
 #include "framework/data/dataset.h"
+#include "framework/experiment/experiment.h"
 #include "framework/report/curves.h"
+#include "framework/metrics/loss.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/environment.h"
 #include "framework/train/gpu_memory.h"
@@ -79,12 +81,11 @@ std::optional<DataParallel> data_parallel(distributed::Group* group, nn::Network
 report::EpochRecord epoch_record(const EpochState& fit, const Evaluation& test,
                                  const std::optional<Evaluation>& val, double lr) {
   report::EpochRecord r;
-  if (val) r.val_loss = val->loss, r.val_acc = val->accuracy;
   r.epoch = fit.epoch;
-  r.train_loss = fit.mean_loss();
-  r.train_acc = fit.accuracy();
-  r.test_loss = test.loss;
-  r.test_acc = test.accuracy;
+  for (const auto& [name, value] : fit.figures()) r.set("train_" + name, value);
+  if (val)
+    for (const auto& [name, value] : val->figures) r.set("val_" + name, value);
+  for (const auto& [name, value] : test.figures) r.set("test_" + name, value);
   r.lr = lr;
   r.seconds = fit.seconds;
   r.examples_per_sec = double(fit.examples) / fit.seconds;
@@ -114,7 +115,7 @@ int exit_code_for(RunStatus status) {
 
 nn::Network seeded_network(const config::ExperimentSpec& spec) {
   at::manual_seed(static_cast<uint64_t>(spec.train.seed));
-  nn::Network net = nn::build_network(spec);
+  nn::Network net = experiment::build_network(spec);
   init_weights(net, spec.train.init);
   return net;
 }
@@ -123,7 +124,7 @@ Session::Session(config::ExperimentSpec& spec, const RunOptions& options, std::o
     : spec_(spec),
       options_(options),
       out_(out),
-      judge_(spec.train, config::has_validation(spec.data)) {}
+      judge_(spec.train, data::has_validation(spec.data)) {}
 
 Session::~Session() = default;
 
@@ -142,8 +143,20 @@ void Session::save() {
       folder, stopped.to_json().dump(2, ' ', false, report::Json::error_handler_t::replace) + "\n");
 }
 
-RunStatus Session::train(nn::Network& net, bool resuming) {
-  std::unique_ptr<distributed::Group> group = join(options_);
+// What one call of Session::train works with, in the order it is made.
+struct Session::Loop {
+  std::unique_ptr<distributed::Group> group;  // data-parallel ranks; none for one process
+  data::Dataset dataset;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  metrics::LossFn loss;
+  data::BatchOptions batching;
+  std::optional<DataParallel> parallel;
+  std::unique_ptr<report::MetricsLog> metrics;
+  std::unique_ptr<Progress> progress;
+  EpochState state;
+};
+
+data::Dataset Session::load_data() {
   const auto loading = std::chrono::steady_clock::now();
   data::Dataset dataset = data::load_dataset(spec_.data, uint64_t(spec_.train.seed));
   const int64_t val_size = dataset.has_validation() ? dataset.val.size() : 0;
@@ -168,6 +181,11 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
                           ? ""
                           : fmt::format(", {} bad files skipped", dataset.skipped.size()))
        << std::endl;
+  return dataset;
+}
+
+// The network on its device, in its memory format and precision.
+void Session::place(nn::Network& net) {
   reset_peak_gpu_memory(device);
   net.body->to(device);
   if (spec_.train.channels_last) to_channels_last(net);
@@ -176,10 +194,15 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
   if (!note.empty()) out_ << "note: " << note << std::endl;
   report.environment.precision = config::choice_name(net.precision);
   at::globalContext().setBenchmarkCuDNN(spec_.train.cudnn_benchmark);
-  auto optimizer = make_optimizer(spec_.train.optimizer, net.body->parameters());
+}
+
+// Where training starts: the folder's training state when resuming (dropping the epochs recorded
+// after it), else the first epoch.
+EpochState Session::starting_state(const nn::Network& net, torch::optim::Optimizer& optimizer,
+                                   bool resuming) {
   EpochState state;
   if (resuming) {
-    state = load_train_state(folder, *optimizer, device);
+    state = load_train_state(folder, optimizer, device);
     // Epochs after the checkpoint (written before a crash) are dropped.
     report.epochs = report::read_metrics(folder / "metrics.jsonl", state.epoch);
     std::string kept;
@@ -189,65 +212,86 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
   } else if (net.precision == config::PrecisionKind::kFp16) {
     state.scaling.scale = LossScaleOptions{}.init_scale;
   }
-  report::MetricsLog metrics(writes() ? folder / "metrics.jsonl" : fs::path("/dev/null"));
-  data::BatchOptions batching;
-  batching.batch_size = spec_.data.batch_size;
-  batching.shuffle = true;
-  batching.seed = static_cast<uint64_t>(spec_.train.seed);
-  batching.resize = spec_.data.resize;
-  batching.normalize = dataset.normalize;
-  batching.augment = spec_.data.augment;
-  batching.augmenting = true;
-  batching.device = device;
-  batching.prefetch = spec_.data.prefetch;
-  batching.channels_last = spec_.train.channels_last;
-  std::optional<DataParallel> parallel = data_parallel(group.get(), net, batching);
-  DataParallel* ranks = parallel ? &*parallel : nullptr;
-  Progress progress(options_.live_progress, spec_.train.epochs);
-  while (state.epoch <= spec_.train.epochs) {
-    const double lr = scheduled_lr(spec_.train, state.epoch);
-    set_lr(*optimizer, lr);
-    EpochResult fit = train_epoch(net, *optimizer, dataset.train, batching, state, progress, ranks);
-    if (fit.state.diverged_step >= 0) {
-      report.diverged_at = report::Position{fit.state.epoch, fit.state.diverged_step};
-      out_ << fmt::format("diverged: the loss is not finite at epoch {}, step {}", fit.state.epoch,
-                          fit.state.diverged_step)
-           << std::endl;
-      return RunStatus::kDiverged;
-    }
-    if (!fit.finished) {
-      if (writes()) save_checkpoint(folder, net, *optimizer, fit.state);
-      report.interrupted_at = report::Position{fit.state.epoch, fit.state.steps};
-      return RunStatus::kInterrupted;
-    }
-    Evaluation test = evaluate(net, dataset.test, batching, dataset.classes(), group.get());
-    std::optional<Evaluation> val;
-    if (dataset.has_validation())
-      val = evaluate(net, dataset.val, batching, dataset.classes(), group.get());
-    const report::EpochRecord record = epoch_record(fit.state, test, val, lr);
-    if (writes()) metrics.append(record);
-    report.epochs.push_back(record);
-    out_ << epoch_line(record, spec_.train.epochs, device) << std::endl;
-    report.test_classes = class_record(test.confusion, dataset.class_names);
-    if (writes() && judge_.keeps_best() && judge_.last_is_selected(report.epochs))
-      save_weights(best_weights_file(folder), net);
-    state = fit.state.next_epoch();
-    if (writes()) save_checkpoint(folder, net, *optimizer, state);
-    report.stopped_early = judge_.stop_reason(report.epochs);
-    save();
-    if (!report.stopped_early.empty()) {
-      out_ << "stopping early: " << report.stopped_early << std::endl;
-      break;
-    }
-    if (record.epoch == options_.stop_after && record.epoch < spec_.train.epochs) {
-      report.interrupted_at = report::Position{state.epoch, 0};
-      report.stopped_early = fmt::format("paused after epoch {} (--stop-after)", record.epoch);
-      out_ << report.stopped_early << std::endl;
-      paused_ = true;
-      return RunStatus::kInterrupted;
-    }
+  return state;
+}
+
+RunStatus Session::train(nn::Network& net, bool resuming) {
+  Loop loop;
+  loop.group = join(options_);
+  loop.dataset = load_data();
+  place(net);
+  loop.optimizer = make_optimizer(spec_.train.optimizer, net.body->parameters());
+  loop.loss = metrics::make_loss(spec_.train.loss, spec_.locate("train.loss.type"));
+  loop.state = starting_state(net, *loop.optimizer, resuming);
+  loop.metrics = std::make_unique<report::MetricsLog>(writes() ? folder / "metrics.jsonl"
+                                                               : fs::path("/dev/null"));
+  loop.batching = data::batch_options(spec_.data, device, loop.dataset.normalize,
+                                      /*training=*/true, uint64_t(spec_.train.seed));
+  loop.batching.channels_last = spec_.train.channels_last;
+  if (auto ranks = data_parallel(loop.group.get(), net, loop.batching))
+    loop.parallel.emplace(std::move(*ranks));
+  loop.progress = std::make_unique<Progress>(options_.live_progress, spec_.train.epochs);
+  while (loop.state.epoch <= spec_.train.epochs) {
+    if (auto ended = epoch(net, loop)) return *ended;
   }
   return RunStatus::kCompleted;
+}
+
+// One epoch: trains it, then evaluates, records and judges it. A status ends the run.
+std::optional<RunStatus> Session::epoch(nn::Network& net, Loop& loop) {
+  const double lr = scheduled_lr(spec_.train, loop.state.epoch);
+  set_lr(*loop.optimizer, lr);
+  EpochResult fit = train_epoch(net, *loop.optimizer, loop.loss, loop.dataset.train, loop.batching,
+                                loop.state, *loop.progress,
+                                loop.parallel ? &*loop.parallel : nullptr);
+  if (fit.state.diverged_step >= 0) {
+    report.diverged_at = report::Position{fit.state.epoch, fit.state.diverged_step};
+    out_ << fmt::format("diverged: the loss is not finite at epoch {}, step {}", fit.state.epoch,
+                        fit.state.diverged_step)
+         << std::endl;
+    return RunStatus::kDiverged;
+  }
+  if (!fit.finished) {
+    if (writes()) save_checkpoint(folder, net, *loop.optimizer, fit.state);
+    report.interrupted_at = report::Position{fit.state.epoch, fit.state.steps};
+    return RunStatus::kInterrupted;
+  }
+  const report::EpochRecord& record = record_epoch(net, loop, fit.state, lr);
+  loop.state = fit.state.next_epoch();
+  if (writes()) save_checkpoint(folder, net, *loop.optimizer, loop.state);
+  report.stopped_early = judge_.stop_reason(report.epochs);
+  save();
+  if (!report.stopped_early.empty()) {
+    out_ << "stopping early: " << report.stopped_early << std::endl;
+    return RunStatus::kCompleted;
+  }
+  if (record.epoch == options_.stop_after && record.epoch < spec_.train.epochs) {
+    report.interrupted_at = report::Position{loop.state.epoch, 0};
+    report.stopped_early = fmt::format("paused after epoch {} (--stop-after)", record.epoch);
+    out_ << report.stopped_early << std::endl;
+    paused_ = true;
+    return RunStatus::kInterrupted;
+  }
+  return std::nullopt;
+}
+
+// Evaluates a trained epoch on the test (and validation) split, records it in metrics.jsonl and
+// the report, prints its line, and keeps its weights when it is the selected epoch.
+const report::EpochRecord& Session::record_epoch(nn::Network& net, Loop& loop,
+                                                 const EpochState& fit, double lr) {
+  const data::Dataset& d = loop.dataset;
+  Evaluation test = evaluate(net, loop.loss, d.test, loop.batching, d.classes(), loop.group.get());
+  std::optional<Evaluation> val;
+  if (d.has_validation())
+    val = evaluate(net, loop.loss, d.val, loop.batching, d.classes(), loop.group.get());
+  report.epochs.push_back(epoch_record(fit, test, val, lr));
+  const report::EpochRecord& record = report.epochs.back();
+  if (writes()) loop.metrics->append(record);
+  out_ << epoch_line(record, spec_.train.epochs, device) << std::endl;
+  report.test_classes = class_record(test.confusion, d.class_names);
+  if (writes() && judge_.keeps_best() && judge_.last_is_selected(report.epochs))
+    save_weights(best_weights_file(folder), net);
+  return record;
 }
 
 void Session::finish(RunStatus status, const std::string& error) {

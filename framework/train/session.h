@@ -6,18 +6,22 @@
 #include <chrono>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 
+#include "framework/data/dataset.h"
 #include "framework/nn/builder.h"
 #include "framework/report/run_report.h"
 #include "framework/train/judge.h"
 #include "framework/train/run.h"
+#include "framework/train/trainer.h"
 
 namespace dlx::train {
 
 class StopOnSignal;
 
 /// The network as a run starts it: train.seed seeds the global generator (which also draws
-/// dropout's masks), then the network is built and initialised.
+/// dropout's masks), then the network is built for the data (experiment::build_network) and
+/// initialised (train.init).
 nn::Network seeded_network(const config::ExperimentSpec& spec);
 
 class Session {
@@ -38,7 +42,15 @@ class Session {
   double earlier_wall_seconds = 0;  // of the sessions before a resume
 
  private:
+  struct Loop;
   report::RunStatus train(nn::Network& net, bool resuming);
+  data::Dataset load_data();
+  void place(nn::Network& net);
+  EpochState starting_state(const nn::Network& net, torch::optim::Optimizer& optimizer,
+                            bool resuming);
+  std::optional<report::RunStatus> epoch(nn::Network& net, Loop& loop);
+  const report::EpochRecord& record_epoch(nn::Network& net, Loop& loop, const EpochState& fit,
+                                          double lr);
   void save();
   void finish(report::RunStatus status, const std::string& error);
 

@@ -1,7 +1,6 @@
 #include "framework/train/trainer.h"
 
 #include <ATen/ops/bincount.h>
-#include <ATen/ops/cross_entropy_loss.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/isfinite.h>
 #include <ATen/ops/tensor.h>
@@ -10,6 +9,8 @@
 
 #include <chrono>
 #include <optional>
+
+#include "framework/metrics/metric.h"
 
 namespace dlx::train {
 
@@ -26,17 +27,25 @@ double seconds_since(Clock::time_point start) {
 // How often (in steps) the loop reads the divergence flag back from the device.
 constexpr int64_t kDivergenceCheckEvery = 32;
 
-// Running sums kept on the device: reading them forces a sync, so it happens rarely.
+// Running sums kept on the device: reading them forces a sync, so it happens rarely. One sum
+// for the loss and one for each registered metric that has a batch sum.
 struct Sums {
-  at::Tensor loss, correct, diverged_step;
+  at::Tensor loss, diverged_step;
+  std::vector<std::pair<const metrics::MetricEntry*, at::Tensor>> metric;
   Sums(c10::Device device, const EpochState& from)
       : loss(at::full({}, from.loss_sum, at::TensorOptions().dtype(at::kDouble).device(device))),
-        correct(at::full({}, from.correct, at::TensorOptions().dtype(at::kLong).device(device))),
         diverged_step(at::full({}, from.diverged_step,
-                               at::TensorOptions().dtype(at::kLong).device(device))) {}
+                               at::TensorOptions().dtype(at::kLong).device(device))) {
+    for (const auto& m : metrics::builtin_metrics()) {
+      if (!m.batch_sum) continue;
+      auto it = from.metric_sums.find(m.name);
+      const double start = it == from.metric_sums.end() ? 0.0 : it->second;
+      metric.emplace_back(&m, at::full({}, start, loss.options()));
+    }
+  }
   void add(const at::Tensor& batch_loss, const at::Tensor& logits, const at::Tensor& labels) {
     loss.add_(batch_loss.detach() * labels.size(0));
-    correct.add_(logits.argmax(1).eq(labels).sum());
+    for (auto& [m, sum] : metric) sum.add_(m->batch_sum(logits.detach(), labels));
   }
   // Records the first step whose loss is not finite, without a host round-trip.
   void watch(const at::Tensor& batch_loss, int64_t step) {
@@ -45,23 +54,35 @@ struct Sums {
   }
   void read_into(EpochState& s) const {
     s.loss_sum = loss.item<double>();
-    s.correct = correct.item<int64_t>();
+    for (const auto& [m, sum] : metric) s.metric_sums[m->name] = sum.item<double>();
     s.diverged_step = diverged_step.item<int64_t>();
   }
 };
 
-// Sums `values` over the group's ranks.
-std::vector<double> summed(distributed::Group& group, const std::vector<double>& values) {
+// Sums the state's loss, metric sums and examples over the group's ranks.
+void sum_over(distributed::Group& group, EpochState& s) {
+  std::vector<double> values{s.loss_sum, double(s.examples)};
+  for (const auto& [name, sum] : s.metric_sums) values.push_back(sum);
   at::Tensor t = at::tensor(values, at::kDouble);
   group.allreduce_sum(t);
-  return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+  const double* total = t.data_ptr<double>();
+  s.loss_sum = total[0], s.examples = int64_t(total[1]);
+  size_t i = 2;
+  for (auto& [name, sum] : s.metric_sums) sum = total[i++];
 }
 
 }  // namespace
 
+std::map<std::string, double> EpochState::figures() const {
+  std::map<std::string, double> out{{"loss", mean_loss()}};
+  for (const auto& [name, sum] : metric_sums) out[name] = examples ? sum / double(examples) : 0.0;
+  return out;
+}
+
 EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer,
-                        const data::Split& split, const data::BatchOptions& options,
-                        const EpochState& from, Progress& progress, DataParallel* parallel) {
+                        const metrics::LossFn& loss_of, const data::Split& split,
+                        const data::BatchOptions& options, const EpochState& from,
+                        Progress& progress, DataParallel* parallel) {
   network.body->train();
   data::BatchIterator batches(split, options, from.epoch, from.steps);
   progress.start_epoch(from.epoch, batches.count());
@@ -83,7 +104,7 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
     data_seconds += seconds_since(fetch);
     optimizer.zero_grad();
     at::Tensor logits = network.forward(batch.images);
-    at::Tensor loss = at::cross_entropy_loss(logits, batch.labels);
+    at::Tensor loss = loss_of(logits, batch.labels);
     (scaler ? scaler->scaled(loss) : loss).backward();
     distributed::GradientSync::Flags flags;
     if (parallel) {
@@ -115,10 +136,7 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
   s.data_seconds += data_seconds;
   if (scaler) s.scaling = scaler->state();
   sums.read_into(s);
-  if (parallel) {
-    auto total = summed(parallel->group, {s.loss_sum, double(s.correct), double(s.examples)});
-    s.loss_sum = total[0], s.correct = int64_t(total[1]), s.examples = int64_t(total[2]);
-  }
+  if (parallel) sum_over(parallel->group, s);
   if (s.diverged_step >= 0) result.finished = false;
   progress.finish_epoch();
   return result;
@@ -136,7 +154,7 @@ at::Tensor predict(nn::Network& network, const at::Tensor& images) {
   return logits(network, images).argmax(1);
 }
 
-Evaluation evaluate(nn::Network& network, const data::Split& split,
+Evaluation evaluate(nn::Network& network, const metrics::LossFn& loss_of, const data::Split& split,
                     const data::BatchOptions& options, int64_t classes, distributed::Group* group) {
   c10::InferenceMode inference;
   network.body->eval();
@@ -152,7 +170,7 @@ Evaluation evaluate(nn::Network& network, const data::Split& split,
   data::Batch batch;
   while (batches.next(batch)) {
     at::Tensor logits = network.forward(batch.images);
-    sums.add(at::cross_entropy_loss(logits, batch.labels), logits, batch.labels);
+    sums.add(loss_of(logits, batch.labels), logits, batch.labels);
     confusion.add_(at::bincount(batch.labels * classes + logits.argmax(1), {}, classes * classes));
     examples += batch.labels.size(0);
   }
@@ -160,14 +178,12 @@ Evaluation evaluate(nn::Network& network, const data::Split& split,
   sums.read_into(totals);
   totals.examples = examples;
   if (group) {
-    auto total = summed(*group, {totals.loss_sum, double(totals.correct), double(examples)});
-    totals.loss_sum = total[0], totals.correct = int64_t(total[1]),
-    totals.examples = int64_t(total[2]);
+    sum_over(*group, totals);
     confusion = confusion.to(at::kCPU);
     group->allreduce_sum(confusion);
   }
   network.body->train();
-  return Evaluation{totals.mean_loss(), totals.accuracy(), seconds_since(start),
+  return Evaluation{totals.figures(), seconds_since(start),
                     confusion.reshape({classes, classes}).to(at::kCPU)};
 }
 

@@ -1,15 +1,19 @@
-// d2l's training loop: one epoch of steps (forward, cross-entropy, backward, optimizer step), and
-// evaluation under inference mode. Loss and correct counts accumulate on the device and are read
-// at the end of the epoch (and when the progress bar redraws), so no step waits on a host copy.
+// d2l's training loop: one epoch of steps (forward, loss, backward, optimizer step), and
+// evaluation under inference mode. The loss and every registered metric (framework/metrics)
+// accumulate on the device and are read at the end of the epoch (and when the progress bar
+// redraws), so no step waits on a host copy.
 // An epoch can stop between steps and be continued later from its EpochState, exactly.
 #pragma once
 
 #include <torch/optim/optimizer.h>
 
 #include <atomic>
+#include <map>
+#include <string>
 
 #include "framework/data/batches.h"
 #include "framework/distributed/group.h"
+#include "framework/metrics/loss.h"
 #include "framework/nn/builder.h"
 #include "framework/train/loss_scale.h"
 #include "framework/train/progress.h"
@@ -24,7 +28,7 @@ struct EpochState {
   int64_t epoch = 1;    // 1-based
   int64_t steps = 0;    // steps done in this epoch
   double loss_sum = 0;  // sum over examples of the loss
-  int64_t correct = 0;
+  std::map<std::string, double> metric_sums;  // per metric, its sum over examples ("acc": correct)
   int64_t examples = 0;
   double seconds = 0;          // training time so far (evaluation excluded)
   double data_seconds = 0;     // part of `seconds` spent preparing batches
@@ -32,7 +36,8 @@ struct EpochState {
   LossScaleState scaling;      // float16's loss scaling, when on
 
   double mean_loss() const { return examples ? loss_sum / double(examples) : 0.0; }
-  double accuracy() const { return examples ? double(correct) / double(examples) : 0.0; }
+  /// The mean of each metric ("loss" included) over the examples so far.
+  std::map<std::string, double> figures() const;
   /// The start of the following epoch: no step done yet, the loss scaling carried on.
   EpochState next_epoch() const {
     EpochState next;
@@ -59,20 +64,20 @@ struct DataParallel {
 /// are averaged over the ranks, all ranks stop at the same step, and the sums returned are the
 /// whole group's.
 EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer,
-                        const data::Split& split, const data::BatchOptions& options,
-                        const EpochState& from, Progress& progress,
-                        DataParallel* parallel = nullptr);
+                        const metrics::LossFn& loss, const data::Split& split,
+                        const data::BatchOptions& options, const EpochState& from,
+                        Progress& progress, DataParallel* parallel = nullptr);
 
-/// Mean loss, accuracy and confusion matrix over `split`, in eval mode and without autograd.
+/// The mean loss and metrics and the confusion matrix over `split`, in eval mode and without
+/// autograd.
 struct Evaluation {
-  double loss = 0;
-  double accuracy = 0;
+  std::map<std::string, double> figures;  // by metric name: "loss", "acc", ...
   double seconds = 0;
   at::Tensor
       confusion;  // int64 [classes, classes] on the CPU: row = true label, column = predicted
 };
 /// With `group`, each rank evaluates its part of `split` and the results are the group's.
-Evaluation evaluate(nn::Network& network, const data::Split& split,
+Evaluation evaluate(nn::Network& network, const metrics::LossFn& loss, const data::Split& split,
                     const data::BatchOptions& options, int64_t classes,
                     distributed::Group* group = nullptr);
 

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "framework/config/experiment.h"
+#include "framework/experiment/experiment.h"
 #include "framework/nn/builder.h"
 #include "tests/helpers.h"
 
@@ -19,7 +20,7 @@ std::string error_of(const std::string& text, const std::vector<std::string>& se
   std::string message = testing::config_error([&] {
     std::vector<Override> overrides;
     for (const auto& s : sets) overrides.push_back(parse_override(s));
-    nn::build_network(load_experiment(file, overrides));
+    experiment::build_network(experiment::load(file, overrides));
   });
   // Make the temporary folder's name stable for comparison.
   size_t at = message.find(dir.path().string());
@@ -32,7 +33,8 @@ std::string error_of(const std::string& text, const std::vector<std::string>& se
 TEST_CASE("an unknown key names the known ones and the closest") {
   CHECK(error_of("model: m.yaml\ntrain:\n  optimiser: {lr: 0.1}\n") ==
         "DIR/exp.yaml:3:3: error: train.optimiser: expected one of the keys channels_last, "
-        "cudnn_benchmark, device, early_stopping, epochs, init, optimizer, precision, scheduler, "
+        "cudnn_benchmark, device, early_stopping, epochs, init, loss, optimizer, precision, "
+          "scheduler, "
         "seed, "
         "select, threads, found unknown key 'optimiser'; did you mean "
         "'optimizer'?");
@@ -107,7 +109,7 @@ TEST_CASE("errors inside a model file name the model file") {
   testing::TempDir dir;
   dir.write("m.yaml", "layers:\n  - dense: {units: 10, bias: maybe}\n");
   auto file = dir.write("exp.yaml", "model: m.yaml\n");
-  std::string message = testing::config_error([&] { nn::build_network(load_experiment(file)); });
+  std::string message = testing::config_error([&] { experiment::build_network(experiment::load(file)); });
   CHECK(message ==
         (dir.path() / "m.yaml").string() +
             ":2:30: error: model.layers[0].dense.bias: expected true or false, found 'maybe'");
@@ -127,7 +129,8 @@ TEST_CASE("a --set mistake names the --set") {
         "--set train.epochs=abc: error: train.epochs: expected an integer, found 'abc'");
   CHECK(error_of("model: m.yaml\n", {"train.epoch=3"}) ==
         "--set train.epoch=3: error: train.epoch: expected one of the keys channels_last, "
-        "cudnn_benchmark, device, early_stopping, epochs, init, optimizer, precision, scheduler, "
+        "cudnn_benchmark, device, early_stopping, epochs, init, loss, optimizer, precision, "
+          "scheduler, "
         "seed, "
         "select, threads, found unknown key 'epoch'; did you mean 'epochs'?");
   CHECK(error_of("model: m.yaml\n", {"train.epochs"}) ==

@@ -8,6 +8,7 @@
 
 #include "framework/core/files.h"
 #include "framework/data/cifar10.h"
+#include "framework/experiment/experiment.h"
 #include "framework/train/run.h"
 #include "tests/helpers.h"
 
@@ -68,7 +69,7 @@ TEST_CASE("a CIFAR-10 file that is not whole records, or a bad label, is one lin
   CHECK(testing::runtime_error([&] { data::read_cifar10_batch(dir.path() / "label.bin"); }) ==
         (dir.path() / "label.bin").string() + ": record 1 has label 12 (expected 0..9)");
   config::DataSpec spec;
-  spec.dataset = config::DatasetKind::kCifar10;
+  spec.dataset = "cifar10";
   spec.root = dir.path().string();
   CHECK(testing::runtime_error([&] { data::load_dataset(spec); }) ==
         "data.root " + dir.path().string() +
@@ -88,7 +89,7 @@ data: {dataset: cifar10, batch_size: 50, val_split: 0.2}
 train: {epochs: 1, device: cpu, threads: 1}
 )");
   setenv("DLX_DATA", dir.path().c_str(), 1);
-  auto spec = config::load_experiment(file);
+  auto spec = experiment::load(file);
   CHECK(spec.model.input == std::vector<int64_t>{3, 32, 32});
   std::ostringstream out;
   train::RunOptions options;

@@ -55,7 +55,7 @@ void write_dataset(const testing::TempDir& dir, int64_t per_class, bool vary = t
 
 config::DataSpec folder_spec(const fs::path& root) {
   config::DataSpec spec;
-  spec.dataset = config::DatasetKind::kFolder;
+  spec.dataset = "folder";
   spec.root = root.string();
   return spec;
 }
@@ -178,7 +178,7 @@ TEST_CASE("a val/ folder is the validation split, and limits keep every class") 
   CHECK(d.val.labels.eq(1).sum().item<int64_t>() == 0);  // val/ has no b
   CHECK(d.train.size() == 6);
   for (int64_t c = 0; c < 3; ++c) CHECK(d.train.labels.eq(c).sum().item<int64_t>() == 2);
-  CHECK(config::has_validation(spec));
+  CHECK(data::has_validation(spec));
 }
 
 TEST_CASE("bad files stop the load naming the first, unless skip_bad counts and skips them") {

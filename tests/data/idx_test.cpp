@@ -102,9 +102,9 @@ TEST_CASE("a data root is searched in data.root, then $DLX_DATA/<dataset>") {
   data::write_idx(dir.path() / "mnist/t10k-images-idx3-ubyte", images(2), false);
   data::write_idx(dir.path() / "mnist/t10k-labels-idx1-ubyte", labels(2), false);
   config::DataSpec spec;
-  spec.dataset = config::DatasetKind::kMnist;
+  spec.dataset = "mnist";
   setenv("DLX_DATA", dir.path().c_str(), 1);
-  CHECK(data::find_data_root(spec) == dir.path() / "mnist");
+  CHECK(data::find_data_root(spec, data::idx_folder()) == dir.path() / "mnist");
   data::Dataset d = data::load_dataset(spec);
   CHECK(d.train.images.sizes().vec() == std::vector<int64_t>{6, 1, 2, 3});
   CHECK(d.test.size() == 2);
@@ -113,7 +113,7 @@ TEST_CASE("a data root is searched in data.root, then $DLX_DATA/<dataset>") {
   CHECK(data::load_dataset(spec).train.size() == 4);
   unsetenv("DLX_DATA");
   spec.root = (dir.path() / "nowhere").string();
-  CHECK(testing::runtime_error([&] { data::find_data_root(spec); }) ==
+  CHECK(testing::runtime_error([&] { data::find_data_root(spec, data::idx_folder()); }) ==
         "data.root " + spec.root + ": no train-images-idx3-ubyte[.gz] there");
 }
 

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "framework/config/experiment.h"
-#include "framework/sweep/points.h"
-#include "framework/sweep/search.h"
+#include "framework/config/sweep_points.h"
+#include "framework/config/sweep_search.h"
 
 namespace {
 std::filesystem::path scratch_file() {

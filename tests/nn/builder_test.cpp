@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "framework/nn/builder.h"
+#include "framework/experiment/experiment.h"
 #include "tests/helpers.h"
 
 using namespace dlx;
@@ -62,7 +63,7 @@ TEST_CASE("an experiment's network must end in one output per class") {
   testing::TempDir dir;
   auto file = dir.write("exp.yaml", "model:\n  layers:\n    - dense: {units: 20}\n");
   std::string message =
-      testing::config_error([&] { nn::build_network(config::load_experiment(file)); });
+      testing::config_error([&] { experiment::build_network(experiment::load(file)); });
   CHECK(message.substr(message.find("error:")) ==
         "error: model.layers[0]: expected the last layer to output (1, 10) for the 10 classes of "
         "fashion-mnist, found (1, 20) from dense0");

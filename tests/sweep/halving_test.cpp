@@ -16,7 +16,7 @@ using sweep::Step;
 namespace {
 
 HalvingSpec spec(int64_t eta, int64_t min_epochs,
-                 config::MetricKind metric = config::MetricKind::kValAcc) {
+                 const std::string& metric = "val_acc") {
   HalvingSpec s;
   s.eta = eta, s.min_epochs = min_epochs, s.metric = metric;
   return s;
@@ -168,7 +168,7 @@ TEST_CASE("ties go to the earlier point, and a loss is better lower") {
     r.epoch = 1, r.val_loss = value, r.val_acc = 0.5;
     return std::vector<report::EpochRecord>{r};
   };
-  Halving halving(spec(2, 1, config::MetricKind::kValLoss), 4, 2);  // 2 go on
+  Halving halving(spec(2, 1, "val_loss"), 4, 2);  // 2 go on
   halving.record(0, loss(0.7), true);
   halving.record(1, loss(0.3), true);
   halving.record(2, loss(0.7), true);

@@ -3,7 +3,7 @@
 #include <regex>
 #include <set>
 
-#include "framework/sweep/points.h"
+#include "framework/config/sweep_points.h"
 #include "tests/helpers.h"
 
 using namespace dlx;

@@ -97,7 +97,7 @@ void run_corpus_part(size_t part, size_t parts) {
     auto fill = [&](std::string text) {
       text = substitute(text, "{FILE}", file.filename().string());
       text = substitute(text, "{TMP}", tmp.path().string());
-      return substitute(text, "{DLX}", DLX_BINARY);
+      return substitute(text, "{DLX}", testing::dlx_binary());
     };
     const std::string script = "cd '" + folder.string() + "' || exit 99\n" + fill(c.before) + "\n" +
                                testing::dlx_binary() + " " + fill(c.args) + " 2>'" +

@@ -49,7 +49,7 @@ TEST_CASE("cmake --install puts a dlx that works from any folder, with its examp
   testing::TempDir dir;
   const fs::path prefix = dir.path() / "prefix";
   std::string out;
-  REQUIRE(testing::run_command(std::string(DLX_CMAKE) + " --install " + DLX_BUILD_DIR +
+  REQUIRE(testing::run_command(testing::cmake_program() + " --install " + testing::build_dir() +
                                    " --prefix " + prefix.string(),
                                out) == 0);
   const std::string dlx = (prefix / "bin/dlx").string();
@@ -78,7 +78,7 @@ TEST_CASE("cmake --install puts a dlx that works from any folder, with its examp
 TEST_CASE("the .deb depends on Debian's packages, holds dlx and its files, and its dlx runs") {
   testing::TempDir dir;
   std::string out;
-  REQUIRE(testing::run_command(std::string(DLX_CPACK) + " --config " + DLX_BUILD_DIR +
+  REQUIRE(testing::run_command(testing::cpack_program() + " --config " + testing::build_dir() +
                                    "/CPackConfig.cmake -B " + dir.path().string(),
                                out) == 0);
   const fs::path deb = dir.path() / ("dlx_" DLX_VERSION "_amd64.deb");
@@ -113,8 +113,8 @@ TEST_CASE("the .deb depends on Debian's packages, holds dlx and its files, and i
 
 TEST_CASE("completion and the manual page cover every subcommand, and completion completes") {
   const std::vector<std::string> commands = subcommands();
-  const std::string bash = read_file(fs::path(DLX_BUILD_DIR) / "tools/dlx/dlx.bash");
-  const std::string man = read_file(fs::path(DLX_BUILD_DIR) / "tools/dlx/dlx.1");
+  const std::string bash = read_file(fs::path(testing::build_dir()) / "tools/dlx/dlx.bash");
+  const std::string man = read_file(fs::path(testing::build_dir()) / "tools/dlx/dlx.1");
   for (const auto& c : commands) {
     CAPTURE(c);
     CHECK(bash.find("    " + c + ")\n") != std::string::npos);

@@ -13,6 +13,7 @@
 
 #include <cmath>
 
+#include "framework/metrics/loss.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/trainer.h"
 #include "tests/helpers.h"
@@ -39,7 +40,7 @@ Epoch train_one_epoch(const train::LossScaleState& scaling) {
   train::EpochState from;
   from.scaling = scaling;
   train::Progress progress(false, 1);
-  train::EpochResult r = train::train_epoch(e.net, sgd, split, options, from, progress);
+  train::EpochResult r = train::train_epoch(e.net, sgd, metrics::make_loss({}), split, options, from, progress);
   REQUIRE(r.finished);
   e.state = r.state;
   return e;

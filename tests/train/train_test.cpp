@@ -8,6 +8,7 @@
 #include <torch/cuda.h>
 
 #include "framework/core/files.h"
+#include "framework/experiment/experiment.h"
 #include "framework/report/report.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/optim.h"
@@ -174,7 +175,7 @@ TEST_CASE("checkpoint.pt holds parameters and buffers by layer name and loads ba
                                          "dense0.bias", "dense0.weight"});
   CHECK(weights["batchnorm0.num_batches_tracked"].item<int64_t>() == 3 * 16);
   auto spec = config::load_experiment(run.dir.path() / "tiny.yaml");
-  nn::Network net = nn::build_network(spec);
+  nn::Network net = experiment::build_network(spec);
   train::load_weights(net, weights);
   CHECK(net.body->named_parameters()["dense0.weight"].equal(weights["dense0.weight"]));
   auto optimizer = train::make_optimizer(spec.train.optimizer, net.body->parameters());
@@ -189,7 +190,7 @@ TEST_CASE("a checkpoint of another model is refused with the reason") {
   auto spec =
       config::load_experiment(run.dir.path() / "tiny.yaml",
                               {config::parse_override("model.layers.0.conv2d.out_channels=4")});
-  nn::Network other = nn::build_network(spec);
+  nn::Network other = experiment::build_network(spec);
   CHECK(testing::runtime_error([&] { train::load_weights(other, weights); }) ==
         "checkpoint's conv0.weight has shape [8, 1, 3, 3], the model's has [4, 1, 3, 3] (another "
         "model's?)");

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "framework/compare/compare.h"
+#include "framework/experiment/experiment.h"
 #include "framework/core/files.h"
 #include "framework/data/dataset.h"
 #include "framework/train/checkpoint.h"
@@ -111,7 +112,7 @@ TEST_CASE("with validation every epoch records val_loss and val_acc, and the bes
 TEST_CASE("selection and early stopping follow their metric, in its direction") {
   config::TrainSpec spec;
   spec.select = config::SelectKind::kValLoss;
-  spec.early_stopping.metric = config::MetricKind::kValAcc;
+  spec.early_stopping.metric = "val_acc";
   spec.early_stopping.patience = 2;
   spec.early_stopping.min_delta = 0.01;
   train::Judge judge(spec, true);
@@ -148,7 +149,7 @@ TEST_CASE("choosing on validation without a validation split is a config error")
   testing::TempDir dir;
   auto file = dir.write("e.yaml", std::string(kExperiment) + "  select: val_acc\n");
   CHECK(testing::config_error([&] {
-          config::load_experiment(file, {config::parse_override("data.val_split=0")});
+          experiment::load(file, {config::parse_override("data.val_split=0")});
         }) == (dir.path() / "e.yaml").string() +
                   ":17:11: error: train.select: val_acc needs a validation split: set "
                   "data.val_split (e.g. 0.1)");

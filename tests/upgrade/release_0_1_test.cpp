@@ -1,9 +1,12 @@
 // Runs written by dlx 0.1.0, the release before config identities of non-default values and the
 // report type (tests/fixtures/release-0.1, made with that release's binary): a newer dlx must
 // take them as its own. A restarted sweep skips their completed points (nothing moved aside or
-// retrained), an interrupted run resumes to exactly the result of an uninterrupted run, and
+// retrained), an interrupted run resumes to the result of an uninterrupted run (to float
+// precision: its first epoch ran on another machine), and
 // `dlx compare` reads both.
 #include <doctest/doctest.h>
+
+#include <ATen/ops/allclose.h>
 
 #include "framework/core/files.h"
 #include "framework/train/checkpoint.h"
@@ -83,15 +86,21 @@ TEST_CASE("a run interrupted under release 0.1 resumes to the uninterrupted run'
   auto resumed = train::read_weights(root / "interrupted/checkpoint.pt");
   auto fresh = train::read_weights(root / "fresh/checkpoint.pt");
   REQUIRE(resumed.size() == fresh.size());
+  // Epoch 1 was trained by release 0.1 on the machine that made the fixture; this machine's
+  // kernels (AVX2 or AVX-512) round its sums differently in the last bits, so the runs agree
+  // to float precision, not bit for bit. A resume that lost the optimizer's momentum or the
+  // generator's state (dropout's masks) would differ by orders of magnitude more.
   for (const auto& [name, tensor] : fresh) {
     CAPTURE(name);
-    CHECK(tensor.equal(resumed.at(name)));  // bit for bit, dropout included
+    CAPTURE((tensor - resumed.at(name)).abs().max().item<double>());
+    CHECK(at::allclose(tensor, resumed.at(name), 1e-4, 1e-6));
   }
   Json a = Json::parse(read_file(root / "interrupted/report.json"));
   Json b = Json::parse(read_file(root / "fresh/report.json"));
   CHECK(a["status"] == "completed");
   CHECK(a["epochs"].size() == 3);
   for (size_t e = 0; e < 3; ++e)
-    CHECK(a["epochs"][e]["train_loss"] == b["epochs"][e]["train_loss"]);
+    CHECK(a["epochs"][e]["train_loss"].get<double>() ==
+          doctest::Approx(b["epochs"][e]["train_loss"].get<double>()).epsilon(1e-6));
   CHECK(a["config_hash"] == b["config_hash"]);
 }

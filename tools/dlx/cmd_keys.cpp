@@ -5,6 +5,9 @@
 #include <iostream>
 
 #include "framework/config/experiment.h"
+#include "framework/data/registry.h"
+#include "framework/metrics/loss.h"
+#include "framework/metrics/metric.h"
 #include "tools/dlx/commands.h"
 #include "tools/dlx/markdown.h"
 
@@ -12,9 +15,32 @@ namespace dlx::tools {
 
 namespace {
 
+// The names of the keys whose registries live above the config floor, with their help.
+std::vector<std::pair<std::string, std::string>> registry_choices(const std::string& key) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (key == "data.dataset")
+    for (const auto& d : data::builtin_datasets()) out.emplace_back(d.name, d.help);
+  if (key == "train.loss.type")
+    for (const auto& l : metrics::builtin_losses()) out.emplace_back(l.name, l.help);
+  if (key == "train.early_stopping.metric") {
+    for (const auto& name : metrics::criterion_names()) {
+      const metrics::MetricKey m = *metrics::parse_metric(name);
+      out.emplace_back(name, m.metric->help + ", on the " +
+                                 (m.split == "val" ? "validation" : "training") + " split (" +
+                                 (m.higher_is_better() ? "higher" : "lower") + " is better)");
+    }
+  }
+  return out;
+}
+
 std::vector<config::KeyDoc> experiment_keys() {
   config::ExperimentSpec spec;
-  return config::KeyLister::list(spec);
+  std::vector<config::KeyDoc> keys = config::KeyLister::list(spec);
+  for (auto& k : keys) {
+    auto names = registry_choices(k.key);
+    if (!names.empty()) k.choices = std::move(names);
+  }
+  return keys;
 }
 
 void print_text() {

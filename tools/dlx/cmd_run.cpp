@@ -4,6 +4,7 @@
 #include <iostream>
 #include <optional>
 
+#include "framework/experiment/experiment.h"
 #include "framework/core/system.h"
 #include "framework/distributed/launch.h"
 #include "framework/report/run_folder.h"
@@ -46,7 +47,7 @@ std::vector<std::string> rank_arguments(const RunArgs& args) {
 }
 
 int run(const RunArgs& args) {
-  config::ExperimentSpec spec = config::load_experiment(args.file, parse_overrides(args.sets));
+  config::ExperimentSpec spec = experiment::load(args.file, parse_overrides(args.sets));
   train::RunOptions options;
   options.rendezvous = distributed::rendezvous_from_environment();
   options.dist_timeout = std::chrono::seconds(args.dist_timeout);

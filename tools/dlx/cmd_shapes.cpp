@@ -1,6 +1,7 @@
 // `dlx shapes FILE`: the d2l chapter's layer-by-layer table for a model or experiment file.
 #include <iostream>
 
+#include "framework/experiment/experiment.h"
 #include "framework/nn/builder.h"
 #include "tools/dlx/commands.h"
 
@@ -25,7 +26,7 @@ nn::Network build_from_file(const ShapesArgs& args) {
     }
     return nn::build_network(model, model.input);
   }
-  return nn::build_network(config::load_experiment(args.file, overrides));
+  return experiment::build_network(experiment::load(args.file, overrides));
 }
 
 }  // namespace

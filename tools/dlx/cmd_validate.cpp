@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "framework/experiment/experiment.h"
 #include "framework/data/dataset.h"
 #include "framework/nn/builder.h"
 #include "framework/train/environment.h"
@@ -27,8 +28,8 @@ void add_validate_command(CLI::App& app, Command& chosen) {
   cmd->callback([args, &chosen] {
     chosen = [args] {
       config::ExperimentSpec spec =
-          config::load_experiment(args->file, parse_overrides(args->sets));
-      nn::Network net = nn::build_network(spec);
+          experiment::load(args->file, parse_overrides(args->sets));
+      nn::Network net = experiment::build_network(spec);
       c10::Device device = train::resolve_device(spec.train.device);
       data::Dataset data = data::load_dataset(spec.data, uint64_t(spec.train.seed));
       std::cout << fmt::format(

@@ -1,11 +1,11 @@
-#include "framework/sweep/search.h"
+#include "framework/config/sweep_search.h"
 
 #include <cmath>
 #include <cstdio>
 #include <random>
 
 #include "framework/config/codec.h"
-#include "framework/sweep/points.h"
+#include "framework/config/sweep_points.h"
 
 namespace dlx::sweep {
 

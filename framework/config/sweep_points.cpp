@@ -1,10 +1,10 @@
-#include "framework/sweep/points.h"
+#include "framework/config/sweep_points.h"
 
 #include <map>
 
 #include "framework/config/reader.h"
 #include "framework/core/error.h"
-#include "framework/sweep/search.h"
+#include "framework/config/sweep_search.h"
 
 namespace dlx::sweep {
 
@@ -88,6 +88,7 @@ Search file_search(const fs::path& file) {
     }
     if (key == "halving") {
       config::Reader(entry.second, at, tree.origins).read_spec(search.halving.emplace());
+      search.halving->metric_at = tree.locate(at + ".metric");
       continue;
     }
     if (is_distribution(entry.second)) {

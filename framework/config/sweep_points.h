@@ -2,6 +2,8 @@
 // `sweep:` section and from `--set key=a,b,c` on the command line), times the rows drawn for keys
 // given distributions (search.h), repeated over seeds, for one or several experiment files. Each
 // point is an experiment file plus overrides, with a label that names its folder: `lr=0.03,seed=1`.
+// The sweep section is configuration, so this file (and sweep_search.h) is in the config floor, which
+// the fuzzer builds alone; framework/sweep plans and runs the points.
 #pragma once
 
 #include <filesystem>
@@ -10,9 +12,28 @@
 #include <vector>
 
 #include "framework/config/experiment.h"
-#include "framework/sweep/halving.h"
 
 namespace dlx::sweep {
+
+/// sweep.halving: successive halving's settings (framework/sweep/halving.h runs it).
+struct HalvingSpec {
+  std::string metric = "val_acc";  // a criterion of metrics::criterion_names()
+  int64_t eta = 3;
+  int64_t min_epochs = 1;
+  Location metric_at;  // where the metric was written: its name is checked by framework/sweep
+
+  template <class V>
+  void visit(V& v) {
+    v.field("metric", metric, "what points are ranked by at each rung (val_acc, val_loss, ...)");
+    v.field("eta", eta, "1/eta of the points at a rung go on to the next", config::at_least(2));
+    v.field("min_epochs", min_epochs, "the epochs every point trains (the first rung)",
+            config::at_least(1));
+  }
+  bool operator==(const HalvingSpec& o) const {
+    return metric == o.metric && eta == o.eta && min_epochs == o.min_epochs;
+  }
+  bool operator!=(const HalvingSpec& o) const { return !(*this == o); }
+};
 
 struct Point {
   std::filesystem::path file;               // the experiment file

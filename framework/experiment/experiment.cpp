@@ -1,0 +1,84 @@
+#include "framework/experiment/experiment.h"
+
+#include "framework/core/error.h"
+#include "framework/data/dataset.h"
+#include "framework/metrics/loss.h"
+#include "framework/metrics/metric.h"
+
+namespace dlx::experiment {
+
+namespace {
+
+// The names of the train section that registries outside the config floor hold.
+void check_names(const config::ExperimentSpec& spec) {
+  metrics::make_loss(spec.train.loss, spec.locate("train.loss.type"));
+  const std::string key = "train.early_stopping.metric";
+  metrics::criterion(spec.train.early_stopping.metric, key, spec.locate(key));
+}
+
+// Choosing or stopping on a validation metric needs a validation split.
+void check_validation(const config::ExperimentSpec& spec) {
+  if (data::has_validation(spec.data)) return;
+  const bool select_val = spec.train.select == config::SelectKind::kValAcc ||
+                          spec.train.select == config::SelectKind::kValLoss;
+  const auto& stop = spec.train.early_stopping;
+  std::string key, name;
+  if (select_val) key = "train.select", name = config::choice_name(spec.train.select);
+  if (stop.patience > 0 && metrics::parse_metric(stop.metric)->needs_validation())
+    key = "train.early_stopping.metric", name = stop.metric;
+  if (key.empty()) return;
+  throw ConfigError::plain(spec.locate(key), key,
+                           name + " needs a validation split: set data.val_split (e.g. 0.1)");
+}
+
+// The data decides what the model sees; a model that says otherwise was meant for other data.
+void check_input(const config::ExperimentSpec& spec, const data::Geometry& data) {
+  if (spec.model.input.empty() || spec.model.input == data.input) return;
+  if (data.images_decided)
+    throw ConfigError::plain({}, "model.input",
+                             config::Json(spec.model.input).dump() + " differs from " +
+                                 config::Json(data.input).dump() + " as the images in " +
+                                 spec.data.root +
+                                 " give it (set data.resize or data.channels, or change the "
+                                 "model's input)");
+  throw ConfigError(spec.locate("model.input"), "model.input",
+                    config::Json(data.input).dump() + " as the data gives it (dataset " +
+                        spec.data.dataset + ", resize " +
+                        config::Json(config::Codec<config::Size2>::encode(spec.data.resize))
+                            .dump() +
+                        ")",
+                    config::Json(spec.model.input).dump(),
+                    "set data.resize or change the model's input");
+}
+
+}  // namespace
+
+config::ExperimentSpec load(const std::filesystem::path& path,
+                            const std::vector<config::Override>& overrides) {
+  config::ExperimentSpec spec = config::load_experiment(path, overrides);
+  check_names(spec);
+  data::check_data(spec.data);
+  const data::Geometry data = data::geometry(spec.data);
+  check_input(spec, data);
+  // Set only when the config decides it, as it always has: a shape read from a folder's images
+  // would change the run's identity (its non-default values).
+  if (!data.images_decided) spec.model.input = data.input;
+  check_validation(spec);
+  return spec;
+}
+
+nn::Network build_network(const config::ExperimentSpec& spec) {
+  const data::Geometry data = data::geometry(spec.data);
+  check_input(spec, data);
+  nn::Network net = nn::build_network(spec.model, data.input);
+  if (net.output() != nn::Shape{data.classes}) {
+    const auto& last = spec.model.layers.back();
+    throw ConfigError(last.where, last.path,
+                      "the last layer to output " + nn::format_shape({data.classes}) + " for the " +
+                          std::to_string(data.classes) + " classes of " + spec.data.dataset,
+                      nn::format_shape(net.output()) + " from " + net.layers.back().name);
+  }
+  return net;
+}
+
+}  // namespace dlx::experiment
