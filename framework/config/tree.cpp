@@ -87,8 +87,7 @@ class TreeCheck {
   void count(const YAML::Node& node, const std::string& path, int depth) {
     const std::string top = path.substr(0, path.find_first_of(".[", 1));
     if (depth > kMostDepth) {
-      throw ConfigError::plain(location_of(file_, node.Mark()), top,
-                               too_deep_message());
+      throw ConfigError::plain(location_of(file_, node.Mark()), top, too_deep_message());
     }
     if (++seen_ > budget_) {
       throw ConfigError::plain(
@@ -104,9 +103,9 @@ class TreeCheck {
     if (at == std::string::npos) return;
     char byte[8];
     std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(node.Scalar()[at]));
-    throw ConfigError(location_of(file_, node.Mark()), path, "UTF-8 text",
-                      std::string("the byte ") + byte + " (at byte " + std::to_string(at + 1) +
-                          " of the value)");
+    throw ConfigError(
+        location_of(file_, node.Mark()), path, "UTF-8 text",
+        std::string("the byte ") + byte + " (at byte " + std::to_string(at + 1) + " of the value)");
   }
 
   // yaml-cpp keeps both entries of a repeated key and silently reads the first; reject it instead.

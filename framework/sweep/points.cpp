@@ -46,14 +46,30 @@ struct Axis {
   std::string origin;
 };
 
+// One value a `sweep:` section names for a key (a listed value, or a distribution's bound or
+// choice), and where the file names it.
+struct SweptValue {
+  std::string key, value;
+  Location where;
+};
+
 // A `sweep:` section: keys with lists (a grid) or distributions (drawn `samples` times), and
 // `repeat: N`, `samples: N`, `seed: S`, and `halving: {...}`.
 struct Search {
   std::vector<Axis> grid;
   std::vector<Distribution> draws;
+  std::vector<SweptValue> named;  // every value the section names, to be checked
   int64_t repeat = 1, samples = 0, seed = 0;
   std::optional<HalvingSpec> halving;
 };
+
+// The values a distribution names: its choices, or its bounds written as a draw writes them.
+std::vector<std::string> named_values(const Distribution& d) {
+  if (d.kind == DrawKind::kChoice) return d.choices;
+  if (d.kind == DrawKind::kInt)
+    return {std::to_string(int64_t(d.lo)), std::to_string(int64_t(d.hi))};
+  return {config::number_text(d.lo), config::number_text(d.hi)};
+}
 
 int64_t count_at(const config::Tree& tree, const std::string& at, const YAML::Node& node,
                  int64_t least) {
@@ -65,7 +81,25 @@ int64_t count_at(const config::Tree& tree, const std::string& at, const YAML::No
   return n;
 }
 
-Search file_search(const fs::path& file) {
+// Each value a `sweep:` section names must be one its experiment takes, as a --set's must: with
+// it, the experiment loads without an unknown key or a wrong type. Checked before the points are
+// counted, so that a misspelt key is not first met by the search's first run; the error is moved
+// to the value's place in the file.
+void check_named_value(const fs::path& file, const std::vector<config::Override>& fixed,
+                       const SweptValue& named) {
+  const std::string text = named.key + "=" + named.value;
+  try {
+    std::vector<config::Override> overrides = fixed;
+    overrides.push_back(config::parse_override(text, "sweep"));
+    config::load_experiment(file, overrides);
+  } catch (const ConfigError& e) {
+    if (e.where().file != "sweep " + text) throw;  // the experiment's own mistake
+    const std::string prefix = e.where().str() + ": error: ";
+    throw ConfigError::plain(named.where, "", std::string(e.what()).substr(prefix.size()));
+  }
+}
+
+Search file_search(const fs::path& file, const std::vector<config::Override>& fixed) {
   config::Tree tree = config::load_experiment_tree(file);
   YAML::Node sweep = tree.root["sweep"];
   Search search;
@@ -83,7 +117,7 @@ Search file_search(const fs::path& file) {
       int64_t& field = key == "repeat"    ? search.repeat
                        : key == "samples" ? search.samples
                                           : search.seed;
-      field = count_at(tree, at, entry.second, key == "repeat" ? 1 : 0);
+      field = count_at(tree, at, entry.second, key == "seed" ? 0 : 1);
       continue;
     }
     if (key == "halving") {
@@ -92,6 +126,8 @@ Search file_search(const fs::path& file) {
     }
     if (is_distribution(entry.second)) {
       search.draws.push_back(read_distribution(key, entry.second, where));
+      for (const auto& v : named_values(search.draws.back()))
+        search.named.push_back({key, v, where});
       continue;
     }
     if (!entry.second.IsSequence() || entry.second.size() == 0) {
@@ -99,24 +135,25 @@ Search file_search(const fs::path& file) {
                         config::describe(entry.second));
     }
     Axis axis{key, {}, "sweep"};
-    for (const auto& value : entry.second) axis.values.push_back(yaml_text(value));
+    for (const auto& value : entry.second) {
+      axis.values.push_back(yaml_text(value));
+      search.named.push_back({key, axis.values.back(), tree.origins->locate(at, value)});
+    }
     search.grid.push_back(axis);
   }
+  for (const auto& named : search.named) check_named_value(file, fixed, named);
   return search;
 }
-
-// A sweep larger than this is a mistake in its file (or a fuzzer's), not a plan.
-constexpr double kMostPoints = 100000;
 
 // Distributions need a number of draws, and draws need a distribution; and the points must be
 // countable.
 void check_samples(const fs::path& file, const Search& search) {
   double points = std::max<int64_t>(search.samples, 1) * double(search.repeat);
   for (const auto& a : search.grid) points *= double(a.values.size());
-  if (points > kMostPoints) {
+  if (points > double(kMostPoints)) {
     throw ConfigError::plain({file.string()}, "sweep",
                              "the sweep has " + std::to_string(int64_t(std::min(points, 1e18))) +
-                                 " points; at most " + std::to_string(int64_t(kMostPoints)));
+                                 " points; at most " + std::to_string(kMostPoints));
   }
   if (!search.draws.empty() && search.samples < 1) {
     throw ConfigError::plain({file.string()}, "sweep.samples",
@@ -208,7 +245,7 @@ Sweep expand(const std::vector<fs::path>& files, const std::vector<std::string>&
   }
   Sweep sweep;
   for (const auto& file : files) {
-    Search search = file_search(file);
+    Search search = file_search(file, fixed);
     if (file == files.front()) {
       sweep.halving = search.halving;
     } else if (search.halving != sweep.halving) {
@@ -232,6 +269,10 @@ Sweep expand(const std::vector<fs::path>& files, const std::vector<std::string>&
                draw(search.draws, search.samples, uint64_t(search.seed)), prefix, sweep.points);
   }
   return sweep;
+}
+
+void check_sweep(const fs::path& file, const std::vector<config::Override>& fixed) {
+  check_samples(file, file_search(file, fixed));
 }
 
 config::ExperimentSpec load_point(const Point& point) {

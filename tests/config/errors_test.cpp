@@ -171,7 +171,8 @@ TEST_CASE("nesting too deep says so, with the bound") {
   CHECK(error_of(deep) ==
         "DIR/exp.yaml:2:107: error: name: the YAML nests too deep: at most 100 levels");
   // Past yaml-cpp's own bound (500 levels), its parser stops: the same words, not "bad file".
-  const std::string deeper = "model: m.yaml\nname: " + std::string(600, '[') + std::string(600, ']');
+  const std::string deeper =
+      "model: m.yaml\nname: " + std::string(600, '[') + std::string(600, ']');
   CHECK(error_of(deeper).rfind("DIR/exp.yaml:2:", 0) == 0);
   CHECK(error_of(deeper).find(": error: the YAML nests too deep: at most 100 levels") !=
         std::string::npos);
