@@ -215,7 +215,7 @@ TEST_CASE("images larger than 32768 pixels on a side are refused from their head
       static_cast<unsigned char>(crc >> 8), static_cast<unsigned char>(crc)};
   png.replace(29, 4, reinterpret_cast<const char*>(crc_bytes), 4);
   CHECK(testing::runtime_error([&] { data::read_image_header(png, "wide.png"); }) ==
-        "wide.png: not a readable PNG (width exceeds user limits)");
+        "wide.png: not a readable PNG (image width exceeds user limit)");
 
   // A JPEG whose start-of-frame claims 12 x 40000.
   std::string jpeg = data::encode_jpeg(noise(3, 12, 12, 2), 90);
