@@ -77,11 +77,11 @@ void add_sweep_command(CLI::App& app, Command& chosen) {
   CLI::Option* throttle =
       cmd->add_option("--slurm-throttle", args->slurm_throttle,
                       "with --slurm: at most N of the array's tasks run at once (sbatch's %N)");
-  cmd->add_option("--point", args->point,
-                  "run only point I (0-based), as one task of a job array does")
-      ->check(CLI::NonNegativeNumber);
-  cmd->callback([args, samples, throttle, &chosen] {
-    chosen = [args, samples, throttle] {
+  CLI::Option* point = cmd->add_option(
+      "--point", args->point, "run only point I (0-based), as one task of a job array does");
+  cmd->callback([args, samples, throttle, point, &chosen] {
+    chosen = [args, samples, throttle, point] {
+      if (point->count()) check_count("--point", args->point, 0, sweep::kMostPoints - 1);
       if (samples->count()) check_count("--samples", args->samples, 1, sweep::kMostPoints);
       if (throttle->count())
         check_count("--slurm-throttle", args->slurm_throttle, 1, sweep::kMostPoints);
