@@ -1,6 +1,7 @@
 #include "framework/sweep/points.h"
 
 #include <map>
+#include <set>
 
 #include "framework/config/reader.h"
 #include "framework/core/error.h"
@@ -81,21 +82,54 @@ int64_t count_at(const config::Tree& tree, const std::string& at, const YAML::No
   return n;
 }
 
-// Each value a `sweep:` section names must be one its experiment takes, as a --set's must: with
-// it, the experiment loads without an unknown key or a wrong type. Checked before the points are
-// counted, so that a misspelt key is not first met by the search's first run; the error is moved
-// to the value's place in the file.
-void check_named_value(const fs::path& file, const std::vector<config::Override>& fixed,
-                       const SweptValue& named) {
-  const std::string text = named.key + "=" + named.value;
+// Each key's first value of each kind (an integer, a real, true or false, text, a list, a
+// mapping), keys in the file's order: values of one kind pass or fail a key's type alike.
+std::vector<std::vector<const SweptValue*>> representatives(const std::vector<SweptValue>& named) {
+  std::vector<std::vector<const SweptValue*>> by_key;
+  std::map<std::string, size_t> index;
+  std::set<std::pair<std::string, config::Json::value_t>> seen;
+  for (const auto& v : named) {
+    if (!seen.insert({v.key, config::to_json(YAML::Load(v.value)).type()}).second) continue;
+    auto [at, added] = index.emplace(v.key, by_key.size());
+    if (added) by_key.emplace_back();
+    by_key[at->second].push_back(&v);
+  }
+  return by_key;
+}
+
+// Loads the experiment with the `checked` values set, as a point would; a mistake in one of them
+// is reported at its place in the file.
+void check_together(const fs::path& file, const std::vector<config::Override>& fixed,
+                    const std::vector<const SweptValue*>& checked) {
+  std::vector<config::Override> overrides = fixed;
   try {
-    std::vector<config::Override> overrides = fixed;
-    overrides.push_back(config::parse_override(text, "sweep"));
+    for (const SweptValue* v : checked)
+      overrides.push_back(config::parse_override(v->key + "=" + v->value, "sweep"));
     config::load_experiment(file, overrides);
   } catch (const ConfigError& e) {
-    if (e.where().file != "sweep " + text) throw;  // the experiment's own mistake
-    const std::string prefix = e.where().str() + ": error: ";
-    throw ConfigError::plain(named.where, "", std::string(e.what()).substr(prefix.size()));
+    for (const SweptValue* v : checked) {
+      if (e.where().file != "sweep " + v->key + "=" + v->value) continue;
+      const std::string prefix = e.where().str() + ": error: ";
+      throw ConfigError::plain(v->where, "", std::string(e.what()).substr(prefix.size()));
+    }
+    throw;  // the experiment's own mistake
+  }
+}
+
+// Each value a `sweep:` section names must be one its experiment takes, as a --set's must: with
+// it, the experiment loads without an unknown key or a wrong type. Checked before the points are
+// counted, so that a misspelt key is not first met by the search's first run. Every key's
+// representatives are checked in a few loads, each setting one per key: a load per value of a
+// 3,000-value list would read the file 3,000 times.
+void check_named_values(const fs::path& file, const std::vector<config::Override>& fixed,
+                        const std::vector<SweptValue>& named) {
+  const auto by_key = representatives(named);
+  for (size_t round = 0;; ++round) {
+    std::vector<const SweptValue*> checked;
+    for (const auto& values : by_key)
+      if (round < values.size()) checked.push_back(values[round]);
+    if (checked.empty()) return;
+    check_together(file, fixed, checked);
   }
 }
 
@@ -141,7 +175,7 @@ Search file_search(const fs::path& file, const std::vector<config::Override>& fi
     }
     search.grid.push_back(axis);
   }
-  for (const auto& named : search.named) check_named_value(file, fixed, named);
+  check_named_values(file, fixed, search.named);
   return search;
 }
 
