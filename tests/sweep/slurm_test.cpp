@@ -33,6 +33,16 @@ train:
 sweep:
   train.optimizer.lr: [0.05, 0.2, 0.5]
 )";
+
+// The runs in a sweep's folder whose report says completed.
+int completed_runs(const fs::path& sweep) {
+  int completed = 0;
+  for (const auto& e : fs::directory_iterator(sweep)) {
+    if (!fs::exists(e.path() / "report.json")) continue;
+    completed += Json::parse(read_file(e.path() / "report.json"))["status"] == "completed";
+  }
+  return completed;
+}
 }  // namespace
 
 TEST_CASE("the Slurm job array's tasks, run locally, fill the sweep folder once") {
@@ -62,12 +72,7 @@ TEST_CASE("the Slurm job array's tasks, run locally, fill the sweep folder once"
               "cd / && SLURM_ARRAY_TASK_ID=" + std::to_string(task) + " bash " + script.string(),
               out) == 0);
   }
-  int completed = 0;
-  for (const auto& e : fs::directory_iterator(runs / "tiny-sweep")) {
-    if (!fs::exists(e.path() / "report.json")) continue;
-    completed += Json::parse(read_file(e.path() / "report.json"))["status"] == "completed";
-  }
-  CHECK(completed == 3);
+  CHECK(completed_runs(runs / "tiny-sweep") == 3);
 
   // A task run again (Slurm requeues) skips its completed point.
   REQUIRE(testing::run_command("SLURM_ARRAY_TASK_ID=1 bash " + script.string(), out) == 0);
@@ -187,10 +192,5 @@ TEST_CASE("a 3,000-point search is accepted by a local Slurm, and a 2-point swee
   REQUIRE(slurm.run("sbatch --parsable " + (runs / "small" / "sweep.sbatch").string(), out) == 0);
   const std::string id = out.substr(0, out.find_first_of(";\n"));
   REQUIRE(slurm.finished(id, 120));
-  int completed = 0;
-  for (const auto& e : fs::directory_iterator(runs / "small")) {
-    if (!fs::exists(e.path() / "report.json")) continue;
-    completed += Json::parse(read_file(e.path() / "report.json"))["status"] == "completed";
-  }
-  CHECK(completed == 2);
+  CHECK(completed_runs(runs / "small") == 2);
 }
