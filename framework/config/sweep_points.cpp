@@ -1,6 +1,7 @@
 #include "framework/config/sweep_points.h"
 
 #include <map>
+#include <set>
 
 #include "framework/config/reader.h"
 #include "framework/core/error.h"
@@ -46,14 +47,30 @@ struct Axis {
   std::string origin;
 };
 
+// One value a `sweep:` section names for a key (a listed value, or a distribution's bound or
+// choice), and where the file names it.
+struct SweptValue {
+  std::string key, value;
+  Location where;
+};
+
 // A `sweep:` section: keys with lists (a grid) or distributions (drawn `samples` times), and
 // `repeat: N`, `samples: N`, `seed: S`, and `halving: {...}`.
 struct Search {
   std::vector<Axis> grid;
   std::vector<Distribution> draws;
+  std::vector<SweptValue> named;  // every value the section names, to be checked
   int64_t repeat = 1, samples = 0, seed = 0;
   std::optional<HalvingSpec> halving;
 };
+
+// The values a distribution names: its choices, or its bounds written as a draw writes them.
+std::vector<std::string> named_values(const Distribution& d) {
+  if (d.kind == DrawKind::kChoice) return d.choices;
+  if (d.kind == DrawKind::kInt)
+    return {std::to_string(int64_t(d.lo)), std::to_string(int64_t(d.hi))};
+  return {config::number_text(d.lo), config::number_text(d.hi)};
+}
 
 int64_t count_at(const config::Tree& tree, const std::string& at, const YAML::Node& node,
                  int64_t least) {
@@ -65,7 +82,58 @@ int64_t count_at(const config::Tree& tree, const std::string& at, const YAML::No
   return n;
 }
 
-Search file_search(const fs::path& file) {
+// Each key's first value of each kind (an integer, a real, true or false, text, a list, a
+// mapping), keys in the file's order: values of one kind pass or fail a key's type alike.
+std::vector<std::vector<const SweptValue*>> representatives(const std::vector<SweptValue>& named) {
+  std::vector<std::vector<const SweptValue*>> by_key;
+  std::map<std::string, size_t> index;
+  std::set<std::pair<std::string, config::Json::value_t>> seen;
+  for (const auto& v : named) {
+    if (!seen.insert({v.key, config::to_json(YAML::Load(v.value)).type()}).second) continue;
+    auto [at, added] = index.emplace(v.key, by_key.size());
+    if (added) by_key.emplace_back();
+    by_key[at->second].push_back(&v);
+  }
+  return by_key;
+}
+
+// Loads the experiment with the `checked` values set, as a point would; a mistake in one of them
+// is reported at its place in the file.
+void check_together(const fs::path& file, const std::vector<config::Override>& fixed,
+                    const std::vector<const SweptValue*>& checked) {
+  std::vector<config::Override> overrides = fixed;
+  try {
+    for (const SweptValue* v : checked)
+      overrides.push_back(config::parse_override(v->key + "=" + v->value, "sweep"));
+    config::load_experiment(file, overrides);
+  } catch (const ConfigError& e) {
+    for (const SweptValue* v : checked) {
+      if (e.where().file != "sweep " + v->key + "=" + v->value) continue;
+      const std::string prefix = e.where().str() + ": error: ";
+      throw ConfigError::plain(v->where, "", std::string(e.what()).substr(prefix.size()));
+    }
+    throw;  // the experiment's own mistake
+  }
+}
+
+// Each value a `sweep:` section names must be one its experiment takes, as a --set's must: with
+// it, the experiment loads without an unknown key or a wrong type. Checked before the points are
+// counted, so that a misspelt key is not first met by the search's first run. Every key's
+// representatives are checked in a few loads, each setting one per key: a load per value of a
+// 3,000-value list would read the file 3,000 times.
+void check_named_values(const fs::path& file, const std::vector<config::Override>& fixed,
+                        const std::vector<SweptValue>& named) {
+  const auto by_key = representatives(named);
+  for (size_t round = 0;; ++round) {
+    std::vector<const SweptValue*> checked;
+    for (const auto& values : by_key)
+      if (round < values.size()) checked.push_back(values[round]);
+    if (checked.empty()) return;
+    check_together(file, fixed, checked);
+  }
+}
+
+Search file_search(const fs::path& file, const std::vector<config::Override>& fixed) {
   config::Tree tree = config::load_experiment_tree(file);
   YAML::Node sweep = tree.root["sweep"];
   Search search;
@@ -83,7 +151,7 @@ Search file_search(const fs::path& file) {
       int64_t& field = key == "repeat"    ? search.repeat
                        : key == "samples" ? search.samples
                                           : search.seed;
-      field = count_at(tree, at, entry.second, key == "repeat" ? 1 : 0);
+      field = count_at(tree, at, entry.second, key == "seed" ? 0 : 1);
       continue;
     }
     if (key == "halving") {
@@ -93,6 +161,8 @@ Search file_search(const fs::path& file) {
     }
     if (is_distribution(entry.second)) {
       search.draws.push_back(read_distribution(key, entry.second, where));
+      for (const auto& v : named_values(search.draws.back()))
+        search.named.push_back({key, v, where});
       continue;
     }
     if (!entry.second.IsSequence() || entry.second.size() == 0) {
@@ -100,24 +170,25 @@ Search file_search(const fs::path& file) {
                         config::describe(entry.second));
     }
     Axis axis{key, {}, "sweep"};
-    for (const auto& value : entry.second) axis.values.push_back(yaml_text(value));
+    for (const auto& value : entry.second) {
+      axis.values.push_back(yaml_text(value));
+      search.named.push_back({key, axis.values.back(), tree.origins->locate(at, value)});
+    }
     search.grid.push_back(axis);
   }
+  check_named_values(file, fixed, search.named);
   return search;
 }
-
-// A sweep larger than this is a mistake in its file (or a fuzzer's), not a plan.
-constexpr double kMostPoints = 100000;
 
 // Distributions need a number of draws, and draws need a distribution; and the points must be
 // countable.
 void check_samples(const fs::path& file, const Search& search) {
   double points = std::max<int64_t>(search.samples, 1) * double(search.repeat);
   for (const auto& a : search.grid) points *= double(a.values.size());
-  if (points > kMostPoints) {
+  if (points > double(kMostPoints)) {
     throw ConfigError::plain({file.string()}, "sweep",
                              "the sweep has " + std::to_string(int64_t(std::min(points, 1e18))) +
-                                 " points; at most " + std::to_string(int64_t(kMostPoints)));
+                                 " points; at most " + std::to_string(kMostPoints));
   }
   if (!search.draws.empty() && search.samples < 1) {
     throw ConfigError::plain({file.string()}, "sweep.samples",
@@ -209,7 +280,7 @@ Sweep expand(const std::vector<fs::path>& files, const std::vector<std::string>&
   }
   Sweep sweep;
   for (const auto& file : files) {
-    Search search = file_search(file);
+    Search search = file_search(file, fixed);
     if (file == files.front()) {
       sweep.halving = search.halving;
     } else if (search.halving != sweep.halving) {
@@ -233,6 +304,10 @@ Sweep expand(const std::vector<fs::path>& files, const std::vector<std::string>&
                draw(search.draws, search.samples, uint64_t(search.seed)), prefix, sweep.points);
   }
   return sweep;
+}
+
+void check_sweep(const fs::path& file, const std::vector<config::Override>& fixed) {
+  check_samples(file, file_search(file, fixed));
 }
 
 config::ExperimentSpec load_point(const Point& point) {

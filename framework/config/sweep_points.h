@@ -48,6 +48,9 @@ std::string yaml_text(const YAML::Node& node);
 /// Splits `a,b,[c,d]` at its top-level commas (not inside [], {}, () or quotes), as Hydra does.
 std::vector<std::string> split_values(const std::string& text);
 
+/// A sweep larger than this is a mistake in its file (or a fuzzer's), not a plan.
+constexpr int64_t kMostPoints = 100000;
+
 /// A sweep's points, and how they are searched.
 struct Sweep {
   std::vector<Point> points;
@@ -60,6 +63,11 @@ struct Sweep {
 /// Errors are ConfigErrors naming the file or --set.
 Sweep expand(const std::vector<std::filesystem::path>& files, const std::vector<std::string>& sets,
              int64_t samples = 0);
+
+/// Checks a file's `sweep:` section as expand() does, without making its points: every key it
+/// names is one of the experiment's and every value has the key's type (with the `fixed`
+/// overrides applied), and the number of points is within kMostPoints.
+void check_sweep(const std::filesystem::path& file, const std::vector<config::Override>& fixed);
 
 /// Loads the experiment of one point (all overrides applied) and checks it.
 config::ExperimentSpec load_point(const Point& point);

@@ -1,6 +1,10 @@
 #include "framework/config/tree.h"
 
+#include <yaml-cpp/depthguard.h>
+
+#include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 #include "framework/config/codec.h"
 #include "framework/core/files.h"
@@ -24,27 +28,106 @@ Location location_of(const std::string& file, const YAML::Mark& mark) {
   return {file, mark.line + 1, mark.column + 1};
 }
 
-// yaml-cpp keeps both entries of a repeated key and silently reads the first; reject it instead.
-void reject_duplicate_keys(const YAML::Node& node, const std::string& path,
-                           const std::string& file) {
-  if (node.IsSequence()) {
-    for (size_t i = 0; i < node.size(); ++i)
-      reject_duplicate_keys(node[i], item_path(path, i), file);
-    return;
+// Where the first byte that breaks UTF-8 lies in `text`, or npos when there is none. Overlong
+// forms and surrogates are refused too, as JSON writers and file systems would refuse them later.
+size_t first_non_utf8(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char c = byte(i);
+    const size_t extra = c < 0x80                ? 0
+                         : c >= 0xC2 && c < 0xE0 ? 1
+                         : c >= 0xE0 && c < 0xF0 ? 2
+                         : c >= 0xF0 && c < 0xF5 ? 3
+                                                 : 99;  // a continuation byte, or never valid
+    if (extra == 99 || i + extra >= text.size()) return i;
+    for (size_t k = 1; k <= extra; ++k)
+      if ((byte(i + k) & 0xC0) != 0x80) return i;
+    const unsigned char next = extra ? byte(i + 1) : 0;
+    if ((c == 0xE0 && next < 0xA0) || (c == 0xED && next >= 0xA0) || (c == 0xF0 && next < 0x90) ||
+        (c == 0xF4 && next >= 0x90))
+      return i;
+    i += extra + 1;
   }
-  if (!node.IsMap()) return;
-  std::map<std::string, YAML::Mark> seen;
-  for (const auto& entry : node) {
-    std::string key = entry.first.Scalar();
-    auto [it, inserted] = seen.emplace(key, entry.first.Mark());
-    if (!inserted) {
-      throw ConfigError::plain(
-          location_of(file, entry.first.Mark()), child_path(path, key),
-          "duplicate key (first given at line " + std::to_string(it->second.line + 1) + ")");
-    }
-    reject_duplicate_keys(entry.second, child_path(path, key), file);
-  }
+  return std::string::npos;
 }
+
+// Deeper than this, a tree is a mistake or an attack; yaml-cpp's own parser stops at 500 levels,
+// past which parse_yaml_text reports this bound too.
+constexpr int kMostDepth = 100;
+
+std::string too_deep_message() {
+  return "the YAML nests too deep: at most " + std::to_string(kMostDepth) + " levels";
+}
+
+// The checks every parsed tree passes before anyone reads it, in one walk. Aliases (`*a`) share
+// their anchor's node, so a 1 KB file whose aliases nest 9 deep is a tree of 10^9 nodes to every
+// later walk ("billion laughs"): the walk counts the nodes it meets against a budget that grows
+// with the file's size and stops at it, so that every later walk is bounded by the text's length.
+class TreeCheck {
+ public:
+  TreeCheck(std::string file, size_t bytes)
+      : file_(std::move(file)), budget_(std::max(kLeastNodes, kNodesPerByte * bytes)) {}
+
+  void walk(const YAML::Node& node, const std::string& path, int depth) {
+    count(node, path, depth);
+    if (node.IsScalar()) check_text(node, path);
+    if (node.IsSequence()) {
+      size_t i = 0;
+      for (const auto& item : node) walk(item, item_path(path, i++), depth + 1);
+    }
+    if (node.IsMap()) walk_map(node, path, depth);
+  }
+
+ private:
+  static constexpr size_t kNodesPerByte = 16, kLeastNodes = 4096;
+
+  // Errors name the top-level key only: the path down to where the bound was met says nothing
+  // more, and through nested aliases it can run to hundreds of "[0]".
+  void count(const YAML::Node& node, const std::string& path, int depth) {
+    const std::string top = path.substr(0, path.find_first_of(".[", 1));
+    if (depth > kMostDepth) {
+      throw ConfigError::plain(location_of(file_, node.Mark()), top, too_deep_message());
+    }
+    if (++seen_ > budget_) {
+      throw ConfigError::plain(
+          location_of(file_, node.Mark()), top,
+          "aliases (*name) expand the YAML to more than " + std::to_string(budget_) +
+              " nodes (the bound: " + std::to_string(kNodesPerByte) +
+              " per byte of the file, at least " + std::to_string(kLeastNodes) + ")");
+    }
+  }
+
+  void check_text(const YAML::Node& node, const std::string& path) const {
+    const size_t at = first_non_utf8(node.Scalar());
+    if (at == std::string::npos) return;
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(node.Scalar()[at]));
+    throw ConfigError(
+        location_of(file_, node.Mark()), path, "UTF-8 text",
+        std::string("the byte ") + byte + " (at byte " + std::to_string(at + 1) + " of the value)");
+  }
+
+  // yaml-cpp keeps both entries of a repeated key and silently reads the first; reject it instead.
+  void walk_map(const YAML::Node& node, const std::string& path, int depth) {
+    std::map<std::string, YAML::Mark> seen;
+    for (const auto& entry : node) {
+      count(entry.first, path, depth + 1);
+      check_text(entry.first, path);
+      const std::string key = entry.first.Scalar();
+      auto [it, inserted] = seen.emplace(key, entry.first.Mark());
+      if (!inserted) {
+        throw ConfigError::plain(
+            location_of(file_, entry.first.Mark()), child_path(path, key),
+            "duplicate key (first given at line " + std::to_string(it->second.line + 1) + ")");
+      }
+      walk(entry.second, child_path(path, key), depth + 1);
+    }
+  }
+
+  std::string file_;
+  size_t budget_, seen_ = 0;
+};
 
 }  // namespace
 
@@ -52,10 +135,12 @@ YAML::Node parse_yaml_text(const std::string& text, const std::string& origin) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    throw ConfigError::plain(location_of(origin, e.mark), "", too_deep_message());
   } catch (const YAML::Exception& e) {
     throw ConfigError::plain(location_of(origin, e.mark), "", "invalid YAML: " + e.msg);
   }
-  reject_duplicate_keys(root, "", origin);
+  TreeCheck(origin, text.size()).walk(root, "", 0);
   return root;
 }
 

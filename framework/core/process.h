@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,10 @@ struct SpawnOptions {
 /// stops at the end of its step and stays resumable. A failed fork is a RuntimeError.
 pid_t spawn_child(const std::string& program, const std::vector<std::string>& args,
                   const SpawnOptions& options = {});
+
+/// Runs `command` with /bin/sh and returns what it wrote on stdout, or nullopt when it could not
+/// start or exited non-zero. For asking other programs questions (`scontrol show config`).
+std::optional<std::string> command_output(const std::string& command);
 
 /// A child that ended: its pid and exit code (128 + the signal that killed it).
 struct Ended {

@@ -40,6 +40,19 @@ std::vector<fs::path> sorted_entries(const fs::path& dir) {
   return out;
 }
 
+// What `p` is, links followed. A link that leads nowhere or round in a circle is one clear line,
+// where std::filesystem would throw "filesystem error: status: Too many levels of symbolic links".
+fs::file_type followed_type(const fs::path& p) {
+  std::error_code error;
+  const fs::file_status status = fs::status(p, error);
+  if (error == std::errc::too_many_symbolic_link_levels)
+    throw RuntimeError(p.string() + ": a loop of symbolic links");
+  if (error && fs::is_symlink(fs::symlink_status(p, error)))
+    throw RuntimeError(p.string() + ": a symbolic link to nothing");
+  if (error) throw RuntimeError(p.string() + ": cannot be read (" + error.message() + ")");
+  return status.type();
+}
+
 std::vector<std::string> class_folders(const fs::path& dir, const config::DataSpec& spec) {
   if (!fs::is_directory(dir))
     throw RuntimeError(dir.string() +
@@ -48,7 +61,7 @@ std::vector<std::string> class_folders(const fs::path& dir, const config::DataSp
   std::vector<std::string> names;
   for (const auto& p : sorted_entries(dir)) {
     if (ignored(p, spec.ignore)) continue;
-    if (!fs::is_directory(p))
+    if (followed_type(p) != fs::file_type::directory)
       throw RuntimeError(p.string() + ": a file beside the class folders (expected only one " +
                          "folder per class here; or add a pattern for it to data.ignore)");
     names.push_back(p.filename().string());
@@ -57,23 +70,35 @@ std::vector<std::string> class_folders(const fs::path& dir, const config::DataSp
   return names;
 }
 
-// The images under one class folder, its subfolders included, sorted.
-std::vector<std::string> class_files(const fs::path& dir, const config::DataSpec& spec) {
-  std::vector<std::string> files;
-  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator();
-       ++it) {
-    const fs::path& p = it->path();
-    if (ignored(p, spec.ignore)) {
-      if (it->is_directory()) it.disable_recursion_pending();
+// Adds the images under `dir` to `files`, following links as torchvision's ImageFolder does.
+// `inside` holds the real paths of the folders being walked: a link back to one of them is a
+// loop, reported rather than walked until the path grows too long.
+void add_images(const fs::path& dir, const config::DataSpec& spec, std::vector<fs::path>& inside,
+                std::vector<std::string>& files) {
+  inside.push_back(fs::canonical(dir));
+  for (const auto& p : sorted_entries(dir)) {
+    if (ignored(p, spec.ignore)) continue;
+    if (followed_type(p) == fs::file_type::directory) {
+      if (std::find(inside.begin(), inside.end(), fs::canonical(p)) != inside.end())
+        throw RuntimeError(p.string() +
+                           ": leads back to a folder it is in, through a symbolic link (a loop)");
+      add_images(p, spec, inside, files);
       continue;
     }
-    if (it->is_directory()) continue;
     if (!is_image_name(p))
       throw RuntimeError(p.string() +
                          ": not a .png, .jpg or .jpeg file (add a pattern for it to data.ignore "
                          "to skip it)");
     files.push_back(p.string());
   }
+  inside.pop_back();
+}
+
+// The images under one class folder, its subfolders included, sorted.
+std::vector<std::string> class_files(const fs::path& dir, const config::DataSpec& spec) {
+  std::vector<std::string> files;
+  std::vector<fs::path> inside;
+  add_images(dir, spec, inside, files);
   std::sort(files.begin(), files.end());
   if (files.empty()) throw RuntimeError(dir.string() + ": an empty class folder (no images)");
   return files;

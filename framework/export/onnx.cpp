@@ -224,12 +224,17 @@ void check_onnx(const std::string& bytes) {
 
 namespace {
 
-// Before any work: the file's folder must exist (write_file_atomic names only its temporary file).
+// Before any work: the file's folder must exist (write_file_atomic names only its temporary file),
+// and an existing file is replaced only when it is an .onnx file, so that a slip of the tongue
+// (`dlx export RUN RUN/checkpoint.pt`) cannot put a model over a run's weights or anything else.
 void require_writable(const std::filesystem::path& file) {
   const std::filesystem::path parent =
       file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
   if (std::filesystem::is_directory(file))
     throw RuntimeError(file.string() + ": cannot write: it is a folder");
+  if (std::filesystem::exists(file) && file.extension() != ".onnx")
+    throw RuntimeError(file.string() +
+                       ": will not write over it: dlx export replaces only .onnx files");
   if (!std::filesystem::is_directory(parent))
     throw RuntimeError(file.string() + ": cannot write: no folder " + parent.string());
 }

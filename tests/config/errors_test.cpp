@@ -146,6 +146,56 @@ TEST_CASE("broken YAML gives the parser's position") {
         "DIR/exp.yaml:2:22: error: invalid YAML: illegal flow end");
 }
 
+namespace {
+// Nine levels of ten aliases: a 555-byte file that is a tree of 10^9 nodes to any walk of it.
+std::string billion_laughs() {
+  std::string text = "model: m.yaml\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int level = 1; level < 9; ++level) {
+    const std::string name = "l" + std::to_string(level), below = "*l" + std::to_string(level - 1);
+    text += name + ": &" + name + " [" + below;
+    for (int i = 1; i < 10; ++i) text += ", " + below;
+    text += "]\n";
+  }
+  return text + "name: *l8\n";
+}
+}  // namespace
+
+TEST_CASE("aliases that expand a small file to 10^9 nodes are refused, not walked") {
+  CHECK(error_of(billion_laughs()) ==
+        "DIR/exp.yaml:2:35: error: l3: aliases (*name) expand the YAML to more than 8880 nodes "
+        "(the bound: 16 per byte of the file, at least 4096)");
+  // An alias inside its own anchor is a tree without end.
+  CHECK(error_of("model: m.yaml\nname: &a [*a]\n") ==
+        "DIR/exp.yaml:2:7: error: name: the YAML nests too deep: at most 100 levels");
+}
+
+TEST_CASE("nesting too deep says so, with the bound") {
+  const std::string deep = "model: m.yaml\nname: " + std::string(101, '[') + std::string(101, ']');
+  CHECK(error_of(deep) ==
+        "DIR/exp.yaml:2:107: error: name: the YAML nests too deep: at most 100 levels");
+  // Past yaml-cpp's own bound (500 levels), its parser stops: the same words, not "bad file".
+  const std::string deeper =
+      "model: m.yaml\nname: " + std::string(600, '[') + std::string(600, ']');
+  CHECK(error_of(deeper).rfind("DIR/exp.yaml:2:", 0) == 0);
+  CHECK(error_of(deeper).find(": error: the YAML nests too deep: at most 100 levels") !=
+        std::string::npos);
+}
+
+TEST_CASE("bytes that are not UTF-8 in a value or a key are refused, naming the key") {
+  CHECK(error_of("model: m.yaml\nname: caf\xe9\n") ==
+        "DIR/exp.yaml:2:7: error: name: expected UTF-8 text, found the byte 0xe9 (at byte 4 of "
+        "the value)");
+  CHECK(error_of("model: m.yaml\ntrain:\n  caf\xc3: 1\n") ==
+        "DIR/exp.yaml:3:3: error: train: expected UTF-8 text, found the byte 0xc3 (at byte 4 of "
+        "the value)");
+  // Overlong forms and UTF-16 surrogates are not UTF-8 either; real characters are.
+  CHECK(error_of("model: m.yaml\nname: \xc0\xaf\n").find("found the byte 0xc0") !=
+        std::string::npos);
+  CHECK(error_of("model: m.yaml\nname: \xed\xa0\x80\n").find("found the byte 0xed") !=
+        std::string::npos);
+  CHECK(error_of("model: m.yaml\nname: caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x99\x82\n") == "");
+}
+
 TEST_CASE("a missing model file is named") {
   CHECK(error_of("model: nothere.yaml\n") ==
         "DIR/nothere.yaml: error: cannot read file (missing or unreadable)");

@@ -7,6 +7,8 @@
 #include <ATen/ops/full.h>
 #include <ATen/ops/randint.h>
 
+#include <zlib.h>
+
 #include <nlohmann/json.hpp>
 
 #include "framework/core/files.h"
@@ -179,6 +181,49 @@ TEST_CASE("a val/ folder is the validation split, and limits keep every class") 
   CHECK(d.train.size() == 6);
   for (int64_t c = 0; c < 3; ++c) CHECK(d.train.labels.eq(c).sum().item<int64_t>() == 2);
   CHECK(data::has_validation(spec));
+}
+
+TEST_CASE("linked class folders and subfolders are followed; a loop of links is one line") {
+  testing::TempDir dir, elsewhere;
+  write_dataset(dir, 4, /*vary=*/false);
+  write_class(elsewhere, "d", 4, 9, /*vary=*/false);
+  write_class(elsewhere, "more", 2, 1, /*vary=*/false);
+  fs::create_directory_symlink(elsewhere.path() / "d", dir.path() / "train/d");
+  fs::create_directory_symlink(elsewhere.path() / "more", dir.path() / "train/a/more");
+  config::DataSpec spec = folder_spec(dir.path());
+  spec.channels = 1;
+  data::Dataset d = data::load_dataset(spec);
+  CHECK(d.class_names == std::vector<std::string>{"a", "b", "c", "d"});
+  CHECK(d.train.size() == 3 * 4 + 4 + 2);
+  CHECK(d.train.labels.eq(0).sum().item<int64_t>() == 4 + 2);
+
+  // A link from inside the linked folder back to the class: followed, it would never end.
+  fs::create_directory_symlink(dir.path() / "train/a", elsewhere.path() / "more/back");
+  CHECK(testing::runtime_error([&] { data::load_dataset(spec); }) ==
+        (dir.path() / "train/a/more/back").string() +
+            ": leads back to a folder it is in, through a symbolic link (a loop)");
+}
+
+TEST_CASE("images larger than 32768 pixels on a side are refused from their headers") {
+  // A PNG whose IHDR claims 40000 x 12 (its CRC made right): no decoder allocates for it.
+  std::string png = data::encode_png(noise(1, 12, 12, 1));
+  const unsigned char wide[4] = {0x00, 0x00, 0x9c, 0x40};  // 40000, big-endian
+  png.replace(16, 4, reinterpret_cast<const char*>(wide), 4);
+  const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17);
+  const unsigned char crc_bytes[4] = {
+      static_cast<unsigned char>(crc >> 24), static_cast<unsigned char>(crc >> 16),
+      static_cast<unsigned char>(crc >> 8), static_cast<unsigned char>(crc)};
+  png.replace(29, 4, reinterpret_cast<const char*>(crc_bytes), 4);
+  CHECK(testing::runtime_error([&] { data::read_image_header(png, "wide.png"); }) ==
+        "wide.png: not a readable PNG (image width exceeds user limit)");
+
+  // A JPEG whose start-of-frame claims 12 x 40000.
+  std::string jpeg = data::encode_jpeg(noise(3, 12, 12, 2), 90);
+  const size_t sof = jpeg.find("\xff\xc0");
+  REQUIRE(sof != std::string::npos);
+  jpeg.replace(sof + 7, 2, reinterpret_cast<const char*>(wide + 2), 2);
+  CHECK(testing::runtime_error([&] { data::read_image_header(jpeg, "wide.jpg"); }) ==
+        "wide.jpg: a JPEG of 40000x12 pixels");
 }
 
 TEST_CASE("bad files stop the load naming the first, unless skip_bad counts and skips them") {

@@ -85,20 +85,39 @@ TEST_CASE("keys with the same last part are labelled in full; odd characters are
   CHECK(labels(twice)[0] == "train_size=8,size=4");
 }
 
-TEST_CASE("a bad swept value is an error naming the sweep entry") {
+TEST_CASE(
+    "a swept key or value the experiment does not take is an error at its place in the file") {
   testing::TempDir dir;
   dir.write("m.yaml", kModel);
   auto file = dir.write("exp.yaml", "model: m.yaml\nsweep:\n  train.optimizer.lr: [0.1, fast]\n");
-  auto points = sweep::expand({file}, {}).points;
-  CHECK(
-      testing::config_error([&] { sweep::load_point(points[1]); }) ==
-      "sweep train.optimizer.lr=fast: error: train.optimizer.lr: expected a number, found 'fast'");
+  CHECK(testing::config_error([&] { sweep::expand({file}, {}); }) ==
+        file.string() + ":3:29: error: train.optimizer.lr: expected a number, found 'fast'");
+  auto unknown = dir.write("unknown.yaml", "model: m.yaml\nsweep:\n  train.optimizer.lrr: [0.1]\n");
+  CHECK(testing::config_error([&] { sweep::check_sweep(unknown, {}); }) ==
+        unknown.string() +
+            ":3:25: error: train.optimizer.lrr: expected one of the keys betas, eps, lr, momentum, "
+            "nesterov, type, weight_decay, found unknown key 'lrr'; did you mean 'lr'?");
+  auto drawn =
+      dir.write("drawn.yaml",
+                "model: m.yaml\nsweep:\n  data.batch_size: {uniform: [0.5, 4]}\n  samples: 2\n");
+  CHECK(testing::config_error([&] { sweep::check_sweep(drawn, {}); }) ==
+        drawn.string() + ":3:20: error: data.batch_size: expected an integer, found '0.5'");
   auto bad = dir.write("bad.yaml", "model: m.yaml\nsweep:\n  train.optimizer.lr: 0.1\n");
   CHECK(testing::config_error([&] { sweep::expand({bad}, {}).points; }) ==
         bad.string() +
             ":3:23: error: sweep.train.optimizer.lr: expected a non-empty list of values, or a "
             "distribution, found "
             "'0.1'");
+}
+
+TEST_CASE("sweep.samples: 0 is an error at its line") {
+  testing::TempDir dir;
+  dir.write("m.yaml", kModel);
+  auto file =
+      dir.write("exp.yaml",
+                "model: m.yaml\nsweep:\n  train.optimizer.lr: {uniform: [0.1, 1]}\n  samples: 0\n");
+  CHECK(testing::config_error([&] { sweep::check_sweep(file, {}); }) ==
+        file.string() + ":4:12: error: sweep.samples: expected an integer >= 1, found '0'");
 }
 
 TEST_CASE("split_values keeps a function call's commas") {

@@ -5,6 +5,7 @@
 #include "framework/core/error.h"
 #include "framework/core/files.h"
 #include "framework/report/run_folder.h"
+#include "framework/config/sweep_points.h"
 #include "framework/sweep/runner.h"
 #include "framework/sweep/slurm.h"
 #include "framework/train/progress.h"
@@ -13,6 +14,9 @@
 namespace dlx::tools {
 
 namespace {
+// More runs at once than any one machine has cores: a typo, not a plan.
+constexpr int64_t kMostJobs = 4096;
+
 struct SweepArgs {
   std::vector<std::string> files;
   std::vector<std::string> sets;
@@ -22,6 +26,7 @@ struct SweepArgs {
   bool slurm = false;
   int point = -1;
   int64_t samples = 0;
+  int64_t slurm_throttle = 0;
 };
 
 // This program's sweep arguments for a cluster task: absolute paths, the sweep's name and runs
@@ -55,11 +60,10 @@ void add_sweep_command(CLI::App& app, Command& chosen) {
          "interval(lo,hi) and tag(log,interval(lo,hi)); e.g. --set train.optimizer.lr=0.01,0.1")
       ->take_all()
       ->allow_extra_args(false);
-  cmd->add_option("--samples", args->samples,
-                  "points to draw for keys given distributions (overrides sweep.samples)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--jobs,-j", args->jobs, "runs at once (CPU threads are divided between them)")
-      ->check(CLI::PositiveNumber);
+  CLI::Option* samples =
+      cmd->add_option("--samples", args->samples,
+                      "points to draw for keys given distributions (overrides sweep.samples)");
+  cmd->add_option("--jobs,-j", args->jobs, "runs at once (CPU threads are divided between them)");
   cmd->add_option("--devices", args->devices,
                   "devices given round-robin to running jobs, e.g. cuda:0,cuda:1");
   cmd->add_option("--runs", args->runs, "runs root (default $DLX_RUNS, else ./runs)");
@@ -68,12 +72,20 @@ void add_sweep_command(CLI::App& app, Command& chosen) {
   cmd->add_flag("--dry-run", args->dry_run,
                 "list the points and stop (with --slurm: print the script, write nothing)");
   cmd->add_flag("--slurm", args->slurm,
-                "write runs/<sweep>/sweep.sbatch, a Slurm job array whose task i runs point i");
-  cmd->add_option("--point", args->point,
-                  "run only point I (0-based), as one task of a job array does")
-      ->check(CLI::NonNegativeNumber);
-  cmd->callback([args, &chosen] {
-    chosen = [args] {
+                "write runs/<sweep>/sweep.sbatch, a Slurm job array whose task i runs point i "
+                "(several points, when the sweep has more than the cluster's MaxArraySize)");
+  CLI::Option* throttle =
+      cmd->add_option("--slurm-throttle", args->slurm_throttle,
+                      "with --slurm: at most N of the array's tasks run at once (sbatch's %N)");
+  CLI::Option* point = cmd->add_option(
+      "--point", args->point, "run only point I (0-based), as one task of a job array does");
+  cmd->callback([args, samples, throttle, point, &chosen] {
+    chosen = [args, samples, throttle, point] {
+      if (point->count()) check_count("--point", args->point, 0, sweep::kMostPoints - 1);
+      if (samples->count()) check_count("--samples", args->samples, 1, sweep::kMostPoints);
+      if (throttle->count())
+        check_count("--slurm-throttle", args->slurm_throttle, 1, sweep::kMostPoints);
+      check_count("--jobs", args->jobs, 1, kMostJobs);
       std::vector<std::filesystem::path> files(args->files.begin(), args->files.end());
       const sweep::Sweep search = sweep::expand(files, args->sets, args->samples);
       const std::vector<sweep::Point>& points = search.points;
@@ -88,8 +100,9 @@ void add_sweep_command(CLI::App& app, Command& chosen) {
               "successive halving must; run the search as one job instead, e.g. srun dlx sweep "
               "FILE --jobs N");
         }
+        const sweep::SlurmArray array{sweep::slurm_max_array_size(), args->slurm_throttle};
         std::string script =
-            sweep::slurm_script(options, points.size(), task_command(*args, options));
+            sweep::slurm_script(options, points.size(), task_command(*args, options), array);
         if (args->dry_run) {
           std::cout << script;
           return 0;
@@ -97,8 +110,9 @@ void add_sweep_command(CLI::App& app, Command& chosen) {
         const auto file = options.runs_root / options.name / "sweep.sbatch";
         std::filesystem::create_directories(file.parent_path());
         write_file_atomic(file, script);
-        std::cout << "wrote " << file.string() << " (" << points.size()
-                  << " tasks); submit it with: sbatch " << file.string() << "\n";
+        const sweep::SlurmLayout layout = sweep::slurm_layout(points.size(), array.max_array_size);
+        std::cout << "wrote " << file.string() << " (" << points.size() << " points in "
+                  << layout.tasks << " tasks); submit it with: sbatch " << file.string() << "\n";
         return 0;
       }
       if (args->dry_run) {

@@ -1,11 +1,12 @@
 // `dlx validate FILE`: everything `dlx run` checks before training (config, shapes, data files,
-// device), without training.
+// device), without training, and the file's `sweep:` section as `dlx sweep` would check it.
 #include <fmt/format.h>
 
 #include <iostream>
 
-#include "framework/experiment/experiment.h"
+#include "framework/config/sweep_points.h"
 #include "framework/data/dataset.h"
+#include "framework/experiment/experiment.h"
 #include "framework/nn/builder.h"
 #include "framework/train/environment.h"
 #include "tools/dlx/commands.h"
@@ -27,8 +28,9 @@ void add_validate_command(CLI::App& app, Command& chosen) {
   add_set_option(*cmd, args->sets);
   cmd->callback([args, &chosen] {
     chosen = [args] {
-      config::ExperimentSpec spec =
-          experiment::load(args->file, parse_overrides(args->sets));
+      const std::vector<config::Override> overrides = parse_overrides(args->sets);
+      config::ExperimentSpec spec = experiment::load(args->file, overrides);
+      sweep::check_sweep(args->file, overrides);
       nn::Network net = experiment::build_network(spec);
       c10::Device device = train::resolve_device(spec.train.device);
       data::Dataset data = data::load_dataset(spec.data, uint64_t(spec.train.seed));

@@ -38,6 +38,9 @@ void add_stop_after_option(CLI::App& command, int64_t& stop_after);
 /// The arguments of `dlx run` or `dlx resume` for one run of a sweep (defined beside their
 /// options, in cmd_run.cpp).
 std::vector<std::string> child_run_arguments(const sweep::RunRequest& request);
+/// Refuses a count typed for `option` outside [lo, hi] in one line, before any work (CLI11's
+/// PositiveNumber would name its range as running up to the largest double, 309 digits long).
+void check_count(const std::string& option, int64_t value, int64_t lo, int64_t hi);
 /// Parses the `--set` texts.
 std::vector<config::Override> parse_overrides(const std::vector<std::string>& sets);
 

@@ -39,6 +39,14 @@ void add_stop_after_option(CLI::App& command, int64_t& stop_after) {
       ->check(CLI::PositiveNumber);
 }
 
+void check_count(const std::string& option, int64_t value, int64_t lo, int64_t hi) {
+  if (value < lo || value > hi) {
+    throw ConfigError({option}, "",
+                      "an integer from " + std::to_string(lo) + " to " + std::to_string(hi),
+                      std::to_string(value));
+  }
+}
+
 std::vector<config::Override> parse_overrides(const std::vector<std::string>& sets) {
   std::vector<config::Override> out;
   for (const auto& text : sets) out.push_back(config::parse_override(text));
