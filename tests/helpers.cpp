@@ -53,6 +53,22 @@ fs::path source_dir() {
   return DLX_SOURCE_DIR;
 }
 
+ScopedEnv::ScopedEnv(std::string name, const std::optional<std::string>& value)
+    : name_(std::move(name)) {
+  if (const char* now = std::getenv(name_.c_str())) before_ = now;
+  if (value)
+    setenv(name_.c_str(), value->c_str(), 1);
+  else
+    unsetenv(name_.c_str());
+}
+
+ScopedEnv::~ScopedEnv() {
+  if (before_)
+    setenv(name_.c_str(), before_->c_str(), 1);
+  else
+    unsetenv(name_.c_str());
+}
+
 TempDir::TempDir() {
   std::string pattern = (fs::temp_directory_path() / "dlx-test-XXXXXX").string();
   if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,20 @@ namespace dlx::testing {
 
 /// The repository's root, for the shipped models and experiments.
 std::filesystem::path source_dir();
+
+/// Sets an environment variable (or unsets it, for nullopt) until the object dies, then puts back
+/// what was there: a test must not leave the process's environment changed for the next.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, const std::optional<std::string>& value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> before_;
+};
 
 /// A fresh, empty folder under the system's temporary folder, removed when the object dies.
 class TempDir {

@@ -88,14 +88,13 @@ model:
 data: {dataset: cifar10, batch_size: 50, val_split: 0.2}
 train: {epochs: 1, device: cpu, threads: 1}
 )");
-  setenv("DLX_DATA", dir.path().c_str(), 1);
+  testing::ScopedEnv env("DLX_DATA", dir.path().string());
   auto spec = experiment::load(file);
   CHECK(spec.model.input == std::vector<int64_t>{3, 32, 32});
   std::ostringstream out;
   train::RunOptions options;
   options.runs_root = dir.path() / "runs";
   auto outcome = train::run_experiment(spec, options, out);
-  unsetenv("DLX_DATA");
   CAPTURE(out.str());
   CHECK(outcome.status == report::RunStatus::kCompleted);
   CHECK(out.str().find("data: cifar10 from " + (dir.path() / "cifar10").string() +

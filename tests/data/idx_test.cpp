@@ -103,7 +103,7 @@ TEST_CASE("a data root is searched in data.root, then $DLX_DATA/<dataset>") {
   data::write_idx(dir.path() / "mnist/t10k-labels-idx1-ubyte", labels(2), false);
   config::DataSpec spec;
   spec.dataset = "mnist";
-  setenv("DLX_DATA", dir.path().c_str(), 1);
+  std::optional<testing::ScopedEnv> env(std::in_place, "DLX_DATA", dir.path().string());
   CHECK(data::find_data_root(spec, data::idx_folder()) == dir.path() / "mnist");
   data::Dataset d = data::load_dataset(spec);
   CHECK(d.train.images.sizes().vec() == std::vector<int64_t>{6, 1, 2, 3});
@@ -111,7 +111,7 @@ TEST_CASE("a data root is searched in data.root, then $DLX_DATA/<dataset>") {
   CHECK((d.train.labels.scalar_type() == at::kLong));
   spec.train_limit = 4;
   CHECK(data::load_dataset(spec).train.size() == 4);
-  unsetenv("DLX_DATA");
+  env.reset();
   spec.root = (dir.path() / "nowhere").string();
   CHECK(testing::runtime_error([&] { data::find_data_root(spec, data::idx_folder()); }) ==
         "data.root " + spec.root + ": no train-images-idx3-ubyte[.gz] there");

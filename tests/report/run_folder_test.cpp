@@ -23,10 +23,12 @@ TEST_CASE("run folders started in the same second never collide and sort by time
 }
 
 TEST_CASE("the runs root comes from the flag, then $DLX_RUNS, then ./runs") {
-  setenv("DLX_RUNS", "/tmp/elsewhere", 1);
-  CHECK(report::runs_root("mine") == "mine");
-  CHECK(report::runs_root("") == "/tmp/elsewhere");
-  unsetenv("DLX_RUNS");
+  {
+    testing::ScopedEnv runs("DLX_RUNS", "/tmp/elsewhere");
+    CHECK(report::runs_root("mine") == "mine");
+    CHECK(report::runs_root("") == "/tmp/elsewhere");
+  }
+  testing::ScopedEnv none("DLX_RUNS", std::nullopt);
   CHECK(report::runs_root("") == "runs");
 }
 
