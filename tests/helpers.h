@@ -104,6 +104,15 @@ inline report::EpochRecord epoch_record(int64_t epoch, double train_loss, double
 /// Exits with 77 when the tests run under ctest (DLX_TEST_SKIP_CODE set); returns otherwise.
 void end_as_skipped(const std::string& why);
 
+/// Skips the test in the sanitizer build, where ctest reports it skipped; the release build runs
+/// it. For tests whose time goes to LibTorch's or Python's work, not to code of ours that no other
+/// test runs under the sanitizers: `why` names what does (docs/development.md, "Tests and CI").
+#ifdef __SANITIZE_ADDRESS__
+#define DLX_RELEASE_ONLY(why) DLX_SKIP(std::string("release build only, not under ASan: ") + why)
+#else
+#define DLX_RELEASE_ONLY(why) (void)0
+#endif
+
 /// Perturbs the 1-d parameters (biases, batch norm's scale and shift) so that none keeps its
 /// initial constant, and gives batch norm running statistics by one training-mode pass: weights
 /// with which a wrong layer shows in the output.

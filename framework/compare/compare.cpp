@@ -8,9 +8,9 @@
 #include <set>
 
 #include "framework/config/experiment.h"
-#include "framework/metrics/metric.h"
 #include "framework/core/error.h"
 #include "framework/core/files.h"
+#include "framework/metrics/metric.h"
 #include "framework/report/sweep_index.h"
 
 namespace dlx::compare {

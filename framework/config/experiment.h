@@ -115,26 +115,28 @@ struct SyntheticSpec {
 
 struct DataSpec {
   std::string dataset = "fashion-mnist";  // a name in data::builtin_datasets()
-  std::string root;                    // the dataset's folder; "" = search (not for folder)
-  Size2 resize;                        // size after bilinear resize; 0 = native size
-  int64_t channels = 0;                // folder: 1 or 3 (converted); 0 = the first image's
-  CacheKind cache = CacheKind::kAuto;  // folder: decoded images kept in memory or not
-  bool skip_bad = false;               // folder: skip (and count) undecodable images
-  std::vector<std::string> ignore;     // folder: file-name patterns that are not images
-  int64_t batch_size = 256;            // examples per training step
-  int64_t train_limit = 0;             // use only the first N training examples; 0 = all
-  int64_t test_limit = 0;              // use only the first N test examples; 0 = all
-  bool prefetch = true;                // prepare the next batch while this one trains
-  double val_split = 0;                // share of the training set held out; 0 = none
-  NormalizeSpec normalize;             // per-channel (x - mean) / std after scaling to [0, 1]
-  std::vector<AugmentSpec> augment;    // applied to training batches, in order
-  SyntheticSpec synthetic;             // used when dataset is "synthetic"
+  std::string root;                       // the dataset's folder; "" = search (not for folder)
+  Size2 resize;                           // size after bilinear resize; 0 = native size
+  int64_t channels = 0;                   // folder: 1 or 3 (converted); 0 = the first image's
+  CacheKind cache = CacheKind::kAuto;     // folder: decoded images kept in memory or not
+  bool skip_bad = false;                  // folder: skip (and count) undecodable images
+  std::vector<std::string> ignore;        // folder: file-name patterns that are not images
+  int64_t batch_size = 256;               // examples per training step
+  int64_t train_limit = 0;                // use only the first N training examples; 0 = all
+  int64_t test_limit = 0;                 // use only the first N test examples; 0 = all
+  bool prefetch = true;                   // prepare the next batch while this one trains
+  double val_split = 0;                   // share of the training set held out; 0 = none
+  NormalizeSpec normalize;                // per-channel (x - mean) / std after scaling to [0, 1]
+  std::vector<AugmentSpec> augment;       // applied to training batches, in order
+  SyntheticSpec synthetic;                // used when dataset is "synthetic"
   /// The file this spec was read from, to locate keys in messages of later checks (the data
   /// floor's); null for a spec made in code.
   std::shared_ptr<const Tree> source;
 
   /// Where `key` ("data.normalize") was written, or an empty Location.
-  Location locate(const std::string& key) const { return source ? source->locate(key) : Location{}; }
+  Location locate(const std::string& key) const {
+    return source ? source->locate(key) : Location{};
+  }
 
   template <class V>
   void visit(V& v) {

@@ -4,8 +4,8 @@
 #include <set>
 
 #include "framework/config/reader.h"
-#include "framework/core/error.h"
 #include "framework/config/sweep_search.h"
+#include "framework/core/error.h"
 
 namespace dlx::sweep {
 

@@ -2,8 +2,8 @@
 // `sweep:` section and from `--set key=a,b,c` on the command line), times the rows drawn for keys
 // given distributions (search.h), repeated over seeds, for one or several experiment files. Each
 // point is an experiment file plus overrides, with a label that names its folder: `lr=0.03,seed=1`.
-// The sweep section is configuration, so this file (and sweep_search.h) is in the config floor, which
-// the fuzzer builds alone; framework/sweep plans and runs the points.
+// The sweep section is configuration, so this file (and sweep_search.h) is in the config floor,
+// which the fuzzer builds alone; framework/sweep plans and runs the points.
 #pragma once
 
 #include <filesystem>

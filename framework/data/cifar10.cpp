@@ -96,7 +96,9 @@ DatasetEntry cifar10_dataset() {
   return {"cifar10",
           "32x32 colour images, 10 classes (the official binary version's .bin files)",
           {"data.root"},
-          [](const config::DataSpec&) { return StoredGeometry{3, kSide, kSide, 10}; },
+          [](const config::DataSpec&) {
+            return StoredGeometry{3, kSide, kSide, 10};
+          },
           [](const config::DataSpec& spec) { return read_cifar10(find_data_root(spec, folder)); },
           {},
           {}};

@@ -46,8 +46,8 @@ fs::path find_data_root(const config::DataSpec& spec, const DataFolder& folder) 
   }
   std::vector<std::string> names;
   for (const auto& t : tried) names.push_back(t.string());
-  throw RuntimeError("dataset " + spec.dataset + " not found; looked in " + join(names) +
-                     " for " + folder.shown +
+  throw RuntimeError("dataset " + spec.dataset + " not found; looked in " + join(names) + " for " +
+                     folder.shown +
                      " (set data.root or $DLX_DATA; Debian's dataset-fashion-mnist package "
                      "installs Fashion-MNIST)");
 }
@@ -121,9 +121,8 @@ std::optional<Problem> normalize_misfit(const config::NormalizeSpec& n, int64_t 
   if (n.kind != config::NormalizeKind::kGiven || int64_t(n.mean.size()) == channels)
     return std::nullopt;
   return Problem{"data.normalize", std::to_string(n.mean.size()) +
-                                       " means and stds for images of " +
-                                       std::to_string(channels) + " channel" +
-                                       (channels == 1 ? "" : "s")};
+                                       " means and stds for images of " + std::to_string(channels) +
+                                       " channel" + (channels == 1 ? "" : "s")};
 }
 
 }  // namespace
@@ -132,7 +131,8 @@ Geometry geometry(const config::DataSpec& spec) {
   const StoredGeometry stored = dataset_entry(spec).stored(spec);
   // data.channels converts a folder's images; other datasets' channels are what they store.
   const int64_t channels = stored.from_files && spec.channels ? spec.channels : stored.channels;
-  config::Size2 size = spec.resize.empty() ? config::Size2{stored.height, stored.width} : spec.resize;
+  config::Size2 size =
+      spec.resize.empty() ? config::Size2{stored.height, stored.width} : spec.resize;
   std::optional<Problem> misfit = augment_misfit(spec.augment, size);
   if (!misfit) misfit = normalize_misfit(spec.normalize, channels);
   const bool images_decided = stored.from_files && (spec.channels == 0 || spec.resize.empty());

@@ -140,4 +140,19 @@ Dataset read_idx_dataset(const config::DataSpec& spec, const std::vector<std::st
   return d;
 }
 
+DatasetEntry idx_dataset(std::string name, std::string help, std::vector<std::string> classes) {
+  const int64_t count = int64_t(classes.size());
+  return {std::move(name),
+          std::move(help),
+          {"data.root"},
+          [count](const config::DataSpec&) {
+            return StoredGeometry{1, 28, 28, count};
+          },
+          [classes = std::move(classes)](const config::DataSpec& spec) {
+            return read_idx_dataset(spec, classes);
+          },
+          {},
+          {}};
+}
+
 }  // namespace dlx::data

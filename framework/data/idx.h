@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "framework/data/dataset.h"
+#include "framework/data/registry.h"
 
 namespace dlx::data {
 
@@ -29,5 +30,8 @@ const DataFolder& idx_folder();
 
 /// An IDX dataset (MNIST's layout: train- and t10k- images and labels) from its folder.
 Dataset read_idx_dataset(const config::DataSpec& spec, const std::vector<std::string>& classes);
+
+/// The registry entry of a dataset in MNIST's IDX layout: 28x28 gray images of these classes.
+DatasetEntry idx_dataset(std::string name, std::string help, std::vector<std::string> classes);
 
 }  // namespace dlx::data

@@ -41,14 +41,12 @@ void check_input(const config::ExperimentSpec& spec, const data::Geometry& data)
                                  spec.data.root +
                                  " give it (set data.resize or data.channels, or change the "
                                  "model's input)");
-  throw ConfigError(spec.locate("model.input"), "model.input",
-                    config::Json(data.input).dump() + " as the data gives it (dataset " +
-                        spec.data.dataset + ", resize " +
-                        config::Json(config::Codec<config::Size2>::encode(spec.data.resize))
-                            .dump() +
-                        ")",
-                    config::Json(spec.model.input).dump(),
-                    "set data.resize or change the model's input");
+  throw ConfigError(
+      spec.locate("model.input"), "model.input",
+      config::Json(data.input).dump() + " as the data gives it (dataset " + spec.data.dataset +
+          ", resize " +
+          config::Json(config::Codec<config::Size2>::encode(spec.data.resize)).dump() + ")",
+      config::Json(spec.model.input).dump(), "set data.resize or change the model's input");
 }
 
 }  // namespace

@@ -55,7 +55,8 @@ std::string gelu(GraphWriter& g, const std::string& name, const std::string& x) 
 }
 
 std::string activation(GraphWriter& g, const std::string& name, const std::string& x,
-                       nn::Activation a, double leaky_slope = 0.01) {
+                       nn::Activation a,
+                       double leaky_slope = torch::nn::LeakyReLUOptions().negative_slope()) {
   switch (a) {
     case nn::Activation::kReLU:
       return g.node("Relu", name, {x});

@@ -44,8 +44,10 @@ MetricKey criterion(const std::string& name, const std::string& key, const Locat
   if (const auto test = parse_metric(name)) {
     const std::string& m = test->metric->name;
     throw ConfigError::plain(where, key,
-                             name + " is measured on the test split, which must not choose: use "
-                             "val_" + m + " (with data.val_split) or train_" + m);
+                             name +
+                                 " is measured on the test split, which must not choose: use "
+                                 "val_" +
+                                 m + " (with data.val_split) or train_" + m);
   }
   throw ConfigError(where, key, "one of " + join(names), "'" + name + "'",
                     did_you_mean(name, names));

@@ -44,7 +44,7 @@ torch::Tensor activate(Activation activation, const torch::Tensor& x) {
     case Activation::kGELU:
       return torch::gelu(x);
     case Activation::kLeakyReLU:
-      return torch::leaky_relu(x, 0.01);
+      return torch::leaky_relu(x, torch::nn::LeakyReLUOptions().negative_slope());
     case Activation::kNone:
       break;
   }
@@ -269,9 +269,10 @@ BuiltLayer build_local_response_norm(const LocalResponseNormArgs& a, const Build
   return {torch::nn::AnyModule(torch::nn::LocalResponseNorm(options)), in.shape, 0};
 }
 
+// Defaults from LibTorch's own options, where PyTorch documents them.
 struct BatchNormArgs {
-  double eps = 1e-5;
-  double momentum = 0.1;
+  double eps = torch::nn::BatchNormOptions(1).eps();
+  double momentum = *torch::nn::BatchNormOptions(1).momentum();
   bool affine = true;
   bool track_running_stats = true;
 
@@ -362,7 +363,7 @@ BuiltLayer build_activation(const NoArgs&, const BuildInput& in) {
 }
 
 struct LeakyReluArgs {
-  double negative_slope = 0.01;
+  double negative_slope = torch::nn::LeakyReLUOptions().negative_slope();
 
   template <class V>
   void visit(V& v) {

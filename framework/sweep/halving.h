@@ -20,7 +20,6 @@
 
 namespace dlx::sweep {
 
-
 /// The rungs of a search of `points` points: the epochs at which they are compared, and how many
 /// go on past each.
 struct Ladder {

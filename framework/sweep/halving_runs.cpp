@@ -28,9 +28,9 @@ int64_t common_epochs(const HalvingSpec& spec, const std::vector<Plan>& plans) {
                                    " has " + std::to_string(p.epochs));
     }
     if (metrics::parse_metric(spec.metric)->needs_validation() && !p.has_validation) {
-      throw ConfigError::plain({p.point->file.string()}, "sweep.halving.metric",
-                               spec.metric +
-                                   " needs a validation split: set data.val_split (e.g. 0.1)");
+      throw ConfigError::plain(
+          {p.point->file.string()}, "sweep.halving.metric",
+          spec.metric + " needs a validation split: set data.val_split (e.g. 0.1)");
     }
   }
   return plans[0].epochs;
@@ -125,8 +125,7 @@ std::string HalvingRuns::describe() const {
   for (int64_t r : ladder.rungs) rungs.push_back(std::to_string(r));
   for (size_t k : ladder.keep) kept.push_back(std::to_string(k));
   return fmt::format("successive halving by {}: rungs at epochs {}, with {} points",
-                     halving_.spec().metric, fmt::join(rungs, ", "),
-                     fmt::join(kept, ", "));
+                     halving_.spec().metric, fmt::join(rungs, ", "), fmt::join(kept, ", "));
 }
 
 }  // namespace dlx::sweep

@@ -24,7 +24,8 @@ void move_aside(const fs::path& folder, const std::string& why) {
 
 Plan decide(const Point& point, const fs::path& folder) {
   config::ExperimentSpec spec = experiment::load(point.file, point.overrides);
-  experiment::build_network(spec);  // shapes too: every point is checked before the first run starts
+  experiment::build_network(
+      spec);  // shapes too: every point is checked before the first run starts
   Plan plan;
   plan.point = &point;
   plan.folder = folder;

@@ -165,9 +165,8 @@ EpochState load_train_state(const fs::path& folder, torch::optim::Optimizer& opt
       if (!m.batch_sum) continue;
       // States from before the metric registry hold acc's sum as "correct".
       const std::string older = m.name == "acc" ? "correct" : "";
-      s.metric_sums[m.name] =
-          read_number(archive, "metric_sum_" + m.name,
-                      older.empty() ? 0.0 : read_number(archive, older, 0.0));
+      s.metric_sums[m.name] = read_number(archive, "metric_sum_" + m.name,
+                                          older.empty() ? 0.0 : read_number(archive, older, 0.0));
     }
     s.examples = int64_t(read_number(archive, "examples"));
     s.seconds = read_number(archive, "seconds");

@@ -8,8 +8,7 @@ namespace {
 
 // train.select's metric: a validation figure (auto: val_acc when there is validation), or none
 // for the last epoch.
-std::optional<metrics::MetricKey> selection_metric(config::SelectKind select,
-                                                   bool has_validation) {
+std::optional<metrics::MetricKey> selection_metric(config::SelectKind select, bool has_validation) {
   switch (select) {
     case config::SelectKind::kAuto:
       if (has_validation) return metrics::parse_metric("val_acc");

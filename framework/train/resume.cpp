@@ -5,10 +5,10 @@
 
 #include <ostream>
 
-#include "framework/experiment/experiment.h"
 #include "framework/core/error.h"
 #include "framework/core/files.h"
 #include "framework/core/system.h"
+#include "framework/experiment/experiment.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/environment.h"
 #include "framework/train/run.h"

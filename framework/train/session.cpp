@@ -12,8 +12,8 @@
 #include "framework/core/system.h"
 #include "framework/data/dataset.h"
 #include "framework/experiment/experiment.h"
-#include "framework/report/curves.h"
 #include "framework/metrics/loss.h"
+#include "framework/report/curves.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/environment.h"
 #include "framework/train/gpu_memory.h"
@@ -241,9 +241,9 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
 std::optional<RunStatus> Session::epoch(nn::Network& net, Loop& loop) {
   const double lr = scheduled_lr(spec_.train, loop.state.epoch);
   set_lr(*loop.optimizer, lr);
-  EpochResult fit = train_epoch(net, *loop.optimizer, loop.loss, loop.dataset.train, loop.batching,
-                                loop.state, *loop.progress,
-                                loop.parallel ? &*loop.parallel : nullptr);
+  EpochResult fit =
+      train_epoch(net, *loop.optimizer, loop.loss, loop.dataset.train, loop.batching, loop.state,
+                  *loop.progress, loop.parallel ? &*loop.parallel : nullptr);
   if (fit.state.diverged_step >= 0) {
     report.diverged_at = report::Position{fit.state.epoch, fit.state.diverged_step};
     out_ << fmt::format("diverged: the loss is not finite at epoch {}, step {}", fit.state.epoch,

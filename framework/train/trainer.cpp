@@ -34,8 +34,8 @@ struct Sums {
   std::vector<std::pair<const metrics::MetricEntry*, at::Tensor>> metric;
   Sums(c10::Device device, const EpochState& from)
       : loss(at::full({}, from.loss_sum, at::TensorOptions().dtype(at::kDouble).device(device))),
-        diverged_step(at::full({}, from.diverged_step,
-                               at::TensorOptions().dtype(at::kLong).device(device))) {
+        diverged_step(
+            at::full({}, from.diverged_step, at::TensorOptions().dtype(at::kLong).device(device))) {
     for (const auto& m : metrics::builtin_metrics()) {
       if (!m.batch_sum) continue;
       auto it = from.metric_sums.find(m.name);
@@ -79,6 +79,46 @@ std::map<std::string, double> EpochState::figures() const {
   return out;
 }
 
+namespace {
+
+// One step: forward, loss, backward, the gradients averaged over the ranks, the optimizer's
+// step (or a skipped one, with loss scaling). Returns the step's loss and logits; `flags` gets
+// what the ranks agreed.
+std::pair<at::Tensor, at::Tensor> train_step(nn::Network& network,
+                                             torch::optim::Optimizer& optimizer,
+                                             const metrics::LossFn& loss_of,
+                                             const data::Batch& batch, int64_t global_size,
+                                             LossScaler* scaler, DataParallel* parallel,
+                                             distributed::GradientSync::Flags& flags) {
+  optimizer.zero_grad();
+  at::Tensor logits = network.forward(batch.images);
+  at::Tensor loss = loss_of(logits, batch.labels);
+  (scaler ? scaler->scaled(loss) : loss).backward();
+  if (parallel) {
+    flags =
+        parallel->sync.average(batch.labels.size(0), global_size, stop_signal.load() != 0, loss);
+  }
+  if (scaler)
+    scaler->step(optimizer);
+  else
+    optimizer.step();
+  return {loss, logits};
+}
+
+// Whether the epoch stops after this step: a rank's flags (all ranks have the same), else a
+// non-finite loss (read back every kDivergenceCheckEvery steps) or a signal.
+bool stops(Sums& sums, int64_t steps, const distributed::GradientSync::Flags& flags,
+           bool parallel) {
+  if (parallel) {
+    if (flags.diverged) sums.diverged_step.fill_(steps);
+    return flags.diverged || flags.stop;
+  }
+  if (steps % kDivergenceCheckEvery == 0 && sums.diverged_step.item<int64_t>() >= 0) return true;
+  return stop_signal.load() != 0;
+}
+
+}  // namespace
+
 EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer,
                         const metrics::LossFn& loss_of, const data::Split& split,
                         const data::BatchOptions& options, const EpochState& from,
@@ -102,19 +142,10 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
       break;
     }
     data_seconds += seconds_since(fetch);
-    optimizer.zero_grad();
-    at::Tensor logits = network.forward(batch.images);
-    at::Tensor loss = loss_of(logits, batch.labels);
-    (scaler ? scaler->scaled(loss) : loss).backward();
     distributed::GradientSync::Flags flags;
-    if (parallel) {
-      flags = parallel->sync.average(batch.labels.size(0), batches.global_size(),
-                                     stop_signal.load() != 0, loss);
-    }
-    if (scaler)
-      scaler->step(optimizer);
-    else
-      optimizer.step();
+    const auto [loss, logits] =
+        train_step(network, optimizer, loss_of, batch, batches.global_size(),
+                   scaler ? &*scaler : nullptr, parallel, flags);
     sums.add(loss, logits, batch.labels);
     s.examples += batch.labels.size(0);
     sums.watch(loss, ++s.steps);
@@ -123,14 +154,7 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
       progress.update(s.steps, sums.loss.item<double>() / double(s.examples),
                       double(s.examples - from.examples) / (done_seconds - from.seconds));
     }
-    if (parallel) {
-      // Every rank learned the same flags from the same message: they stop together.
-      if (flags.diverged) sums.diverged_step.fill_(s.steps);
-      if (flags.diverged || flags.stop) break;
-      continue;
-    }
-    if (s.steps % kDivergenceCheckEvery == 0 && sums.diverged_step.item<int64_t>() >= 0) break;
-    if (stop_signal.load() != 0) break;
+    if (stops(sums, s.steps, flags, parallel != nullptr)) break;
   }
   s.seconds += seconds_since(start);
   s.data_seconds += data_seconds;

@@ -25,9 +25,9 @@ extern std::atomic<int> stop_signal;
 
 /// Where an epoch stands: the sums over the steps done so far. Saved with an interrupted run.
 struct EpochState {
-  int64_t epoch = 1;    // 1-based
-  int64_t steps = 0;    // steps done in this epoch
-  double loss_sum = 0;  // sum over examples of the loss
+  int64_t epoch = 1;                          // 1-based
+  int64_t steps = 0;                          // steps done in this epoch
+  double loss_sum = 0;                        // sum over examples of the loss
   std::map<std::string, double> metric_sums;  // per metric, its sum over examples ("acc": correct)
   int64_t examples = 0;
   double seconds = 0;          // training time so far (evaluation excluded)

@@ -34,7 +34,7 @@ TEST_CASE("an unknown key names the known ones and the closest") {
   CHECK(error_of("model: m.yaml\ntrain:\n  optimiser: {lr: 0.1}\n") ==
         "DIR/exp.yaml:3:3: error: train.optimiser: expected one of the keys channels_last, "
         "cudnn_benchmark, device, early_stopping, epochs, init, loss, optimizer, precision, "
-          "scheduler, "
+        "scheduler, "
         "seed, "
         "select, threads, found unknown key 'optimiser'; did you mean "
         "'optimizer'?");
@@ -109,7 +109,8 @@ TEST_CASE("errors inside a model file name the model file") {
   testing::TempDir dir;
   dir.write("m.yaml", "layers:\n  - dense: {units: 10, bias: maybe}\n");
   auto file = dir.write("exp.yaml", "model: m.yaml\n");
-  std::string message = testing::config_error([&] { experiment::build_network(experiment::load(file)); });
+  std::string message =
+      testing::config_error([&] { experiment::build_network(experiment::load(file)); });
   CHECK(message ==
         (dir.path() / "m.yaml").string() +
             ":2:30: error: model.layers[0].dense.bias: expected true or false, found 'maybe'");
@@ -130,7 +131,7 @@ TEST_CASE("a --set mistake names the --set") {
   CHECK(error_of("model: m.yaml\n", {"train.epoch=3"}) ==
         "--set train.epoch=3: error: train.epoch: expected one of the keys channels_last, "
         "cudnn_benchmark, device, early_stopping, epochs, init, loss, optimizer, precision, "
-          "scheduler, "
+        "scheduler, "
         "seed, "
         "select, threads, found unknown key 'epoch'; did you mean 'epochs'?");
   CHECK(error_of("model: m.yaml\n", {"train.epochs"}) ==

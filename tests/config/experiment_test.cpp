@@ -3,8 +3,8 @@
 #include <ATen/ops/full.h>
 
 #include "framework/config/experiment.h"
-#include "framework/experiment/experiment.h"
 #include "framework/data/image_io.h"
+#include "framework/experiment/experiment.h"
 #include "framework/nn/builder.h"
 #include "tests/helpers.h"
 

@@ -15,7 +15,8 @@ TEST_CASE("the dataset registry holds exactly the built-in datasets, in order") 
     CHECK(d.stored);
     CHECK(d.load);
   }
-  CHECK(names == std::vector<std::string>{"fashion-mnist", "mnist", "cifar10", "folder", "synthetic"});
+  CHECK(names ==
+        std::vector<std::string>{"fashion-mnist", "mnist", "cifar10", "folder", "synthetic"});
 }
 
 TEST_CASE("an unknown dataset is one line naming the known ones and the closest") {
@@ -45,7 +46,8 @@ TEST_CASE("each dataset's geometry: its stored shape, then resize and augmentati
   CHECK(data::geometry(spec).input[0] == 2);
 }
 
-TEST_CASE("an augmentation that does not fit, or a normalisation of other channels, names its key") {
+TEST_CASE(
+    "an augmentation that does not fit, or a normalisation of other channels, names its key") {
   config::DataSpec spec;
   config::AugmentSpec crop;
   crop.kind = config::AugmentKind::kRandomCrop;

@@ -17,7 +17,8 @@ TEST_CASE("the loss registry holds exactly the built-in losses, in order") {
   CHECK(names == std::vector<std::string>{"cross_entropy"});
 }
 
-TEST_CASE("cross_entropy is the mean negative log-likelihood of the softmax, as PyTorch defines it") {
+TEST_CASE(
+    "cross_entropy is the mean negative log-likelihood of the softmax, as PyTorch defines it") {
   at::manual_seed(0);
   at::Tensor logits = at::randn({5, 4});
   at::Tensor labels = at::tensor({0, 3, 1, 1, 2}, at::kLong);
@@ -29,7 +30,9 @@ TEST_CASE("cross_entropy is the mean negative log-likelihood of the softmax, as 
 TEST_CASE("an unknown loss is one line naming the known ones") {
   config::LossSpec spec;
   spec.type = "crossentropy";
-  CHECK(testing::config_error([&] { metrics::make_loss(spec, {"e.yaml", 9, 11}); }) ==
+  CHECK(testing::config_error([&] {
+          metrics::make_loss(spec, {"e.yaml", 9, 11});
+        }) ==
         "e.yaml:9:11: error: train.loss.type: expected one of cross_entropy, found "
         "'crossentropy'; did you mean 'cross_entropy'?");
 }

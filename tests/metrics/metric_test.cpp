@@ -19,9 +19,9 @@ TEST_CASE("the metric registry holds exactly the built-in metrics, and the crite
 TEST_CASE("accuracy sums the examples whose highest logit is their label") {
   const auto& acc = metrics::builtin_metrics()[0];
   REQUIRE(acc.name == "acc");
-  at::Tensor logits = at::tensor({0.1f, 0.9f, 0.0f,    // predicts 1
-                                  2.0f, 1.0f, 0.5f,    // predicts 0
-                                  0.0f, 0.2f, 0.3f},   // predicts 2
+  at::Tensor logits = at::tensor({0.1f, 0.9f, 0.0f,   // predicts 1
+                                  2.0f, 1.0f, 0.5f,   // predicts 0
+                                  0.0f, 0.2f, 0.3f},  // predicts 2
                                  at::kFloat)
                           .reshape({3, 3});
   at::Tensor labels = at::tensor({1, 1, 2}, at::kLong);

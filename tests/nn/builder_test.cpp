@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "framework/nn/builder.h"
 #include "framework/experiment/experiment.h"
+#include "framework/nn/builder.h"
 #include "tests/helpers.h"
 
 using namespace dlx;

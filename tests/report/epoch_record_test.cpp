@@ -45,7 +45,8 @@ TEST_CASE("an epoch record's figures are read and written by name, its fields in
   CHECK(back.more.size() == 1);
 }
 
-TEST_CASE("an epoch record from an older dlx, without the later fields, reads with their defaults") {
+TEST_CASE(
+    "an epoch record from an older dlx, without the later fields, reads with their defaults") {
   const auto old = report::Json::parse(
       R"({"epoch":1,"train_loss":0.7,"train_acc":0.7,"test_loss":0.3,"test_acc":0.9,"lr":0.05,)"
       R"("seconds":0.05,"examples_per_sec":70000})");

@@ -15,8 +15,7 @@ using sweep::Step;
 
 namespace {
 
-HalvingSpec spec(int64_t eta, int64_t min_epochs,
-                 const std::string& metric = "val_acc") {
+HalvingSpec spec(int64_t eta, int64_t min_epochs, const std::string& metric = "val_acc") {
   HalvingSpec s;
   s.eta = eta, s.min_epochs = min_epochs, s.metric = metric;
   return s;

@@ -102,10 +102,11 @@ train: {epochs: 1000, device: cpu, threads: 1}
 )");
   auto runs = dir.path() / "runs";
   std::string out;
-  // Wait until the run folder's report exists (training has started), then interrupt it.
+  // Wait until the run folder's report exists (the session writes it once its signal handlers
+  // are in place), then interrupt it.
   std::string script = testing::dlx_binary() + " run " + file.string() + " --runs " +
-                       runs.string() + " & pid=$!; for i in $(seq 100); do ls " + runs.string() +
-                       "/long/*/report.json >/dev/null 2>&1 && break; sleep 0.1; done; sleep 0.5; "
+                       runs.string() + " & pid=$!; for i in $(seq 600); do ls " + runs.string() +
+                       "/long/*/report.json >/dev/null 2>&1 && break; sleep 0.1; done; "
                        "kill -INT $pid; wait $pid";
   CHECK(testing::run_command("bash -c '" + script + "'", out) == 130);
   CHECK(out.find("status: interrupted") != std::string::npos);

@@ -40,7 +40,8 @@ Epoch train_one_epoch(const train::LossScaleState& scaling) {
   train::EpochState from;
   from.scaling = scaling;
   train::Progress progress(false, 1);
-  train::EpochResult r = train::train_epoch(e.net, sgd, metrics::make_loss({}), split, options, from, progress);
+  train::EpochResult r =
+      train::train_epoch(e.net, sgd, metrics::make_loss({}), split, options, from, progress);
   REQUIRE(r.finished);
   e.state = r.state;
   return e;

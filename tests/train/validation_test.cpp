@@ -5,9 +5,9 @@
 #include <sstream>
 
 #include "framework/compare/compare.h"
-#include "framework/experiment/experiment.h"
 #include "framework/core/files.h"
 #include "framework/data/dataset.h"
+#include "framework/experiment/experiment.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/judge.h"
 #include "framework/train/run.h"

@@ -4,9 +4,9 @@
 #include <iostream>
 #include <optional>
 
-#include "framework/experiment/experiment.h"
 #include "framework/core/system.h"
 #include "framework/distributed/launch.h"
+#include "framework/experiment/experiment.h"
 #include "framework/report/run_folder.h"
 #include "framework/train/progress.h"
 #include "framework/train/run.h"

@@ -2,10 +2,10 @@
 // runs/<sweep>/, skipping what already completed; `dlx compare runs/<sweep>` tabulates them.
 #include <iostream>
 
+#include "framework/config/sweep_points.h"
 #include "framework/core/error.h"
 #include "framework/core/files.h"
 #include "framework/report/run_folder.h"
-#include "framework/config/sweep_points.h"
 #include "framework/sweep/runner.h"
 #include "framework/sweep/slurm.h"
 #include "framework/train/progress.h"
