@@ -24,9 +24,6 @@ Split limited(Split split, int64_t limit) {
   return split.select(at::arange(limit, at::kLong));
 }
 
-}  // namespace
-
-namespace {
 bool holds(const fs::path& root, const DataFolder& folder) {
   return fs::exists(root / folder.marker) || fs::exists(root / (folder.marker + ".gz"));
 }

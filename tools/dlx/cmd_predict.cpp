@@ -33,7 +33,8 @@ void add_predict_command(CLI::App& app, Command& chosen) {
   CLI::App* cmd = app.add_subcommand(
       "predict", "predict the first examples of a split with a run's checkpoint");
   cmd->add_option("RUN", *folder, "the run folder")->required();
-  cmd->add_option("--n", options->count, "rows (default 10)")->check(CLI::PositiveNumber);
+  cmd->add_option("--n", options->count, "rows (default 10)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
   cmd->add_option("--split", options->split, "test (default) or train");
   cmd->add_flag("--misses", options->misses_only, "only the examples predicted wrongly");
   cmd->add_option("--device", options->device, "device (default: the run's train.device)");
@@ -43,7 +44,7 @@ void add_predict_command(CLI::App& app, Command& chosen) {
                   "predict these PNG or JPEG files instead, decoded and normalised as the run's "
                   "data was");
   cmd->add_option("--top", *top, "with --files: the K most likely classes (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   auto image = std::make_shared<std::string>();
   cmd->add_option("--image", *image,
                   "also write the examples in a grid, titled true/predicted (SVG)");

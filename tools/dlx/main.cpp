@@ -36,7 +36,7 @@ void add_stop_after_option(CLI::App& command, int64_t& stop_after) {
       .add_option("--stop-after", stop_after,
                   "pause after epoch E (checkpoint, status interrupted, exit 0), to be resumed: "
                   "what a successive-halving search does at each rung")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
 }
 
 void check_count(const std::string& option, int64_t value, int64_t lo, int64_t hi) {
@@ -88,7 +88,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    // --help and --version end here too, with code 0; a mistake is one line, as every error is.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "dlx: error: " << e.what() << " (--help lists the options)" << std::endl;
+    return 2;
   }
   try {
     return chosen();
