@@ -6,6 +6,7 @@
 
 #include "framework/config/codec.h"
 #include "framework/config/sweep_points.h"
+#include "framework/config/tree.h"
 
 namespace dlx::sweep {
 
@@ -91,9 +92,15 @@ class CliParser {
   }
 
   double number(const std::string& text, const std::string& whole) const {
+    const std::string expected = "numbers in " + whole.substr(0, whole.find('(')) + "(...)";
+    YAML::Node node;
+    try {
+      node = config::parse_yaml_text(text, where_.file);
+    } catch (const ConfigError&) {
+      fail(expected, whole);
+    }
     double v = 0;
-    if (!config::Codec<double>::decode(YAML::Load(text), v) || !std::isfinite(v))
-      fail("numbers in " + whole.substr(0, whole.find('(')) + "(...)", whole);
+    if (!config::Codec<double>::decode(node, v) || !std::isfinite(v)) fail(expected, whole);
     return v;
   }
 

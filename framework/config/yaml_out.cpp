@@ -1,4 +1,6 @@
 // A resolved config as YAML text: config.yaml in a run folder, which dlx reads back as it wrote it.
+#include <algorithm>
+
 #include "framework/config/experiment.h"
 
 namespace dlx::config {
@@ -25,8 +27,12 @@ void emit(YAML::Emitter& out, const Json& j) {
     out << YAML::EndSeq;
   } else if (j.is_string()) {
     // A string that YAML would read back as a number, bool or null must stay a string.
+    // One with control characters (a "\0" escape in the file) is quoted, and never handed to
+    // yaml-cpp's parser, which some NUL bytes make terminate the process.
     const std::string& s = j.get_ref<const std::string&>();
-    bool ambiguous = s.empty();
+    bool ambiguous = s.empty() || std::any_of(s.begin(), s.end(), [](char c) {
+                       return static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n';
+                     });
     try {
       ambiguous = ambiguous || !to_json(YAML::Load(s)).is_string();
     } catch (const YAML::Exception&) {

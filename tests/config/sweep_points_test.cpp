@@ -4,6 +4,7 @@
 #include <set>
 
 #include "framework/config/sweep_points.h"
+#include "framework/config/sweep_search.h"
 #include "tests/helpers.h"
 
 using namespace dlx;
@@ -217,4 +218,13 @@ TEST_CASE("a function call in --set is understood or refused in one line, never 
   CHECK(testing::config_error([&] {
           sweep::expand({file}, {"train.optimizer.lr=interval(0.1,1)"}).points;
         }).find("set sweep.samples (or --samples)") != std::string::npos);
+}
+
+TEST_CASE("a sweep function's number with NUL bytes is a ConfigError, never a crash") {
+  // The fuzzer's input that made yaml-cpp terminate the process (a throw inside noexcept).
+  const std::string text = " range(0" + std::string(45, '"') + "\x0e" + std::string(7, '\0') +
+                           std::string(11, '"') + ", 10, 2)";
+  // (A command line cannot hold a NUL byte; the text is the fuzzer's. It fails as a ConfigError,
+  // as any mistake does, where it made the process abort before.)
+  CHECK_THROWS_AS(sweep::parse_cli_values("k", text, "k=" + text), ConfigError);
 }
