@@ -62,6 +62,7 @@ struct ModelSpec {
   std::string name;               // a label for reports
   std::vector<int64_t> input;     // [C, H, W] without the batch; empty = taken from the data
   YAML::Node blocks;              // name -> {args, layers}: read by the nn builder
+  YAML::Node args;                // the model's own arguments (name -> value or `required`)
   std::vector<LayerSpec> layers;  // in order; input sizes are inferred
   std::shared_ptr<const Origins> origins;  // of the blocks, for messages
   std::string path;                        // "model" in an experiment, "" in a model file
@@ -71,6 +72,11 @@ struct ModelSpec {
     v.field("name", name, "a label for reports and tables");
     v.field("input", input,
             "[channels, height, width] of one example; an experiment's data sets it");
+    read_args(v.raw("args",
+                    "the model's arguments, as a builder's: name -> value or `required`, $name "
+                    "in the model's layers; a file with `base:` gives values",
+                    /*required=*/false),
+              v);
     read_blocks(v.raw("blocks",
                       "named blocks used like layer types: name -> {args: {key: default or "
                       "required}, layers: [...]}, with $key in values",
@@ -82,6 +88,14 @@ struct ModelSpec {
  private:
   template <class V>
   void read_layers(const YAML::Node& node, V& v);
+  template <class V>
+  void read_args(const YAML::Node& node, V& v) {
+    if constexpr (std::is_same_v<V, Reader>) {
+      args = node;
+    } else if constexpr (std::is_same_v<V, JsonWriter>) {
+      if (args && args.IsMap() && args.size() > 0) v.out()["args"] = to_json(args);
+    }
+  }
   template <class V>
   void read_blocks(const YAML::Node& node, V& v) {
     if constexpr (std::is_same_v<V, Reader>) {

@@ -179,6 +179,10 @@ void Origins::set(const std::string& path, std::string origin, bool has_marks) {
   by_path_[path] = Entry{std::move(origin), has_marks};
 }
 
+void Origins::merge(const Origins& other) {
+  for (const auto& [path, entry] : other.by_path_) set(path, entry.origin, entry.has_marks);
+}
+
 Location Origins::locate(const std::string& path, const YAML::Node& node) const {
   const Entry* best = nullptr;
   size_t best_length = 0;
@@ -319,11 +323,38 @@ fs::path relative_to(const std::string& file, const std::string& target) {
   return p.is_absolute() ? p : fs::path(file).parent_path() / p;
 }
 
+void overlay(YAML::Node target, const YAML::Node& source, const std::string& path,
+             const std::string& file, Origins& origins);
+
+// A model file with `base: FILE` is that model file with its own keys laid over it (its `args`
+// merge key by key, a list such as `layers` replaces the base's): a family's variant gives its
+// arguments this way. `at` is where the model sits in the tree ("model", or "" for a model file).
+YAML::Node load_model_file(const fs::path& path, Origins& origins, const std::string& at,
+                           int depth) {
+  const std::string file = path.string();
+  YAML::Node node = parse_yaml_file(path);
+  YAML::Node base_key = node.IsMap() ? node["base"] : YAML::Node();
+  if (!base_key) {
+    origins.set(at, file, true);
+    return node;
+  }
+  const std::string key = child_path(at, "base");
+  Location where = location_of(file, base_key.Mark());
+  if (!base_key.IsScalar()) throw ConfigError(where, key, "a model file path", describe(base_key));
+  if (depth >= 8) throw ConfigError::plain(where, key, "chain of base files is too deep (a cycle?)");
+  YAML::Node result = load_model_file(relative_to(file, base_key.Scalar()), origins, at, depth + 1);
+  if (!result.IsMap())
+    throw ConfigError(where, key, "a model file (a mapping with 'layers')", describe(result));
+  node.remove("base");
+  overlay(result, node, at, file, origins);
+  return result;
+}
+
 // Replaces a `model: path` entry by the model file's tree; returns that file, or "".
-std::string inline_model(YAML::Node root, const std::string& file) {
+std::string inline_model(YAML::Node root, const std::string& file, Origins& origins) {
   if (!root["model"] || !root["model"].IsScalar()) return {};
   std::string model_file = relative_to(file, root["model"].Scalar()).lexically_normal().string();
-  root["model"] = parse_yaml_file(model_file);
+  root["model"] = load_model_file(model_file, origins, "model", 0);
   return model_file;
 }
 
@@ -355,7 +386,9 @@ YAML::Node load_layered(const fs::path& path, Origins& origins, int depth) {
                       "a mapping of keys (name, model, data, train)",
                       node.IsNull() ? "an empty file" : describe(node));
   }
-  std::string model_file = inline_model(node, file);
+  // The model file's own origins (its base files') are recorded after this file's.
+  Origins model_origins;
+  std::string model_file = inline_model(node, file, model_origins);
   YAML::Node base_key = node["base"];
   YAML::Node result;
   if (!base_key) {
@@ -365,7 +398,7 @@ YAML::Node load_layered(const fs::path& path, Origins& origins, int depth) {
     result.reset(load_base(file, base_key, origins, depth));
     overlay(result, node, "", file, origins);
   }
-  if (!model_file.empty()) origins.set("model", model_file, true);
+  if (!model_file.empty()) origins.merge(model_origins);
   return result;
 }
 
@@ -387,9 +420,21 @@ Tree load_experiment_tree(const fs::path& path, const std::vector<Override>& ove
   return tree;
 }
 
+bool is_model_file(const fs::path& path) {
+  fs::path file = path;
+  for (int depth = 0; depth < 8; ++depth) {
+    const YAML::Node node = parse_yaml_file(file);
+    if (!node.IsMap() || node["model"]) return false;
+    if (node["layers"]) return true;
+    if (!node["base"] || !node["base"].IsScalar()) return false;
+    file = relative_to(file.string(), node["base"].Scalar());
+  }
+  return false;
+}
+
 Tree load_model_tree(const fs::path& path, const std::vector<Override>& overrides) {
-  Tree tree{parse_yaml_file(path), std::make_shared<Origins>()};
-  tree.origins->set("", path.string(), true);
+  Tree tree{YAML::Node(), std::make_shared<Origins>()};
+  tree.root = load_model_file(path, *tree.origins, "", 0);
   if (!tree.root.IsMap()) {
     throw ConfigError({path.string()}, "", "a mapping with 'layers'", "something else");
   }

@@ -33,6 +33,8 @@ class Origins {
  public:
   /// Everything at or under `path` came from `origin` ("experiments/a.yaml" or "--set k=v").
   void set(const std::string& path, std::string origin, bool has_marks);
+  /// Sets each of `other`'s paths, parents before children.
+  void merge(const Origins& other);
   /// The location of `node`, found at dotted `path`.
   Location locate(const std::string& path, const YAML::Node& node) const;
 
@@ -63,6 +65,10 @@ YAML::Node parse_yaml_text(const std::string& text, const std::string& origin);
 /// the file that names it) and applies the overrides, in that order.
 Tree load_experiment_tree(const std::filesystem::path& path,
                           const std::vector<Override>& overrides = {});
+
+/// Whether `path` is a model file: it lists layers, or it is a `base:` chain down to one (a
+/// family's variant) and names no model.
+bool is_model_file(const std::filesystem::path& path);
 
 /// Loads a model file on its own (for `dlx shapes models/x.yaml`), applying the overrides.
 Tree load_model_tree(const std::filesystem::path& path,

@@ -49,14 +49,40 @@ void check_input(const config::ExperimentSpec& spec, const data::Geometry& data)
       config::Json(spec.model.input).dump(), "set data.resize or change the model's input");
 }
 
+// A builder model takes the data's classes and image size, as torchvision's builders take
+// num_classes and any image size the architecture allows; the channels must still agree.
+void follow_data(config::ExperimentSpec& spec, const data::Geometry& data,
+                 std::vector<std::string>* notes) {
+  YAML::Node args = spec.model.args;
+  if (!args || !args.IsMap() || !args["num_classes"] || !args["num_classes"].IsScalar()) return;
+  auto note = [&](const std::string& line) {
+    if (notes) notes->push_back(line);
+  };
+  const std::string classes = std::to_string(data.classes);
+  if (args["num_classes"].Scalar() != classes) {
+    note("model.args.num_classes: " + args["num_classes"].Scalar() + " -> " + classes +
+         ", the classes of " + spec.data.dataset + " (the head's outputs follow them)");
+    args["num_classes"] = classes;
+  }
+  auto& input = spec.model.input;
+  if (input.size() == 3 && data.input.size() == 3 && input[0] == data.input[0] &&
+      input != data.input) {
+    note("model.input: " + config::Json(input).dump() + " -> " + config::Json(data.input).dump() +
+         ", the data's images");
+    input = data.input;
+  }
+}
+
 }  // namespace
 
 config::ExperimentSpec load(const std::filesystem::path& path,
-                            const std::vector<config::Override>& overrides) {
+                            const std::vector<config::Override>& overrides,
+                            std::vector<std::string>* notes) {
   config::ExperimentSpec spec = config::load_experiment(path, overrides);
   check_names(spec);
   data::check_data(spec.data);
   const data::Geometry data = data::geometry(spec.data);
+  follow_data(spec, data, notes);
   check_input(spec, data);
   // Set only when the config decides it, as it always has: a shape read from a folder's images
   // would change the run's identity (its non-default values).

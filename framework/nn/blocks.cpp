@@ -1,6 +1,10 @@
 #include "framework/nn/blocks.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "framework/core/error.h"
 
@@ -8,15 +12,143 @@ namespace dlx::nn {
 
 namespace {
 
+bool has_dollar(const std::string& text) {
+  return (!text.empty() && text[0] == '$') || text.find("${") != std::string::npos;
+}
+
 bool has_dollar(const YAML::Node& node) {
-  if (node.IsScalar()) return !node.Scalar().empty() && node.Scalar()[0] == '$';
+  if (node.IsScalar()) return has_dollar(node.Scalar());
   if (node.IsSequence())
     for (const auto& item : node)
       if (has_dollar(item)) return true;
   if (node.IsMap())
     for (const auto& kv : node)
-      if (has_dollar(kv.second)) return true;
+      if (has_dollar(kv.first.Scalar()) || has_dollar(kv.second)) return true;
   return false;
+}
+
+bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// `${...}`'s arithmetic: numbers and names, + - * / // % and parentheses, by precedence. A
+// family's widths and depths are computed from its arguments this way (ResNeXt's group width,
+// a block's stochastic depth rate), as torchvision's builders compute them in Python.
+class Expression {
+ public:
+  Expression(const std::string& text, const Values& values) : text_(text), values_(values) {}
+
+  // The value, or a message saying what is wrong; `unknown` is set to a name with no value.
+  double evaluate(std::string& error, std::string& unknown) {
+    double v = sum();
+    skip();
+    if (error_.empty() && pos_ != text_.size()) fail("unexpected '" + text_.substr(pos_) + "'");
+    error = error_;
+    unknown = unknown_;
+    return v;
+  }
+
+ private:
+  void skip() {
+    while (pos_ < text_.size() && text_[pos_] == ' ') ++pos_;
+  }
+  bool take(const char* op) {
+    skip();
+    const size_t n = std::strlen(op);
+    if (text_.compare(pos_, n, op) != 0) return false;
+    if (n == 1 && op[0] == '/' && text_.compare(pos_, 2, "//") == 0) return false;
+    pos_ += n;
+    return true;
+  }
+  void fail(const std::string& why) {
+    if (error_.empty()) error_ = why;
+  }
+  double sum() {
+    double v = product();
+    while (error_.empty()) {
+      if (take("+")) v += product();
+      else if (take("-")) v -= product();
+      else break;
+    }
+    return v;
+  }
+  double product() {
+    double v = unary();
+    while (error_.empty()) {
+      if (take("*")) {
+        v *= unary();
+      } else if (take("//") || take("/") || take("%")) {
+        const char op = text_[pos_ - 1] == '/' && text_[pos_ - 2] == '/' ? 'f' : text_[pos_ - 1];
+        const double d = unary();
+        if (d == 0) fail("division by zero");
+        else v = op == '/' ? v / d : op == 'f' ? std::floor(v / d) : v - d * std::floor(v / d);
+      } else {
+        break;
+      }
+    }
+    return v;
+  }
+  double unary() {
+    if (take("-")) return -unary();
+    if (take("(")) {
+      double v = sum();
+      if (!take(")")) fail("a ')'");
+      return v;
+    }
+    skip();
+    const size_t begin = pos_;
+    if (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.')) {
+      while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) ||
+                                     text_[pos_] == '.'))
+        ++pos_;
+      return number(text_.substr(begin, pos_ - begin));
+    }
+    while (pos_ < text_.size() && is_name_char(text_[pos_])) ++pos_;
+    const std::string name = text_.substr(begin, pos_ - begin);
+    if (name.empty()) {
+      fail(pos_ < text_.size() ? "unexpected '" + text_.substr(pos_) + "'" : "a value at the end");
+      return 0;
+    }
+    auto it = values_.find(name);
+    if (it == values_.end()) {
+      if (unknown_.empty()) unknown_ = name;
+      fail("no value named " + name);
+      return 0;
+    }
+    if (!it->second.IsScalar()) {
+      fail(name + " is " + config::describe(it->second) + ", not a number");
+      return 0;
+    }
+    return number(it->second.Scalar(), name);
+  }
+  double number(const std::string& text, const std::string& name = "") {
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(v))
+      fail((name.empty() ? "'" + text + "'" : name + " = '" + text + "'") + " is not a number");
+    return v;
+  }
+
+  const std::string& text_;
+  const Values& values_;
+  size_t pos_ = 0;
+  std::string error_, unknown_;
+};
+
+// Whole numbers as integers (a width of 256, not 256.0); others as the shortest exact text.
+std::string number_text(double v) {
+  if (std::floor(v) == v && std::fabs(v) < 9e15) return std::to_string(int64_t(v));
+  return fmt::format("{}", v);
+}
+
+// The names `repeat: {index: i}` binds inside `node` are for that repeat to put in.
+std::vector<std::string> with_bound(const YAML::Node& map, std::vector<std::string> bound) {
+  const YAML::Node repeat = map["repeat"];
+  if (repeat && repeat.IsMap() && repeat["index"] && repeat["index"].IsScalar())
+    bound.push_back(repeat["index"].Scalar());
+  return bound;
+}
+
+bool is_bound(const std::vector<std::string>& bound, const std::string& name) {
+  return std::find(bound.begin(), bound.end(), name) != bound.end();
 }
 
 }  // namespace
@@ -32,9 +164,8 @@ std::vector<std::string> Blocks::names() const {
   return names;
 }
 
-std::pair<YAML::Node, std::string> Blocks::expand(const config::LayerSpec& use,
-                                                  config::Reader& args,
-                                                  const std::vector<std::string>& active) {
+Expansion Blocks::expand(const config::LayerSpec& use, config::Reader& args,
+                         const std::vector<std::string>& active) {
   const std::string& type = use.type;
   const std::string def_path = config::child_path(config::child_path(spec_.path, "blocks"), type);
   if (std::find(active.begin(), active.end(), type) != active.end()) {
@@ -47,19 +178,22 @@ std::pair<YAML::Node, std::string> Blocks::expand(const config::LayerSpec& use,
   const YAML::Node declared = body.raw("args", "the block's arguments and their defaults",
                                        /*required=*/false);
   const YAML::Node layers = body.raw("layers", "the block's layers");
+  Expansion out;
+  body.field("numbered", out.numbered, "children named by position, as nn.Sequential's");
   body.finish();
   std::vector<std::string> known{"name"};
   const auto given = values(use, declared, def_path, known);
   args.reject_unknown(known);
-  const std::string list_path = config::child_path(def_path, "layers");
-  return {substitute(layers, given, list_path), list_path};
+  out.path = config::child_path(def_path, "layers");
+  out.layers = substitute(layers, given, out.path, "block");
+  return out;
 }
 
-std::map<std::string, YAML::Node> Blocks::values(const config::LayerSpec& use,
+Values Blocks::values(const config::LayerSpec& use,
                                                  const YAML::Node& declared,
                                                  const std::string& def_path,
                                                  std::vector<std::string>& known) const {
-  std::map<std::string, YAML::Node> out;
+  Values out;
   if (!declared || declared.IsNull()) return out;
   if (!declared.IsMap()) {
     const std::string at = config::child_path(def_path, "args");
@@ -83,39 +217,113 @@ std::map<std::string, YAML::Node> Blocks::values(const config::LayerSpec& use,
   return out;
 }
 
-// A copy of `node` with each "$name" scalar replaced by that argument's value; subtrees without
-// one stay the very nodes of the file, so that messages still give their lines, and each copy
-// remembers the node it was made from for the same reason.
-YAML::Node Blocks::substitute(const YAML::Node& node,
-                              const std::map<std::string, YAML::Node>& values,
-                              const std::string& path) {
-  if (!node) return node;
+YAML::Node Blocks::substitute(const YAML::Node& node, const Values& values,
+                              const std::string& path, const std::string& owner) {
+  owner_ = owner;
+  return put_in(node, values, path, {});
+}
+
+// Subtrees without a $ stay the very nodes of the file, so that messages still give their lines,
+// and each copy remembers the node it was made from for the same reason.
+YAML::Node Blocks::put_in(const YAML::Node& node, const Values& values, const std::string& path,
+                          const std::vector<std::string>& bound) {
+  if (!node || !has_dollar(node)) return node;
   if (node.IsScalar()) {
     const std::string& text = node.Scalar();
-    if (text.size() < 2 || text[0] != '$') return node;
-    auto it = values.find(text.substr(1));
-    if (it == values.end()) {
-      std::vector<std::string> names;
-      for (const auto& [k, v] : values) names.push_back("$" + k);
-      throw ConfigError(origins_->locate(path, node), path,
-                        names.empty() ? "no $name (the block declares no args)"
-                                      : "one of the block's args " + join(names),
-                        "'" + text + "'", did_you_mean(text, names));
+    const std::string name = text.substr(1);
+    if (text[0] == '$' && text.size() > 1 && text[1] != '{') {
+      if (auto it = values.find(name); it != values.end()) return it->second;
+      if (is_bound(bound, name)) return node;
     }
-    return it->second;
+    bool left = false;
+    YAML::Node out(put_in_text(node, text, values, path, bound, left));
+    if (left) return node;
+    made_from_.emplace_back(out, node);
+    return out;
   }
-  if (!has_dollar(node)) return node;
   YAML::Node copy(node.Type());
   if (node.IsSequence()) {
     for (size_t i = 0; i < node.size(); ++i)
-      copy.push_back(substitute(node[i], values, config::item_path(path, i)));
+      copy.push_back(put_in(node[i], values, config::item_path(path, i), bound));
   } else {
-    for (const auto& kv : node)
-      copy[kv.first.Scalar()] =
-          substitute(kv.second, values, config::child_path(path, kv.first.Scalar()));
+    const auto inner = with_bound(node, bound);
+    for (const auto& kv : node) {
+      std::string key = kv.first.Scalar();
+      if (has_dollar(key)) {
+        // A key that is one $name takes a layer type or block from the values (a family's
+        // block kind: basic or bottleneck).
+        const YAML::Node k = put_in(kv.first, values, path, bound);
+        if (!k.IsScalar())
+          throw ConfigError(origins_->locate(path, node), config::child_path(path, key),
+                            "a name for a key", config::describe(k));
+        key = k.Scalar();
+      }
+      copy[key] = put_in(kv.second, values, config::child_path(path, key), inner);
+    }
   }
   made_from_.emplace_back(copy, node);
   return copy;
+}
+
+// `text` with each ${expr} (or the whole `$name`) replaced; `left` is set when an expression
+// uses a name a repeat binds, which that repeat puts in later.
+std::string Blocks::put_in_text(const YAML::Node& node, const std::string& text,
+                                const Values& values, const std::string& path,
+                                const std::vector<std::string>& bound, bool& left) {
+  std::vector<std::string> names;
+  for (const auto& [k, v] : values) names.push_back("$" + k);
+  const bool whole = text[0] == '$' && (text.size() < 2 || text[1] != '{');
+  if (whole)
+    throw ConfigError(origins_->locate(path, node), path,
+                      names.empty() ? "no $name (the " + owner_ + " declares no args)"
+                                    : "one of the " + owner_ + "'s args " + join(names),
+                      "'" + text + "'", did_you_mean(text, names));
+  std::string out;
+  size_t at = 0;
+  while (true) {
+    const size_t open = text.find("${", at);
+    if (open == std::string::npos) break;
+    const size_t close = text.find('}', open);
+    if (close == std::string::npos)
+      throw ConfigError(origins_->locate(path, node), path, "${...} closed by '}'",
+                        "'" + text + "'");
+    out += text.substr(at, open - at);
+    std::string error, unknown;
+    const double v = Expression(text.substr(open + 2, close - open - 2), values)
+                         .evaluate(error, unknown);
+    if (!unknown.empty() && is_bound(bound, unknown)) {
+      left = true;
+      return text;
+    }
+    if (!error.empty())
+      throw ConfigError(origins_->locate(path, node), path,
+                        "arithmetic on " + (names.empty() ? std::string("numbers") : join(names)),
+                        "'" + text + "' (" + error + ")");
+    out += number_text(v);
+    at = close + 1;
+  }
+  return out + text.substr(at);
+}
+
+Values Blocks::model_values() const {
+  Values out;
+  const YAML::Node& args = spec_.args;
+  const std::string at = config::child_path(spec_.path, "args");
+  if (!args || args.IsNull()) return out;
+  if (!args.IsMap())
+    throw ConfigError(origins_->locate(at, args), at, "a mapping of each argument to its value",
+                      config::describe(args));
+  for (const auto& a : args) {
+    const std::string key = a.first.Scalar();
+    if (a.second.IsScalar() && a.second.Scalar() == "required")
+      throw ConfigError(origins_->locate(config::child_path(at, key), a.second),
+                        config::child_path(at, key),
+                        "a value (the model requires it: a file with `base:` gives it, or --set " +
+                            config::child_path(at, key) + "=...)",
+                        "required");
+    out[key] = a.second;
+  }
+  return out;
 }
 
 Location Blocks::locate(const std::string& path, const YAML::Node& node) const {

@@ -12,6 +12,17 @@
 
 namespace dlx::nn {
 
+/// A block's layers with its use's values put in.
+struct Expansion {
+  YAML::Node layers;
+  std::string path;       // of the block's layers list in the model file
+  bool numbered = false;  // children named by position, as nn.Sequential's
+};
+
+/// Names and their values, put in for `$name` (the whole scalar: any node) and `${expr}` (inside a
+/// scalar: arithmetic on numbers, + - * / // % and parentheses).
+using Values = std::map<std::string, YAML::Node>;
+
 class Blocks {
  public:
   explicit Blocks(const config::ModelSpec& spec, std::shared_ptr<const config::Origins> origins)
@@ -21,24 +32,36 @@ class Blocks {
   std::vector<std::string> names() const;
 
   /// The layers list of block `use.type` with the use's arguments (read from `args`, which then
-  /// rejects unknown keys) put in for each $name, and the list's path in the model file. A block
-  /// among `active` (being expanded) uses itself: a ConfigError naming the cycle.
-  std::pair<YAML::Node, std::string> expand(const config::LayerSpec& use, config::Reader& args,
-                                            const std::vector<std::string>& active);
+  /// rejects unknown keys) put in for each $name. A block among `active` (being expanded) uses
+  /// itself: a ConfigError naming the cycle.
+  Expansion expand(const config::LayerSpec& use, config::Reader& args,
+                   const std::vector<std::string>& active);
+
+  /// The model's own `args:` (a value for each, none `required`).
+  Values model_values() const;
+
+  /// A copy of `node` (at `path`) with `values` put in. Names a `repeat: {index: i}` inside binds
+  /// are left for that repeat; any other unknown name is a ConfigError.
+  /// `owner` ("block", "model", "repeat") says whose args they are in messages.
+  YAML::Node substitute(const YAML::Node& node, const Values& values, const std::string& path,
+                        const std::string& owner);
 
   /// Where `node` was written: a node made by putting values in has no place in the file of its
   /// own, so the block's node it was made from gives it.
   Location locate(const std::string& path, const YAML::Node& node) const;
 
  private:
-  std::map<std::string, YAML::Node> values(const config::LayerSpec& use, const YAML::Node& declared,
-                                           const std::string& def_path,
-                                           std::vector<std::string>& known) const;
-  YAML::Node substitute(const YAML::Node& node, const std::map<std::string, YAML::Node>& values,
-                        const std::string& path);
+  Values values(const config::LayerSpec& use, const YAML::Node& declared,
+                const std::string& def_path, std::vector<std::string>& known) const;
+  YAML::Node put_in(const YAML::Node& node, const Values& values, const std::string& path,
+                    const std::vector<std::string>& bound);
+  std::string put_in_text(const YAML::Node& node, const std::string& text, const Values& values,
+                          const std::string& path, const std::vector<std::string>& bound,
+                          bool& left);
 
   const config::ModelSpec& spec_;
   std::shared_ptr<const config::Origins> origins_;
+  std::string owner_;
   std::vector<std::pair<YAML::Node, YAML::Node>> made_from_;  // (made node, the block's node)
 };
 

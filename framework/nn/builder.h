@@ -3,7 +3,10 @@
 // YAML states an input size. Every shape problem is found here, before any training.
 // Besides layers, a list may hold groups (docs/configuration.md, "Models as graphs"):
 // `sequential: {name, layers}`, `parallel: {merge: add | concat, branches: [[...], ...]}`,
-// `repeat: {times, layers}` and the model's own `blocks:`, used like layer types (blocks.h).
+// `repeat: {times, layers, index}` and the model's own `blocks:`, used like layer types (blocks.h).
+// Checkpoint keys are the path of names: a `numbered` group names its children by position (as
+// nn.Sequential), an `inline` parallel adds no name of its own (its branches' layers are named
+// beside it, as children of one PyTorch module whose forward joins them).
 // Network's own methods are in network.cpp, the `dlx shapes` table in summary.cpp; an
 // experiment's network (its data's shape and classes) is built by framework/experiment.
 #pragma once
@@ -17,6 +20,7 @@ namespace dlx::nn {
 
 struct LayerSummary {
   std::string name;  // "conv0", or "b2.residual0.conv0" inside groups: the checkpoint's key prefix
+  std::string module;  // its path among the modules: differs from `name` inside inline parallels
   std::string type;  // "conv2d", or "sequential", "parallel" or a block's name for a group
   Shape output;      // batch excluded
   int64_t parameters = 0;
@@ -38,6 +42,9 @@ struct Network {
   int64_t macs() const;
   /// The output of the model's last entry.
   const Shape& output() const;
+  /// Every parameter and buffer under its checkpoint key (PyTorch's state_dict() names: a
+  /// layer's name path, a bare parameter's under the layer's own name).
+  std::vector<std::pair<std::string, at::Tensor>> state() const;
 };
 
 /// Builds `spec` for examples of shape `input`. Unknown layers, bad arguments and shapes that

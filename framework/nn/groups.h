@@ -18,29 +18,33 @@ class GroupImpl : public torch::nn::SequentialImpl {
 };
 TORCH_MODULE(Group);
 
-// Branches applied to the same input, their outputs added or concatenated along channels. An
-// empty branch is the identity (ResNet's shortcut, DenseNet's input).
+enum class Merge { kAdd, kConcat, kMul };
+
+// Branches applied to the same input, their outputs added, concatenated along channels or
+// multiplied with broadcasting (a gate: squeeze-and-excitation). An empty branch is the identity
+// (ResNet's shortcut, DenseNet's input, the gated input).
 class ParallelImpl : public torch::nn::Module {
  public:
-  ParallelImpl(std::vector<Group> branches, bool concat)
-      : branches_(std::move(branches)), concat_(concat) {
+  ParallelImpl(std::vector<Group> branches, Merge merge)
+      : branches_(std::move(branches)), merge_(merge) {
     for (size_t i = 0; i < branches_.size(); ++i)
       register_module("branch" + std::to_string(i), branches_[i]);
   }
   torch::Tensor forward(torch::Tensor x) {
     std::vector<torch::Tensor> outs;
     for (auto& b : branches_) outs.push_back(b->is_empty() ? x : b->forward(x));
-    if (concat_) return torch::cat(outs, 1);
-    torch::Tensor sum = outs[0];
-    for (size_t i = 1; i < outs.size(); ++i) sum = sum + outs[i];
-    return sum;
+    if (merge_ == Merge::kConcat) return torch::cat(outs, 1);
+    torch::Tensor out = outs[0];
+    for (size_t i = 1; i < outs.size(); ++i) out = merge_ == Merge::kAdd ? out + outs[i] : out * outs[i];
+    return out;
   }
   const std::vector<Group>& branches() const { return branches_; }
-  bool concat() const { return concat_; }
+  Merge merge() const { return merge_; }
+  bool concat() const { return merge_ == Merge::kConcat; }
 
  private:
   std::vector<Group> branches_;
-  bool concat_;
+  Merge merge_;
 };
 TORCH_MODULE(Parallel);
 

@@ -23,6 +23,11 @@
 
 namespace dlx::nn {
 
+/// A layer whose module holds one parameter under this name saves it under the layer's own key,
+/// as a bare nn.Parameter of the enclosing PyTorch module (ViT's class_token, ConvNeXt's
+/// layer_scale).
+inline constexpr const char* kBareParameter = "bare";
+
 /// What a layer's build function returns.
 struct BuiltLayer {
   torch::nn::AnyModule module;

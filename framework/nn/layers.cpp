@@ -9,7 +9,8 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/modules/pooling.h>
 
-#include "framework/nn/layer_registry.h"
+#include "framework/nn/layer_kit.h"
+#include "framework/nn/modules.h"
 #include "framework/nn/pair.h"
 
 namespace dlx::config {
@@ -22,7 +23,11 @@ const std::vector<Choice<nn::Activation>>& Choices<nn::Activation>::all() {
       {Activation::kSigmoid, "sigmoid", "1 / (1 + exp(-x))"},
       {Activation::kTanh, "tanh", "hyperbolic tangent"},
       {Activation::kGELU, "gelu", "Gaussian error linear unit"},
-      {Activation::kLeakyReLU, "leaky_relu", "max(x, 0.01 x)"}};
+      {Activation::kLeakyReLU, "leaky_relu", "max(x, 0.01 x)"},
+      {Activation::kSiLU, "silu", "x * sigmoid(x) (swish)"},
+      {Activation::kHardswish, "hardswish", "x * relu6(x + 3) / 6"},
+      {Activation::kHardsigmoid, "hardsigmoid", "relu6(x + 3) / 6"},
+      {Activation::kReLU6, "relu6", "min(max(x, 0), 6)"}};
   return table;
 }
 
@@ -45,6 +50,14 @@ torch::Tensor activate(Activation activation, const torch::Tensor& x) {
       return torch::gelu(x);
     case Activation::kLeakyReLU:
       return torch::leaky_relu(x, torch::nn::LeakyReLUOptions().negative_slope());
+    case Activation::kSiLU:
+      return torch::silu(x);
+    case Activation::kHardswish:
+      return torch::hardswish(x);
+    case Activation::kHardsigmoid:
+      return torch::hardsigmoid(x);
+    case Activation::kReLU6:
+      return torch::hardtanh(x, 0.0, 6.0);
     case Activation::kNone:
       break;
   }
@@ -54,13 +67,6 @@ torch::Tensor activate(Activation activation, const torch::Tensor& x) {
 namespace {
 
 // ---- shape rules ----
-
-void require_image(const BuildInput& in, const char* type) {
-  if (in.shape.size() != 3) {
-    throw shape_error(
-        in, std::string(type) + " needs an image input (N, C, H, W), but the input is not one");
-  }
-}
 
 // PyTorch's output-size rule for convolutions and pooling windows.
 int64_t window_output(int64_t size, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,
@@ -111,6 +117,7 @@ struct Conv2dArgs {
   int64_t groups = 1;
   bool bias = true;
   Activation activation = Activation::kNone;
+  bool patches = false;
 
   template <class V>
   void visit(V& v) {
@@ -125,12 +132,21 @@ struct Conv2dArgs {
             at_least(1));
     v.field("bias", bias, "learn an additive bias");
     v.field("activation", activation, "applied to the output");
+    v.field("patches", patches,
+            "the windows cut the image into whole patches (ViT): an image size the kernel does "
+            "not divide is an error, not a cropped edge");
   }
 };
 
 BuiltLayer build_conv2d(const Conv2dArgs& a, const BuildInput& in) {
   require_image(in, "conv2d");
   const int64_t channels = in.shape[0];
+  if (a.patches && (in.shape[1] % a.kernel_size.h || in.shape[2] % a.kernel_size.w ||
+                    !(a.stride == a.kernel_size)))
+    throw shape_error(in, "patches of " + a.kernel_size.str() + " (stride " + a.stride.str() +
+                              ") do not tile the " + std::to_string(in.shape[1]) + "x" +
+                              std::to_string(in.shape[2]) +
+                              " image: its size must be a multiple of the patch size");
   if (channels % a.groups != 0 || a.out_channels % a.groups != 0) {
     throw shape_error(in, "groups " + std::to_string(a.groups) + " must divide both the input's " +
                               std::to_string(channels) + " channels and out_channels " +
@@ -325,11 +341,6 @@ BuiltLayer build_dropout(const DropoutArgs& a, const BuildInput& in) {
   return {torch::nn::AnyModule(torch::nn::Dropout(torch::nn::DropoutOptions(a.p))), in.shape, 0};
 }
 
-struct NoArgs {
-  template <class V>
-  void visit(V&) {}
-};
-
 BuiltLayer build_flatten(const NoArgs&, const BuildInput& in) {
   return {torch::nn::AnyModule(torch::nn::Flatten()), Shape{numel(in.shape)}, 0};
 }
@@ -340,19 +351,29 @@ struct DenseArgs {
   int64_t units = 0;
   bool bias = true;
   Activation activation = Activation::kNone;
+  bool flatten = true;
 
   template <class V>
   void visit(V& v) {
-    v.required("units", units, "output features; the input is flattened first", at_least(1));
+    v.required("units", units,
+               "output features; an image is flattened first, tokens are mapped one by one",
+               at_least(1));
     v.field("bias", bias, "learn an additive bias");
     v.field("activation", activation, "applied to the output");
+    v.field("flatten", flatten,
+            "false: act on the last dimension (a channels-last image's channels), as nn.Linear");
   }
 };
 
 BuiltLayer build_dense(const DenseArgs& a, const BuildInput& in) {
-  const int64_t features = numel(in.shape);
+  // Tokens (T, D) are mapped one by one, as nn.Linear maps the last dimension.
+  const bool last = !a.flatten || in.shape.size() == 2;
+  const int64_t features = last ? in.shape.back() : numel(in.shape);
+  Shape out{a.units};
+  if (last) out = in.shape, out.back() = a.units;
   auto options = torch::nn::LinearOptions(features, a.units).bias(a.bias);
-  return {torch::nn::AnyModule(Dense(options, a.activation)), Shape{a.units}, features * a.units};
+  return {torch::nn::AnyModule(Dense(options, a.activation, !last)), out,
+          numel(out) * features};
 }
 
 // ---- activations ----
@@ -374,26 +395,6 @@ struct LeakyReluArgs {
 BuiltLayer build_leaky_relu(const LeakyReluArgs& a, const BuildInput& in) {
   auto options = torch::nn::LeakyReLUOptions().negative_slope(a.negative_slope);
   return {torch::nn::AnyModule(torch::nn::LeakyReLU(options)), in.shape, 0};
-}
-
-// ---- the table ----
-
-template <class Args, BuiltLayer (*Build)(const Args&, const BuildInput&)>
-LayerType make_layer(const char* type, const char* prefix, const char* summary) {
-  return LayerType{type, prefix, summary,
-                   [](config::Reader& reader, const BuildInput& in) {
-                     Args args;
-                     std::vector<std::string> known = config::KeyNames::of(args);
-                     known.push_back("name");  // read by the builder
-                     reader.reject_unknown(known);
-                     args.visit(reader);
-                     reader.finish();
-                     return Build(args, in);
-                   },
-                   [] {
-                     Args args;
-                     return config::KeyLister::list(args);
-                   }};
 }
 
 }  // namespace
@@ -423,6 +424,7 @@ void register_builtin_layers(LayerRegistry& r) {
                                                               "Gaussian error linear unit"));
   r.add(make_layer<LeakyReluArgs, build_leaky_relu>("leaky_relu", "leakyrelu",
                                                     "x, or slope * x below 0"));
+  register_modern_layers(r);
 }
 
 }  // namespace dlx::nn

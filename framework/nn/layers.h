@@ -13,7 +13,9 @@
 
 namespace dlx::nn {
 
-enum class Activation { kNone, kReLU, kSigmoid, kTanh, kGELU, kLeakyReLU };
+enum class Activation {
+  kNone, kReLU, kSigmoid, kTanh, kGELU, kLeakyReLU, kSiLU, kHardswish, kHardsigmoid, kReLU6
+};
 }  // namespace dlx::nn
 
 namespace dlx::config {
@@ -51,18 +53,22 @@ class Conv2dActImpl : public torch::nn::Conv2dImpl {
 };
 TORCH_MODULE(Conv2dAct);
 
-/// A linear layer that flattens its input first (Gluon's Dense does the same).
+/// A linear layer that flattens its input first (Gluon's Dense does the same), or acts on the
+/// last dimension (of tokens, or of a channels-last image) when `flatten` is off.
 class DenseImpl : public torch::nn::LinearImpl {
  public:
-  DenseImpl(torch::nn::LinearOptions options, Activation activation)
-      : torch::nn::LinearImpl(std::move(options)), activation_(activation) {}
+  DenseImpl(torch::nn::LinearOptions options, Activation activation, bool flatten = true)
+      : torch::nn::LinearImpl(std::move(options)), activation_(activation), flatten_(flatten) {}
   torch::Tensor forward(const torch::Tensor& x) {
-    return activate(activation_, torch::nn::LinearImpl::forward(x.dim() > 2 ? x.flatten(1) : x));
+    return activate(activation_,
+                    torch::nn::LinearImpl::forward(flatten_ && x.dim() > 2 ? x.flatten(1) : x));
   }
   Activation activation() const { return activation_; }
+  bool flatten() const { return flatten_; }
 
  private:
   Activation activation_;
+  bool flatten_;
 };
 TORCH_MODULE(Dense);
 

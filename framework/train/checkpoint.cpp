@@ -23,12 +23,8 @@ namespace {
 
 std::string weights_bytes(const nn::Network& network) {
   c10::Dict<std::string, at::Tensor> weights;
-  for (const auto& item : network.body->named_parameters()) {
-    weights.insert(item.key(), item.value().detach().to(at::kCPU).contiguous());
-  }
-  for (const auto& item : network.body->named_buffers()) {
-    weights.insert(item.key(), item.value().detach().to(at::kCPU).contiguous());
-  }
+  for (const auto& [key, value] : network.state())
+    weights.insert(key, value.detach().to(at::kCPU).contiguous());
   std::vector<char> bytes = torch::pickle_save(c10::IValue(weights));
   return std::string(bytes.data(), bytes.size());
 }
@@ -128,8 +124,7 @@ void load_weights(nn::Network& network, const std::map<std::string, torch::Tenso
     target.copy_(it->second);
   };
   size_t expected = 0;
-  for (auto& item : network.body->named_parameters()) load(item.key(), item.value()), ++expected;
-  for (auto& item : network.body->named_buffers()) load(item.key(), item.value()), ++expected;
+  for (auto& [key, value] : network.state()) load(key, value), ++expected;
   if (weights.size() != expected) {
     throw RuntimeError("checkpoint has " + std::to_string(weights.size()) + " tensors, the model " +
                        std::to_string(expected) + " (another model's?)");

@@ -47,11 +47,14 @@ std::vector<std::string> rank_arguments(const RunArgs& args) {
 }
 
 int run(const RunArgs& args) {
-  config::ExperimentSpec spec = experiment::load(args.file, parse_overrides(args.sets));
+  std::vector<std::string> notes;
+  config::ExperimentSpec spec = experiment::load(args.file, parse_overrides(args.sets), &notes);
   train::RunOptions options;
   options.rendezvous = distributed::rendezvous_from_environment();
   options.dist_timeout = std::chrono::seconds(args.dist_timeout);
   const bool quiet = options.rendezvous.rank != 0;  // rank 0 speaks for the run
+  for (const auto& n : notes)
+    if (!quiet) std::cerr << "dlx: note: " << n << "\n";
   options.runs_root = report::runs_root(args.runs);
   options.command = command_line;
   options.live_progress = !quiet && train::Progress::stderr_is_terminal();

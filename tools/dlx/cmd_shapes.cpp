@@ -12,12 +12,24 @@ namespace {
 struct ShapesArgs {
   std::string file;
   std::vector<std::string> sets;
+  bool keys = false;
 };
+
+// The checkpoint's keys with their shapes, as PyTorch prints a state_dict's: what a weights file
+// for this model must hold.
+std::string keys_table(const nn::Network& net) {
+  std::string out;
+  for (const auto& [key, value] : net.state()) {
+    std::string shape;
+    for (int64_t d : value.sizes()) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+    out += key + "\t[" + shape + "]\n";
+  }
+  return out;
+}
 
 nn::Network build_from_file(const ShapesArgs& args) {
   auto overrides = parse_overrides(args.sets);
-  // A model file lists layers; an experiment file names a model.
-  if (config::parse_yaml_file(args.file)["layers"]) {
+  if (config::is_model_file(args.file)) {
     config::ModelSpec model = config::load_model(args.file, overrides);
     if (model.input.empty()) {
       throw ConfigError({args.file}, "input",
@@ -26,7 +38,10 @@ nn::Network build_from_file(const ShapesArgs& args) {
     }
     return nn::build_network(model, model.input);
   }
-  return experiment::build_network(experiment::load(args.file, overrides));
+  std::vector<std::string> notes;
+  const auto spec = experiment::load(args.file, overrides, &notes);
+  for (const auto& n : notes) std::cerr << "dlx: note: " << n << "\n";
+  return experiment::build_network(spec);
 }
 
 }  // namespace
@@ -38,9 +53,12 @@ void add_shapes_command(CLI::App& app, Command& chosen) {
       "print each layer's output shape (as the d2l chapter does), parameters and multiply-adds");
   cmd->add_option("FILE", args->file, "model or experiment YAML")->required();
   add_set_option(*cmd, args->sets);
+  cmd->add_flag("--keys", args->keys,
+                "print the checkpoint's keys and shapes (its state_dict) instead of the table");
   cmd->callback([args, &chosen] {
     chosen = [args] {
-      std::cout << nn::shapes_table(build_from_file(*args));
+      const nn::Network net = build_from_file(*args);
+      std::cout << (args->keys ? keys_table(net) : nn::shapes_table(net));
       return 0;
     };
   });

@@ -1,0 +1,63 @@
+"""Checks models/torchvision/ files against torchvision 0.14 (Debian's python3-torchvision). Run by
+tests/nn/torchvision_test.cpp:
+
+    torchvision_crosscheck.py DIR NAME...
+
+For each NAME, DIR/NAME.weights.pt is dlx's checkpoint of models/torchvision/NAME.yaml built for
+the input in DIR/NAME.io.pt, which also holds dlx's evaluation-mode logits for that input.
+torchvision builds NAME for the same classes and image size and loads the weights by name with
+strict=True; its logits must agree to float tolerance, with the same labels. Prints one line per
+model, `NAME: N parameters (M at torchvision's defaults); ...`, and exits 0 when all agree.
+"""
+import sys
+
+import torch
+import torchvision
+
+
+def build(name, classes=1000, image_size=None):
+    kwargs = {"num_classes": classes}
+    if name in ("googlenet", "inception_v3"):
+        kwargs.update(aux_logits=False, init_weights=False)
+    if name.startswith("vit_") and image_size is not None:
+        kwargs["image_size"] = image_size
+    return torchvision.models.get_model(name, **kwargs)
+
+
+def count(net):
+    return sum(p.numel() for p in net.parameters())
+
+
+def check(folder, name):
+    weights = torch.load(f"{folder}/{name}.weights.pt")
+    io = torch.load(f"{folder}/{name}.io.pt")
+    x, expected = io["input"], io["output"]
+    net = build(name, expected.shape[1], x.shape[-1])
+    default_count = count(build(name))
+    try:
+        net.load_state_dict(weights, strict=True)
+    except RuntimeError as e:
+        first = " ".join(str(e).split())[:600]
+        print(f"{name}: {count(net)} parameters ({default_count} at torchvision's defaults); "
+              f"strict load failed: {first}")
+        return False
+    net.eval()
+    with torch.no_grad():
+        got = net(x)
+    error = ((got - expected).abs().max() / expected.abs().max()).item()
+    agree = bool((got.argmax(1) == expected.argmax(1)).all())
+    ok = error < 1e-4 and agree
+    print(f"{name}: {count(net)} parameters ({default_count} at torchvision's defaults); "
+          f"{len(weights)} tensors loaded strictly; largest difference {error:.2e} of the largest "
+          f"logit; labels {'agree' if agree else 'differ'}")
+    return ok
+
+
+def main(folder, *names):
+    torch.set_num_threads(1)
+    results = [check(folder, name) for name in names]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

@@ -1,0 +1,125 @@
+// models/torchvision/ against torchvision 0.14 itself (tests/nn/torchvision_crosscheck.py): for each
+// file, torchvision builds the same network, loads dlx's weights by name with strict=True, and
+// gives the same evaluation-mode logits for the same input, with batch norm's statistics and
+// layer scales moved off their starting values so that they matter. Parameter counts are checked
+// at the file's own input (torchvision's defaults) too.
+#include <doctest/doctest.h>
+
+#include <ATen/core/Dict.h>
+#include <ATen/ops/rand.h>
+#include <torch/serialize.h>
+
+#include <set>
+
+#include "framework/core/files.h"
+#include "framework/train/checkpoint.h"
+#include "tests/helpers.h"
+
+using namespace dlx;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Family {
+  const char* label;
+  std::vector<std::string> models;
+  int64_t size;  // the tested image size: small where the architecture allows
+  bool large;    // checked in the release build only
+};
+
+// Every file of models/torchvision/ is in one family (a test below checks that).
+const std::vector<Family>& families() {
+  static const std::vector<Family> all{
+      {"alexnet", {"alexnet"}, 64, false},
+  };
+  return all;
+}
+
+fs::path model_file(const std::string& name) {
+  return testing::source_dir() / "models/torchvision" / (name + ".yaml");
+}
+
+// Batch norm's running statistics moved by a training-mode pass, and every per-channel parameter
+// (norm scales and shifts, layer scales, biases) drawn away from its constant start.
+void make_telling(nn::Network& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net.body->parameters()) {
+    if (p.numel() == p.size(0)) p.uniform_(0.5, 1.5);
+  }
+  std::vector<int64_t> sizes{4};
+  sizes.insert(sizes.end(), net.input.begin(), net.input.end());
+  net.body->train();
+  net.body->forward(at::rand(sizes));
+  net.body->eval();
+}
+
+// Writes NAME.weights.pt and NAME.io.pt into `dir`; returns the line torchvision_crosscheck.py
+// must start with.
+std::string write_case(const std::string& name, int64_t size, const fs::path& dir) {
+  torch::manual_seed(7);
+  config::ModelSpec spec = config::load_model(model_file(name));
+  const int64_t full = nn::build_network(spec, spec.input).parameters();
+  nn::Network net = nn::build_network(spec, {spec.input[0], size, size});
+  make_telling(net);
+  at::Tensor x = at::rand({2, spec.input[0], size, size});
+  at::Tensor y;
+  {
+    torch::NoGradGuard no_grad;
+    y = net.body->forward(x);
+  }
+  train::save_weights(dir / (name + ".weights.pt"), net);
+  c10::Dict<std::string, at::Tensor> io;
+  io.insert("input", x);
+  io.insert("output", y);
+  std::vector<char> bytes = torch::pickle_save(c10::IValue(io));
+  write_file_atomic(dir / (name + ".io.pt"), std::string(bytes.data(), bytes.size()));
+  return name + ": " + std::to_string(net.parameters()) + " parameters (" + std::to_string(full) +
+         " at torchvision's defaults); ";
+}
+
+void check_family(const Family& family) {
+  std::string out;
+  if (testing::run_command("/usr/bin/python3 -c 'import torchvision'", out) != 0)
+    DLX_SKIP("no python3 with torchvision (Debian's python3-torchvision)");
+  testing::TempDir dir;
+  std::vector<std::string> expected;
+  std::string names;
+  for (const auto& name : family.models) {
+    expected.push_back(write_case(name, family.size, dir.path()));
+    names += " " + name;
+  }
+  const int code = testing::run_command(
+      "/usr/bin/python3 " + (testing::source_dir() / "tests/nn/torchvision_crosscheck.py").string() +
+          " " + dir.path().string() + names,
+      out);
+  MESSAGE(out);
+  CHECK(code == 0);
+  for (const auto& line : expected) CHECK_MESSAGE(out.find(line) != std::string::npos, line);
+}
+
+void check_family(const char* label) {
+  for (const auto& f : families())
+    if (std::string(f.label) == label) {
+      if (f.large) DLX_RELEASE_ONLY("hundreds of megabytes of weights");
+      return check_family(f);
+    }
+  FAIL("no family " << label);
+}
+
+}  // namespace
+
+TEST_CASE("every file of models/torchvision/ is checked against torchvision") {
+  std::set<std::string> listed;
+  for (const auto& f : families()) listed.insert(f.models.begin(), f.models.end());
+  std::set<std::string> files;
+  for (const auto& entry : fs::directory_iterator(testing::source_dir() / "models/torchvision")) {
+    const std::string stem = entry.path().stem().string();
+    if (entry.path().extension() == ".yaml" && stem[0] != '_') files.insert(stem);
+  }
+  CHECK(files == listed);
+}
+
+TEST_CASE("torchvision's alexnet agrees with models/torchvision/alexnet.yaml") {
+  check_family("alexnet");
+}
