@@ -326,6 +326,22 @@ fs::path relative_to(const std::string& file, const std::string& target) {
 void overlay(YAML::Node target, const YAML::Node& source, const std::string& path,
              const std::string& file, Origins& origins);
 
+// A variant gives values to its family's args; a name the family does not declare is a slip.
+void check_variant_args(const YAML::Node& family, const YAML::Node& variant, const std::string& at,
+                        const std::string& file) {
+  const YAML::Node declared = family["args"], given = variant["args"];
+  if (!declared || !declared.IsMap() || !given || !given.IsMap()) return;
+  std::vector<std::string> names;
+  for (const auto& a : declared) names.push_back(a.first.Scalar());
+  for (const auto& a : given) {
+    const std::string key = a.first.Scalar();
+    if (declared[key]) continue;
+    throw ConfigError(location_of(file, a.first.Mark()), child_path(child_path(at, "args"), key),
+                      "one of the family's args (" + join(names) + ")", "'" + key + "'",
+                      did_you_mean(key, names));
+  }
+}
+
 // A model file with `base: FILE` is that model file with its own keys laid over it (its `args`
 // merge key by key, a list such as `layers` replaces the base's): a family's variant gives its
 // arguments this way. `at` is where the model sits in the tree ("model", or "" for a model file).
@@ -346,6 +362,7 @@ YAML::Node load_model_file(const fs::path& path, Origins& origins, const std::st
   if (!result.IsMap())
     throw ConfigError(where, key, "a model file (a mapping with 'layers')", describe(result));
   node.remove("base");
+  check_variant_args(result, node, at, file);
   overlay(result, node, at, file, origins);
   return result;
 }

@@ -1,5 +1,7 @@
 // Each layer type's ONNX form: the operators (opset 11 and later) that compute what its LibTorch
 // module computes in evaluation mode, its weights written under their checkpoint keys.
+#include <ATen/ops/scalar_tensor.h>
+#include <ATen/ops/tensor.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/normalization.h>
@@ -9,6 +11,7 @@
 
 #include "framework/export/graph.h"
 #include "framework/nn/layers.h"
+#include "framework/nn/modules.h"
 
 namespace dlx::onnx_export {
 
@@ -68,6 +71,17 @@ std::string activation(GraphWriter& g, const std::string& name, const std::strin
       return gelu(g, name, x);
     case nn::Activation::kLeakyReLU:
       return g.node("LeakyRelu", name, {x}, {real("alpha", float(leaky_slope))});
+    case nn::Activation::kSiLU:
+      return g.node("Mul", name, {x, g.node("Sigmoid", name + "/sigmoid", {x})});
+    case nn::Activation::kHardsigmoid:  // relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1)
+      return g.node("HardSigmoid", name, {x}, {real("alpha", 1.0f / 6), real("beta", 0.5f)});
+    case nn::Activation::kHardswish:
+      return g.node("Mul", name,
+                    {x, g.node("HardSigmoid", name + "/gate", {x},
+                               {real("alpha", 1.0f / 6), real("beta", 0.5f)})});
+    case nn::Activation::kReLU6:
+      return g.node("Clip", name,
+                    {x, scalar(g, name + "/min", 0.0f), scalar(g, name + "/max", 6.0f)});
     case nn::Activation::kNone:
       break;
   }
@@ -90,14 +104,28 @@ std::string conv2d(GraphWriter& g, const LayerNode& n) {
   return activation(g, n.path, y, m.activation());
 }
 
+// x W^T + b over the last dimension, for inputs of any rank (Gemm takes matrices only); the
+// weight is stored transposed under its checkpoint key.
+std::string linear(GraphWriter& g, const std::string& name, const std::string& x,
+                   const std::string& key, const at::Tensor& weight, const at::Tensor& bias) {
+  const std::string w = g.weight(key + ".weight", weight.t().contiguous());
+  if (!bias.defined()) return g.node("MatMul", name, {x, w});
+  return g.node("Add", name, {g.node("MatMul", name + "/matmul", {x, w}), g.weight(key + ".bias", bias)});
+}
+
 std::string dense(GraphWriter& g, const LayerNode& n) {
   const auto& m = as<nn::DenseImpl>(n);
-  std::string x = n.x;
-  if (n.input.size() > 1) x = g.node("Flatten", n.path + "/flatten", {x}, {integer("axis", 1)});
-  std::vector<std::string> inputs{x, weight_of(g, n, "weight")};
-  if (m.options.bias()) inputs.push_back(weight_of(g, n, "bias"));
   const std::string name = m.activation() == nn::Activation::kNone ? n.path : n.path + "/gemm";
-  const std::string y = g.node("Gemm", name, inputs, {integer("transB", 1)});
+  std::string y;
+  if (!m.flatten() && n.input.size() > 1) {
+    y = linear(g, name, n.x, n.path, m.weight, m.options.bias() ? m.bias : at::Tensor());
+  } else {
+    std::string x = n.x;
+    if (n.input.size() > 1) x = g.node("Flatten", n.path + "/flatten", {x}, {integer("axis", 1)});
+    std::vector<std::string> inputs{x, weight_of(g, n, "weight")};
+    if (m.options.bias()) inputs.push_back(weight_of(g, n, "bias"));
+    y = g.node("Gemm", name, inputs, {integer("transB", 1)});
+  }
   if (m.activation() == nn::Activation::kNone) return y;
   return activation(g, n.path, y, m.activation());
 }
@@ -206,6 +234,146 @@ std::string plain_activation(GraphWriter& g, const LayerNode& n) {
   return activation(g, n.path, n.x, by_type.at(n.type));
 }
 
+std::string activation_layer(GraphWriter& g, const LayerNode& n) {
+  return activation(g, n.path, n.x, as<nn::ActivationLayerImpl>(n).activation());
+}
+
+std::string int64s(GraphWriter& g, const std::string& name, const std::vector<int64_t>& values) {
+  return g.weight(name, at::tensor(values, at::kLong));
+}
+
+// (x - mean) / sqrt(var + eps) over `axis`, then scaled and shifted (already shaped to
+// broadcast): LayerNormalization is opset 17's, this is every opset's.
+std::string normalize(GraphWriter& g, const std::string& name, const std::string& x, int64_t axis,
+                      double eps, const std::string& scale, const std::string& shift) {
+  const std::string mean = g.node("ReduceMean", name + "/mean", {x}, {ints("axes", {axis})});
+  const std::string centred = g.node("Sub", name + "/centred", {x, mean});
+  const std::string square = g.node("Mul", name + "/square", {centred, centred});
+  const std::string var = g.node("ReduceMean", name + "/var", {square}, {ints("axes", {axis})});
+  const std::string std = g.node(
+      "Sqrt", name + "/std", {g.node("Add", name + "/var_eps", {var, scalar(g, name + "/eps", float(eps))})});
+  std::string y = g.node("Div", scale.empty() ? name : name + "/normalized", {centred, std});
+  if (scale.empty()) return y;
+  return g.node("Add", name, {g.node("Mul", name + "/scaled", {y, scale}), shift});
+}
+
+std::string layernorm(GraphWriter& g, const LayerNode& n) {
+  const auto& m = as<nn::LayerNormImpl>(n);
+  std::string scale, shift;
+  if (m.affine()) {
+    const int64_t c = m.weight.size(0);
+    const std::vector<int64_t> shape =
+        m.channels() ? std::vector<int64_t>{c, 1, 1} : std::vector<int64_t>{c};
+    scale = g.weight(n.path + ".weight", m.weight.view(shape));
+    shift = g.weight(n.path + ".bias", m.bias.view(shape));
+  }
+  return normalize(g, n.path, n.x, m.channels() ? 1 : -1, m.eps(), scale, shift);
+}
+
+std::string groupnorm(GraphWriter& g, const LayerNode& n) {
+  const auto& o = as<torch::nn::GroupNormImpl>(n).options;
+  const int64_t c = n.input[0];
+  const std::string grouped = g.node("Reshape", n.path + "/groups",
+                                     {n.x, int64s(g, n.path + "/groups_shape", {0, o.num_groups(), -1})});
+  const std::string normed = normalize(g, n.path + "/norm", grouped, 2, o.eps(), "", "");
+  std::vector<int64_t> back{0};
+  back.insert(back.end(), n.input.begin(), n.input.end());
+  const std::string y = g.node("Reshape", o.affine() ? n.path + "/back" : n.path,
+                               {normed, int64s(g, n.path + "/back_shape", back)});
+  if (!o.affine()) return y;
+  const auto& m = as<torch::nn::GroupNormImpl>(n);
+  return g.node("Add", n.path,
+                {g.node("Mul", n.path + "/scaled",
+                        {y, g.weight(n.path + ".weight", m.weight.view({c, 1, 1}))}),
+                 g.weight(n.path + ".bias", m.bias.view({c, 1, 1}))});
+}
+
+std::string layer_scale(GraphWriter& g, const LayerNode& n) {
+  return g.node("Mul", n.path, {n.x, g.weight(n.path, as<nn::LayerScaleImpl>(n).scale)});
+}
+
+std::string channel_shuffle(GraphWriter& g, const LayerNode& n) {
+  const int64_t groups = as<nn::ChannelShuffleImpl>(n).groups();
+  const int64_t c = n.input[0], h = n.input[1], w = n.input[2];
+  const std::string split = g.node(
+      "Reshape", n.path + "/split", {n.x, int64s(g, n.path + "/split_shape", {0, groups, c / groups, h, w})});
+  const std::string swapped =
+      g.node("Transpose", n.path + "/swap", {split}, {ints("perm", {0, 2, 1, 3, 4})});
+  return g.node("Reshape", n.path, {swapped, int64s(g, n.path + "/shape", {0, c, h, w})});
+}
+
+std::string channel_split(GraphWriter& g, const LayerNode& n) {
+  const auto& m = as<nn::ChannelSplitImpl>(n);
+  const int64_t part = n.input[0] / m.parts();
+  return g.node("Slice", n.path,
+                {n.x, int64s(g, n.path + "/starts", {m.index() * part}),
+                 int64s(g, n.path + "/ends", {(m.index() + 1) * part}),
+                 int64s(g, n.path + "/axes", {1})});
+}
+
+std::string permute(GraphWriter& g, const LayerNode& n) {
+  std::vector<int64_t> perm{0};
+  for (int64_t d : as<nn::PermuteImpl>(n).dims()) perm.push_back(d + 1);
+  return g.node("Transpose", n.path, {n.x}, {ints("perm", perm)});
+}
+
+std::string tokens(GraphWriter& g, const LayerNode& n) {
+  const std::string flat = g.node(
+      "Reshape", n.path + "/flat", {n.x, int64s(g, n.path + "/shape", {0, n.input[0], -1})});
+  return g.node("Transpose", n.path, {flat}, {ints("perm", {0, 2, 1})});
+}
+
+// The token, expanded to the batch's size (read from the input's shape) and put first.
+std::string class_token(GraphWriter& g, const LayerNode& n) {
+  const auto& m = as<nn::ClassTokenImpl>(n);
+  const std::string batch = g.node("Gather", n.path + "/batch",
+                                   {g.node("Shape", n.path + "/shape", {n.x}),
+                                    int64s(g, n.path + "/zero", {0})},
+                                   {integer("axis", 0)});
+  const std::string size = g.node(
+      "Concat", n.path + "/size", {batch, int64s(g, n.path + "/rest", {1, m.token.size(2)})},
+      {integer("axis", 0)});
+  const std::string token = g.node("Expand", n.path + "/expand", {g.weight(n.path, m.token), size});
+  return g.node("Concat", n.path, {token, n.x}, {integer("axis", 1)});
+}
+
+std::string attention(GraphWriter& g, const LayerNode& n) {
+  const auto& m = as<nn::MultiheadAttentionImpl>(n);
+  const int64_t t = n.input[0], d = n.input[1], heads = m.heads(), hd = d / heads;
+  const std::string p = n.path;
+  // The in-projection, stored as the checkpoint names it (in_proj_weight), applied transposed.
+  std::string qkv = g.node("MatMul", p + "/qkv", {n.x, g.weight(p + ".in_proj_weight", m.in_proj_weight.t().contiguous())});
+  if (m.in_proj_bias.defined())
+    qkv = g.node("Add", p + "/qkv_bias", {qkv, g.weight(p + ".in_proj_bias", m.in_proj_bias)});
+  const std::string split = g.node(
+      "Transpose", p + "/heads",
+      {g.node("Reshape", p + "/split", {qkv, int64s(g, p + "/split_shape", {0, t, 3, heads, hd})})},
+      {ints("perm", {2, 0, 3, 1, 4})});
+  auto part = [&](int64_t i, const char* what) {
+    return g.node("Gather", p + "/" + what, {split, int64s(g, p + "/" + what + "_index", {i})},
+                  {integer("axis", 0)});
+  };
+  // Gather with a one-element index keeps a leading dimension of 1: squeezed by the reshapes.
+  const std::vector<int64_t> head_shape{-1, heads, t, hd};
+  auto squeeze = [&](const std::string& x, const char* what) {
+    return g.node("Reshape", p + "/" + what + "_squeezed", {x, int64s(g, p + "/" + what + "_shape", head_shape)});
+  };
+  const std::string q = squeeze(part(0, "q"), "q"), k = squeeze(part(1, "k"), "k"),
+                    v = squeeze(part(2, "v"), "v");
+  const std::string kt = g.node("Transpose", p + "/kt", {k}, {ints("perm", {0, 1, 3, 2})});
+  const std::string scores = g.node(
+      "Div", p + "/scores",
+      {g.node("MatMul", p + "/qk", {q, kt}), scalar(g, p + "/sqrt_d", float(std::sqrt(double(hd))))});
+  const std::string weights = g.node("Softmax", p + "/softmax", {scores}, {integer("axis", 3)});
+  const std::string mixed = g.node(
+      "Reshape", p + "/mixed",
+      {g.node("Transpose", p + "/mixed_t", {g.node("MatMul", p + "/av", {weights, v})},
+              {ints("perm", {0, 2, 1, 3})}),
+       int64s(g, p + "/mixed_shape", {0, t, d})});
+  return linear(g, p, mixed, p + ".out_proj", m.out_proj->weight,
+                m.out_proj->options.bias() ? m.out_proj->bias : at::Tensor());
+}
+
 }  // namespace
 
 const std::map<std::string, LayerExporter>& layer_exporters() {
@@ -231,6 +399,32 @@ const std::map<std::string, LayerExporter>& layer_exporters() {
        [](GraphWriter& g, const LayerNode& n) {
          const auto& o = as<torch::nn::LeakyReLUImpl>(n).options;
          return activation(g, n.path, n.x, nn::Activation::kLeakyReLU, o.negative_slope());
+       }},
+      {"silu", activation_layer},
+      {"hardswish", activation_layer},
+      {"hardsigmoid", activation_layer},
+      {"relu6", activation_layer},
+      {"layernorm", layernorm},
+      {"groupnorm", groupnorm},
+      {"stochastic_depth", [](GraphWriter&, const LayerNode& n) { return n.x; }},  // evaluation
+      {"layer_scale", layer_scale},
+      {"channel_shuffle", channel_shuffle},
+      {"channel_split", channel_split},
+      {"permute", permute},
+      {"tokens", tokens},
+      {"class_token", class_token},
+      {"position_embedding",
+       [](GraphWriter& g, const LayerNode& n) {
+         return g.node("Add", n.path,
+                       {n.x, g.weight(n.path, as<nn::PositionEmbeddingImpl>(n).embedding)});
+       }},
+      {"multihead_attention", attention},
+      {"select_token",
+       [](GraphWriter& g, const LayerNode& n) {
+         const int64_t index = as<nn::SelectTokenImpl>(n).index();
+         return g.node("Gather", n.path,
+                       {n.x, g.weight(n.path + "/index", at::scalar_tensor(index, at::kLong))},
+                       {integer("axis", 1)});
        }},
   };
   return table;

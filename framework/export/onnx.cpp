@@ -52,13 +52,16 @@ std::string GraphWriter::node(const std::string& op, const std::string& name,
 }
 
 std::string GraphWriter::weight(const std::string& name, const at::Tensor& tensor) {
-  const at::Tensor t = tensor.detach().to(at::kCPU, at::kFloat).contiguous();
+  // int64 stays int64 (shapes, indices); anything else is written as float32.
+  const bool integers = tensor.scalar_type() == at::kLong;
+  const at::Tensor t =
+      tensor.detach().to(at::kCPU, integers ? at::kLong : at::kFloat).contiguous();
   onnx::TensorProto* w = graph_.add_initializer();
   w->set_name(name);
-  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->set_data_type(integers ? onnx::TensorProto::INT64 : onnx::TensorProto::FLOAT);
   for (int64_t d : t.sizes()) w->add_dims(d);
-  // raw_data is little-endian, as float32 is on every machine LibTorch runs on.
-  w->set_raw_data(t.data_ptr<float>(), size_t(t.numel()) * sizeof(float));
+  // raw_data is little-endian, as float32 and int64 are on every machine LibTorch runs on.
+  w->set_raw_data(t.data_ptr(), size_t(t.numel()) * t.element_size());
   return name;
 }
 
@@ -69,7 +72,7 @@ namespace {
 class Walker {
  public:
   Walker(GraphWriter& g, const nn::Network& net) : g_(g) {
-    for (const auto& l : net.layers) rows_[l.name] = &l;
+    for (const auto& l : net.layers) rows_[l.module] = &l;
   }
 
   std::string sequence(const torch::nn::Module& seq, const std::string& prefix, std::string x,
@@ -87,17 +90,19 @@ class Walker {
       return parallel(*p, path, x, shape);
     if (dynamic_cast<const nn::GroupImpl*>(&module)) return sequence(module, path + ".", x, shape);
     const nn::LayerSummary& r = row(path);
+    // Named by its checkpoint key, so that the ONNX initialisers are the state_dict's names.
+    const std::string& key = r.name;
     const auto exporter = layer_exporters().find(r.type);
     if (exporter == layer_exporters().end())
-      throw RuntimeError("cannot export layer " + path + " (" + r.type +
+      throw RuntimeError("cannot export layer " + key + " (" + r.type +
                          "): dlx has no ONNX form for this layer type");
     try {
       const std::string y =
-          exporter->second(g_, LayerNode{module, path, r.type, shape, r.output, x});
+          exporter->second(g_, LayerNode{module, key, r.type, shape, r.output, x});
       shape = r.output;
       return y;
     } catch (const Unexportable& e) {
-      throw RuntimeError("cannot export layer " + path + " (" + r.type + "): " + e.what());
+      throw RuntimeError("cannot export layer " + key + " (" + r.type + "): " + e.what());
     }
   }
 
@@ -110,9 +115,11 @@ class Walker {
     }
     shape = row(path).output;
     if (p.concat()) return g_.node("Concat", path, outs, {integer("axis", 1)});
+    // Add and Mul broadcast as PyTorch does (a gate's C x 1 x 1 against C x H x W).
+    const char* op = p.merge() == nn::Merge::kMul ? "Mul" : "Add";
     std::string sum = outs[0];
     for (size_t i = 1; i < outs.size(); ++i)
-      sum = g_.node("Add", i + 1 == outs.size() ? path : path + "/add" + std::to_string(i),
+      sum = g_.node(op, i + 1 == outs.size() ? path : path + "/" + op + std::to_string(i),
                     {sum, outs[i]});
     return sum;
   }

@@ -235,9 +235,8 @@ YAML::Node Blocks::put_in(const YAML::Node& node, const Values& values, const st
       if (auto it = values.find(name); it != values.end()) return it->second;
       if (is_bound(bound, name)) return node;
     }
-    bool left = false;
-    YAML::Node out(put_in_text(node, text, values, path, bound, left));
-    if (left) return node;
+    YAML::Node out(put_in_text(node, text, values, path, bound));
+    if (out.Scalar() == text) return node;
     made_from_.emplace_back(out, node);
     return out;
   }
@@ -265,11 +264,11 @@ YAML::Node Blocks::put_in(const YAML::Node& node, const Values& values, const st
   return copy;
 }
 
-// `text` with each ${expr} (or the whole `$name`) replaced; `left` is set when an expression
-// uses a name a repeat binds, which that repeat puts in later.
+// `text` with each ${expr} (or the whole `$name`) replaced; an expression that uses a name a
+// repeat inside binds is left for that repeat to put in.
 std::string Blocks::put_in_text(const YAML::Node& node, const std::string& text,
                                 const Values& values, const std::string& path,
-                                const std::vector<std::string>& bound, bool& left) {
+                                const std::vector<std::string>& bound) {
   std::vector<std::string> names;
   for (const auto& [k, v] : values) names.push_back("$" + k);
   const bool whole = text[0] == '$' && (text.size() < 2 || text[1] != '{');
@@ -292,8 +291,9 @@ std::string Blocks::put_in_text(const YAML::Node& node, const std::string& text,
     const double v = Expression(text.substr(open + 2, close - open - 2), values)
                          .evaluate(error, unknown);
     if (!unknown.empty() && is_bound(bound, unknown)) {
-      left = true;
-      return text;
+      out += text.substr(open, close + 1 - open);
+      at = close + 1;
+      continue;
     }
     if (!error.empty())
       throw ConfigError(origins_->locate(path, node), path,

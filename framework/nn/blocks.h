@@ -56,8 +56,7 @@ class Blocks {
   YAML::Node put_in(const YAML::Node& node, const Values& values, const std::string& path,
                     const std::vector<std::string>& bound);
   std::string put_in_text(const YAML::Node& node, const std::string& text, const Values& values,
-                          const std::string& path, const std::vector<std::string>& bound,
-                          bool& left);
+                          const std::string& path, const std::vector<std::string>& bound);
 
   const config::ModelSpec& spec_;
   std::shared_ptr<const config::Origins> origins_;

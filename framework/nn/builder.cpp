@@ -155,9 +155,10 @@ class Builder {
   Shape build_repeat(config::Reader& args, const std::string& path, Shape shape, Place& at) {
     int64_t times = 1;
     std::string index;
+    // 0 is allowed: a family's "the rest of the stage's blocks" may be none.
     args.required("times", times, "how many times the layers come",
-                  config::Check<int64_t>{[](const int64_t& t) { return t >= 1 && t <= kMaxRepeat; },
-                                         "1 to " + std::to_string(kMaxRepeat)});
+                  config::Check<int64_t>{[](const int64_t& t) { return t >= 0 && t <= kMaxRepeat; },
+                                         "0 to " + std::to_string(kMaxRepeat)});
     args.field("index", index, "a name for the repetition's number (0, 1, ...) in $name or ${expr}");
     const std::string list_path = config::child_path(path, "layers");
     const YAML::Node list = args.raw("layers", "the layers to repeat");
@@ -322,7 +323,7 @@ const std::vector<ConstructDoc>& graph_constructs() {
         {"name", "parallel0, ...", "the group's name; branch i's keys go under branchi", {}}}},
       {"repeat",
        "the layers N times in a row, named on from those before (conv0, conv1, ...)",
-       {{"times", "required", "how many times, at least 1", {}},
+       {{"times", "required", "how many times (0: none)", {}},
         {"layers", "required", "the layers to repeat", {}},
         {"index", "none", "a name for the repetition's number (0, 1, ...), as $name or in ${expr}",
          {}}}},

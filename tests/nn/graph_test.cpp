@@ -134,3 +134,113 @@ TEST_CASE("train.init reaches the layers inside groups, blocks and branches") {
   CHECK(largest > 0.06);
   CHECK(largest <= std::sqrt(6.0 / 1152) + 1e-6);
 }
+
+namespace {
+
+std::vector<std::string> state_keys(const nn::Network& net) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : net.state()) keys.push_back(key);
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("numbered groups, inline parallels and bare parameters give PyTorch's state_dict keys") {
+  testing::TempDir dir;
+  nn::Network net = build_text(dir, R"(input: [4, 8, 8]
+blocks:
+  conv_bn:
+    numbered: true
+    args: {out: required}
+    layers: [conv2d: {out_channels: $out, kernel_size: 3, padding: 1, bias: false}, batchnorm2d, relu]
+  unit:
+    layers:
+      - parallel:
+          inline: true
+          branches:
+            - [conv_bn: {name: a, out: 4}, conv2d: {name: b, out_channels: 4, kernel_size: 1}, layer_scale: {name: gamma}]
+            - [sequential: {name: downsample, numbered: true, layers: [relu, conv2d: {out_channels: 4, kernel_size: 1}]}]
+      - relu
+layers:
+  - sequential: {name: features, numbered: true, layers: [relu, unit, unit]}
+)");
+  const auto keys = state_keys(net);
+  CHECK(keys == std::vector<std::string>{
+                    "features.1.a.0.weight", "features.1.a.1.weight", "features.1.a.1.bias",
+                    "features.1.a.1.running_mean", "features.1.a.1.running_var",
+                    "features.1.a.1.num_batches_tracked", "features.1.b.weight",
+                    "features.1.b.bias", "features.1.gamma", "features.1.downsample.1.weight",
+                    "features.1.downsample.1.bias", "features.2.a.0.weight",
+                    "features.2.a.1.weight", "features.2.a.1.bias", "features.2.a.1.running_mean",
+                    "features.2.a.1.running_var", "features.2.a.1.num_batches_tracked",
+                    "features.2.b.weight", "features.2.b.bias", "features.2.gamma",
+                    "features.2.downsample.1.weight", "features.2.downsample.1.bias"});
+  // The same tensors as the modules hold, under other names.
+  CHECK(net.state().size() ==
+        net.body->named_parameters().size() + net.body->named_buffers().size());
+  CHECK(net.state()[0].second.is_same(
+      net.body->named_parameters()["features.1.parallel0.branch0.a.0.weight"]));
+}
+
+TEST_CASE("merge: mul gates with broadcasting, and shapes that do not broadcast are one line") {
+  testing::TempDir dir;
+  nn::Network net = build_text(dir, R"(input: [6, 5, 5]
+layers:
+  - parallel:
+      merge: mul
+      branches:
+        - []
+        - [adaptive_avgpool2d: {output_size: 1}, conv2d: {out_channels: 6, kernel_size: 1}, sigmoid]
+)");
+  CHECK(net.output() == nn::Shape{6, 5, 5});
+  const at::Tensor x = at::randn({2, 6, 5, 5});
+  torch::NoGradGuard no_grad;
+  const at::Tensor gate = net.body->forward(x) / x;
+  // One factor per example and channel, in (0, 1).
+  CHECK((gate.amax({2, 3}) - gate.amin({2, 3})).abs().max().item<double>() < 1e-5);
+  CHECK(testing::config_error([&] {
+          build_text(dir, R"(input: [6, 5, 5]
+layers:
+  - parallel: {merge: mul, branches: [[], [conv2d: {out_channels: 4, kernel_size: 1}]]}
+)");
+        }).find("mul needs shapes that broadcast (each size equal or 1), but branch 0 gives (1, 6, "
+                "5, 5) and branch 1 gives (1, 4, 5, 5)") != std::string::npos);
+}
+
+TEST_CASE("a variant gives its family's args; ${} computes; a repeat's index names its layers") {
+  testing::TempDir dir;
+  dir.write("_family.yaml", R"(name: family
+input: [3, 8, 8]
+args: {width: required, blocks: 2, num_classes: 1000}
+blocks:
+  unit:
+    args: {i: required, out: required}
+    layers: [conv2d: {name: 'conv${i + 1}', out_channels: $out, kernel_size: 3, padding: 1}]
+layers:
+  - sequential:
+      name: stage
+      layers: [repeat: {times: $blocks, index: i, layers: [unit: {name: 'block-${i}', i: $i, out: '${width * 2}'}]}]
+  - dense: {name: fc, units: $num_classes}
+)");
+  const auto variant = dir.write("small.yaml", "base: _family.yaml\nname: small\nargs: {width: 3}\n");
+  CHECK(config::is_model_file(variant));
+  config::ModelSpec spec = config::load_model(variant);
+  CHECK(spec.name == "small");
+  nn::Network net = nn::build_network(spec, spec.input);
+  CHECK(state_keys(net) ==
+        std::vector<std::string>{"stage.block-0.conv1.weight", "stage.block-0.conv1.bias",
+                                 "stage.block-1.conv2.weight", "stage.block-1.conv2.bias",
+                                 "fc.weight", "fc.bias"});
+  CHECK(net.output() == nn::Shape{1000});
+  CHECK(net.layers[1].output == nn::Shape{6, 8, 8});
+  // --set reaches the args; a required one left out, or a name no one declares, is one line.
+  nn::Network wider = nn::build_network(
+      config::load_model(variant, {{"args.blocks", "3", "args.blocks=3"}}), spec.input);
+  CHECK(state_keys(wider).size() == 8);
+  CHECK(testing::config_error([&] {
+          nn::build_network(config::load_model(dir.path() / "_family.yaml"), {3, 8, 8});
+        }).find("args.width: expected a value (the model requires it") != std::string::npos);
+  CHECK(testing::config_error([&] {
+          build_text(dir, "input: [3, 4, 4]\nargs: {w: 2}\nlayers: [dense: {units: '${w * x}'}]\n");
+        }).find("(no value named x)") != std::string::npos);
+}

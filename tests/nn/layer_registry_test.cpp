@@ -34,7 +34,11 @@ TEST_CASE("the registry holds exactly the built-in layers, in order") {
         std::vector<std::string>{"conv2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d",
                                  "local_response_norm", "batchnorm2d", "batchnorm1d", "dropout",
                                  "flatten", "dense", "relu", "sigmoid", "tanh", "gelu",
-                                 "leaky_relu"});
+                                 "leaky_relu", "silu", "hardswish", "hardsigmoid", "relu6",
+                                 "layernorm", "groupnorm", "stochastic_depth", "layer_scale",
+                                 "channel_shuffle", "channel_split", "permute", "tokens",
+                                 "class_token", "position_embedding", "multihead_attention",
+                                 "select_token"});
 }
 
 TEST_CASE("every layer's inferred shape and parameter count match LibTorch's") {
@@ -84,6 +88,27 @@ TEST_CASE("every layer's inferred shape and parameter count match LibTorch's") {
       {"tanh", {7}, {7}, 0},
       {"gelu", {7}, {7}, 0},
       {"leaky_relu: {negative_slope: 0.2}", {7}, {7}, 0},
+      {"silu", {7}, {7}, 0},
+      {"hardswish", {3, 4, 4}, {3, 4, 4}, 0},
+      {"hardsigmoid", {7}, {7}, 0},
+      {"relu6", {7}, {7}, 0},
+      {"layernorm: {eps: 1e-6}", {16, 5, 5}, {16, 5, 5}, 32},
+      {"layernorm", {10, 8}, {10, 8}, 16},
+      {"layernorm: {over: last, affine: false}", {5, 7, 16}, {5, 7, 16}, 0},
+      {"groupnorm: {groups: 4}", {16, 5, 5}, {16, 5, 5}, 32},
+      {"stochastic_depth: {p: 0.2}", {16, 5, 5}, {16, 5, 5}, 0},
+      {"layer_scale", {16, 5, 5}, {16, 5, 5}, 16},
+      {"layer_scale: {init: 0.1}", {10, 8}, {10, 8}, 8},
+      {"channel_shuffle: {groups: 2}", {16, 5, 5}, {16, 5, 5}, 0},
+      {"channel_split: {index: 1}", {16, 5, 5}, {8, 5, 5}, 0},
+      {"permute: {dims: [1, 2, 0]}", {16, 5, 7}, {5, 7, 16}, 0},
+      {"tokens", {16, 5, 7}, {35, 16}, 0},
+      {"class_token", {35, 16}, {36, 16}, 16},
+      {"position_embedding", {36, 16}, {36, 16}, 576},
+      {"multihead_attention: {heads: 4}", {36, 16}, {36, 16}, 1088},
+      {"select_token", {36, 16}, {16}, 0},
+      {"dense: {units: 8}", {36, 16}, {36, 8}, 136},
+      {"dense: {units: 8, flatten: false}", {5, 7, 16}, {5, 7, 8}, 136},
   };
   for (const auto& c : cases) {
     CAPTURE(c.item);
