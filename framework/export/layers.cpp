@@ -79,9 +79,13 @@ std::string activation(GraphWriter& g, const std::string& name, const std::strin
       return g.node("Mul", name,
                     {x, g.node("HardSigmoid", name + "/gate", {x},
                                {real("alpha", 1.0f / 6), real("beta", 0.5f)})});
-    case nn::Activation::kReLU6:
-      return g.node("Clip", name,
-                    {x, scalar(g, name + "/min", 0.0f), scalar(g, name + "/max", 6.0f)});
+    case nn::Activation::kReLU6: {
+      // relu(x) - relu(x - 6): Clip's bounds are inputs from opset 11 on, which OpenCV 4.6's
+      // importer refuses.
+      const std::string shifted =
+          g.node("Relu", name + "/over", {g.node("Sub", name + "/minus6", {x, scalar(g, name + "/six", 6.0f)})});
+      return g.node("Sub", name, {g.node("Relu", name + "/relu", {x}), shifted});
+    }
     case nn::Activation::kNone:
       break;
   }
@@ -270,35 +274,43 @@ std::string layernorm(GraphWriter& g, const LayerNode& n) {
   return normalize(g, n.path, n.x, m.channels() ? 1 : -1, m.eps(), scale, shift);
 }
 
+// Each group's channels as one instance of InstanceNormalization: C x H x W viewed as
+// G x (C / G * H) x W, normalised per group, viewed back, then scaled per channel.
 std::string groupnorm(GraphWriter& g, const LayerNode& n) {
-  const auto& o = as<torch::nn::GroupNormImpl>(n).options;
-  const int64_t c = n.input[0];
-  const std::string grouped = g.node("Reshape", n.path + "/groups",
-                                     {n.x, int64s(g, n.path + "/groups_shape", {0, o.num_groups(), -1})});
-  const std::string normed = normalize(g, n.path + "/norm", grouped, 2, o.eps(), "", "");
-  std::vector<int64_t> back{0};
-  back.insert(back.end(), n.input.begin(), n.input.end());
-  const std::string y = g.node("Reshape", o.affine() ? n.path + "/back" : n.path,
-                               {normed, int64s(g, n.path + "/back_shape", back)});
-  if (!o.affine()) return y;
   const auto& m = as<torch::nn::GroupNormImpl>(n);
+  const auto& o = m.options;
+  const int64_t c = n.input[0], h = n.input[1], w = n.input[2], groups = o.num_groups();
+  const std::string grouped =
+      g.node("Reshape", n.path + "/groups",
+             {n.x, int64s(g, n.path + "/groups_shape", {0, groups, c / groups * h, w})});
+  const std::string normed =
+      g.node("InstanceNormalization", n.path + "/norm",
+             {grouped, g.weight(n.path + "/ones", at::ones({groups})),
+              g.weight(n.path + "/zeros", at::zeros({groups}))},
+             {real("epsilon", float(o.eps()))});
+  const std::string y = g.node("Reshape", o.affine() ? n.path + "/back" : n.path,
+                               {normed, int64s(g, n.path + "/back_shape", {0, c, h, w})});
+  if (!o.affine()) return y;
   return g.node("Add", n.path,
                 {g.node("Mul", n.path + "/scaled",
                         {y, g.weight(n.path + ".weight", m.weight.view({c, 1, 1}))}),
                  g.weight(n.path + ".bias", m.bias.view({c, 1, 1}))});
 }
 
+// A bare parameter's initialiser takes the layer's own name (its checkpoint key), so the
+// layer's output is named after it with a suffix.
 std::string layer_scale(GraphWriter& g, const LayerNode& n) {
-  return g.node("Mul", n.path, {n.x, g.weight(n.path, as<nn::LayerScaleImpl>(n).scale)});
+  return g.node("Mul", n.path + "/scaled", {n.x, g.weight(n.path, as<nn::LayerScaleImpl>(n).scale)});
 }
 
 std::string channel_shuffle(GraphWriter& g, const LayerNode& n) {
   const int64_t groups = as<nn::ChannelShuffleImpl>(n).groups();
   const int64_t c = n.input[0], h = n.input[1], w = n.input[2];
+  // Four dimensions, not five: OpenCV 4.6's importer reshapes only up to four.
   const std::string split = g.node(
-      "Reshape", n.path + "/split", {n.x, int64s(g, n.path + "/split_shape", {0, groups, c / groups, h, w})});
+      "Reshape", n.path + "/split", {n.x, int64s(g, n.path + "/split_shape", {0, groups, c / groups, h * w})});
   const std::string swapped =
-      g.node("Transpose", n.path + "/swap", {split}, {ints("perm", {0, 2, 1, 3, 4})});
+      g.node("Transpose", n.path + "/swap", {split}, {ints("perm", {0, 2, 1, 3})});
   return g.node("Reshape", n.path, {swapped, int64s(g, n.path + "/shape", {0, c, h, w})});
 }
 
@@ -323,18 +335,17 @@ std::string tokens(GraphWriter& g, const LayerNode& n) {
   return g.node("Transpose", n.path, {flat}, {ints("perm", {0, 2, 1})});
 }
 
-// The token, expanded to the batch's size (read from the input's shape) and put first.
+// The token, broadcast to the batch (the first token's row times zero, plus the token: no
+// Shape or Expand, which OpenCV's importer cannot follow), and put first.
 std::string class_token(GraphWriter& g, const LayerNode& n) {
   const auto& m = as<nn::ClassTokenImpl>(n);
-  const std::string batch = g.node("Gather", n.path + "/batch",
-                                   {g.node("Shape", n.path + "/shape", {n.x}),
-                                    int64s(g, n.path + "/zero", {0})},
-                                   {integer("axis", 0)});
-  const std::string size = g.node(
-      "Concat", n.path + "/size", {batch, int64s(g, n.path + "/rest", {1, m.token.size(2)})},
-      {integer("axis", 0)});
-  const std::string token = g.node("Expand", n.path + "/expand", {g.weight(n.path, m.token), size});
-  return g.node("Concat", n.path, {token, n.x}, {integer("axis", 1)});
+  const std::string first = g.node(
+      "Slice", n.path + "/first",
+      {n.x, int64s(g, n.path + "/starts", {0}), int64s(g, n.path + "/ends", {1}),
+       int64s(g, n.path + "/axes", {1})});
+  const std::string zero = g.node("Mul", n.path + "/zero", {first, scalar(g, n.path + "/zero_", 0.0f)});
+  const std::string token = g.node("Add", n.path + "/token", {zero, g.weight(n.path, m.token)});
+  return g.node("Concat", n.path + "/joined", {token, n.x}, {integer("axis", 1)});
 }
 
 std::string attention(GraphWriter& g, const LayerNode& n) {
@@ -415,7 +426,7 @@ const std::map<std::string, LayerExporter>& layer_exporters() {
       {"class_token", class_token},
       {"position_embedding",
        [](GraphWriter& g, const LayerNode& n) {
-         return g.node("Add", n.path,
+         return g.node("Add", n.path + "/added",
                        {n.x, g.weight(n.path, as<nn::PositionEmbeddingImpl>(n).embedding)});
        }},
       {"multihead_attention", attention},

@@ -1,11 +1,8 @@
 #include "framework/nn/blocks.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <cmath>
-#include <cstring>
 
+#include "framework/config/arithmetic.h"
 #include "framework/core/error.h"
 
 namespace dlx::nn {
@@ -29,122 +26,33 @@ bool has_dollar(const YAML::Node& node) {
 
 bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
-// `${...}`'s arithmetic: numbers and names, + - * / // % and parentheses, by precedence. A
-// family's widths and depths are computed from its arguments this way (ResNeXt's group width,
-// a block's stochastic depth rate), as torchvision's builders compute them in Python.
-class Expression {
- public:
-  Expression(const std::string& text, const Values& values) : text_(text), values_(values) {}
-
-  // The value, or a message saying what is wrong; `unknown` is set to a name with no value.
-  double evaluate(std::string& error, std::string& unknown) {
-    double v = sum();
-    skip();
-    if (error_.empty() && pos_ != text_.size()) fail("unexpected '" + text_.substr(pos_) + "'");
-    error = error_;
-    unknown = unknown_;
-    return v;
-  }
-
- private:
-  void skip() {
-    while (pos_ < text_.size() && text_[pos_] == ' ') ++pos_;
-  }
-  bool take(const char* op) {
-    skip();
-    const size_t n = std::strlen(op);
-    if (text_.compare(pos_, n, op) != 0) return false;
-    if (n == 1 && op[0] == '/' && text_.compare(pos_, 2, "//") == 0) return false;
-    pos_ += n;
-    return true;
-  }
-  void fail(const std::string& why) {
-    if (error_.empty()) error_ = why;
-  }
-  double sum() {
-    double v = product();
-    while (error_.empty()) {
-      if (take("+")) v += product();
-      else if (take("-")) v -= product();
-      else break;
-    }
-    return v;
-  }
-  double product() {
-    double v = unary();
-    while (error_.empty()) {
-      if (take("*")) {
-        v *= unary();
-      } else if (take("//") || take("/") || take("%")) {
-        const char op = text_[pos_ - 1] == '/' && text_[pos_ - 2] == '/' ? 'f' : text_[pos_ - 1];
-        const double d = unary();
-        if (d == 0) fail("division by zero");
-        else v = op == '/' ? v / d : op == 'f' ? std::floor(v / d) : v - d * std::floor(v / d);
-      } else {
-        break;
-      }
-    }
-    return v;
-  }
-  double unary() {
-    if (take("-")) return -unary();
-    if (take("(")) {
-      double v = sum();
-      if (!take(")")) fail("a ')'");
-      return v;
-    }
-    skip();
-    const size_t begin = pos_;
-    if (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.')) {
-      while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) ||
-                                     text_[pos_] == '.'))
-        ++pos_;
-      return number(text_.substr(begin, pos_ - begin));
-    }
-    while (pos_ < text_.size() && is_name_char(text_[pos_])) ++pos_;
-    const std::string name = text_.substr(begin, pos_ - begin);
-    if (name.empty()) {
-      fail(pos_ < text_.size() ? "unexpected '" + text_.substr(pos_) + "'" : "a value at the end");
-      return 0;
-    }
-    auto it = values_.find(name);
-    if (it == values_.end()) {
-      if (unknown_.empty()) unknown_ = name;
-      fail("no value named " + name);
-      return 0;
-    }
-    if (!it->second.IsScalar()) {
-      fail(name + " is " + config::describe(it->second) + ", not a number");
-      return 0;
-    }
-    return number(it->second.Scalar(), name);
-  }
-  double number(const std::string& text, const std::string& name = "") {
-    char* end = nullptr;
-    const double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || !std::isfinite(v))
-      fail((name.empty() ? "'" + text + "'" : name + " = '" + text + "'") + " is not a number");
-    return v;
-  }
-
-  const std::string& text_;
-  const Values& values_;
-  size_t pos_ = 0;
-  std::string error_, unknown_;
-};
-
-// Whole numbers as integers (a width of 256, not 256.0); others as the shortest exact text.
-std::string number_text(double v) {
-  if (std::floor(v) == v && std::fabs(v) < 9e15) return std::to_string(int64_t(v));
-  return fmt::format("{}", v);
-}
-
 // The names `repeat: {index: i}` binds inside `node` are for that repeat to put in.
 std::vector<std::string> with_bound(const YAML::Node& map, std::vector<std::string> bound) {
   const YAML::Node repeat = map["repeat"];
   if (repeat && repeat.IsMap() && repeat["index"] && repeat["index"].IsScalar())
     bound.push_back(repeat["index"].Scalar());
   return bound;
+}
+
+// `expr` with each name that has a scalar value replaced by that value, in parentheses.
+std::string with_known(const std::string& expr, const Values& values) {
+  std::string out;
+  for (size_t i = 0; i < expr.size();) {
+    const bool starts = std::isalpha(static_cast<unsigned char>(expr[i])) || expr[i] == '_';
+    const bool inside_number = i > 0 && (std::isalnum(static_cast<unsigned char>(expr[i - 1])) ||
+                                         expr[i - 1] == '.' || expr[i - 1] == '_');
+    if (!starts || inside_number) {
+      out += expr[i++];
+      continue;
+    }
+    size_t end = i;
+    while (end < expr.size() && is_name_char(expr[end])) ++end;
+    const std::string name = expr.substr(i, end - i);
+    auto it = values.find(name);
+    out += it != values.end() && it->second.IsScalar() ? "(" + it->second.Scalar() + ")" : name;
+    i = end;
+  }
+  return out;
 }
 
 bool is_bound(const std::vector<std::string>& bound, const std::string& name) {
@@ -287,11 +195,14 @@ std::string Blocks::put_in_text(const YAML::Node& node, const std::string& text,
       throw ConfigError(origins_->locate(path, node), path, "${...} closed by '}'",
                         "'" + text + "'");
     out += text.substr(at, open - at);
-    std::string error, unknown;
-    const double v = Expression(text.substr(open + 2, close - open - 2), values)
-                         .evaluate(error, unknown);
+    const config::Arithmetic result =
+        config::evaluate(text.substr(open + 2, close - open - 2), values);
+    const std::string& error = result.error;
+    const std::string& unknown = result.unknown;
+    const double v = result.value;
     if (!unknown.empty() && is_bound(bound, unknown)) {
-      out += text.substr(open, close + 1 - open);
+      // A repeat inside puts its index in later; the names known here go in now.
+      out += "${" + with_known(text.substr(open + 2, close - open - 2), values) + "}";
       at = close + 1;
       continue;
     }
@@ -299,7 +210,7 @@ std::string Blocks::put_in_text(const YAML::Node& node, const std::string& text,
       throw ConfigError(origins_->locate(path, node), path,
                         "arithmetic on " + (names.empty() ? std::string("numbers") : join(names)),
                         "'" + text + "' (" + error + ")");
-    out += number_text(v);
+    out += config::number_text_exact(v);
     at = close + 1;
   }
   return out + text.substr(at);

@@ -3,11 +3,13 @@
 // Anything but success or a ConfigError (a crash, another exception, a sanitizer report) is a bug.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "framework/config/arithmetic.h"
 #include "framework/config/experiment.h"
 #include "framework/config/sweep_points.h"
 #include "framework/config/sweep_search.h"
@@ -38,5 +40,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     dlx::config::parse_override(text);
   } catch (const dlx::ConfigError&) {
   }
+  // A model's ${...} arithmetic: a value or an error message, nothing else.
+  static const std::map<std::string, YAML::Node> values{{"a", YAML::Node("2")},
+                                                        {"b", YAML::Node("0.5")},
+                                                        {"s", YAML::Node("text")}};
+  const auto result = dlx::config::evaluate(text, values);
+  if (result.error.empty() && !std::isfinite(result.value)) abort();
   return 0;
 }
