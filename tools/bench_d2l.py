@@ -5,7 +5,7 @@ torchvision's FashionMNIST with Resize + ToTensor transforms, a DataLoader with 
 and train_ch6's loop (SGD, cross-entropy, a host read of the accuracy per step), then d2l's
 evaluate_accuracy_gpu. One epoch over the first --train examples; prints one JSON line.
 The networks are tools/d2l_nets.py's, checked against models/ by a test, so both sides compute the
-same.
+same. tools/bench runs it with as many intra-op threads as dlx (--threads), unless told otherwise.
 """
 import argparse
 import json
@@ -50,7 +50,9 @@ def main():
     p.add_argument("--root", required=True)
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="bf16: forward passes under torch.autocast('cpu', torch.bfloat16)")
-    p.add_argument("--threads", type=int, default=0, help="0 keeps PyTorch's default, as d2l does")
+    p.add_argument("--threads", type=int, default=0,
+                   help="intra-op threads; 0 keeps PyTorch's default, as d2l does (tools/bench "
+                   "passes dlx's own count, one per physical core, unless told otherwise)")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)

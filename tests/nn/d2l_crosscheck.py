@@ -3,8 +3,8 @@
 
     d2l_crosscheck.py MODEL WEIGHTS IO
 
-WEIGHTS is dlx's checkpoint format (a name -> tensor dict, parameters first, then buffers, each in
-module order); IO holds an input and dlx's logits for it. Checks that PyTorch's parameter count
+WEIGHTS is dlx's checkpoint format (a name -> tensor dict in PyTorch's state_dict order: each
+module's parameters, then its buffers, modules in order); IO holds an input and dlx's logits for it. Checks that PyTorch's parameter count
 equals dlx's, and that with WEIGHTS loaded in order (shapes must match one by one) evaluation mode
 gives IO's logits to float tolerance and the same labels. Prints one line; exits 0 when all hold.
 """
@@ -22,10 +22,13 @@ def main(model, weights_file, io_file):
     io = torch.load(io_file)
     x, expected = io["input"], io["output"]
     net = d2l_nets.build(model, x.shape[1:])
-    ours = list(net.parameters()) + list(net.buffers())
+    # Both in state_dict order: each module's parameters, then its buffers, modules in order.
+    state = net.state_dict(keep_vars=True)
+    ours = list(state.values())
     theirs = list(weights.values())
+    parameter = [isinstance(t, torch.nn.Parameter) for t in ours]
     count = sum(p.numel() for p in net.parameters())
-    dlx_count = sum(t.numel() for t in theirs[:len(list(net.parameters()))])
+    dlx_count = sum(t.numel() for t, p in zip(theirs, parameter) if p)
     if len(ours) != len(theirs) or count != dlx_count:
         print(f"{model}: PyTorch has {count} parameters in {len(ours)} tensors, "
               f"dlx {dlx_count} in {len(theirs)}")

@@ -196,10 +196,11 @@ TEST_CASE("dlx layers lists each layer's keys with defaults") {
   const nn::LayerType* conv = nn::builtin_layers().find("conv2d");
   REQUIRE(conv);
   auto keys = conv->keys();
-  REQUIRE(keys.size() == 8);
+  REQUIRE(keys.size() == 9);
   CHECK(keys[0].key == "out_channels");
   CHECK(keys[0].default_value == "required");
   CHECK(keys[2].key == "stride");
   CHECK(keys[2].default_value == "1");
   CHECK(keys[7].default_value == "\"none\"");
+  CHECK(keys[8].key == "patches");
 }
