@@ -6,8 +6,8 @@ one epoch on the same image folder that dlx reads (tools/export-images: Fashion-
 through ImageFolder with Resize + ToTensor and a DataLoader with d2l's 4 workers, with d2l's
 train_ch6 loop (SGD, cross-entropy, a host read of the loss and accuracy per step) and its
 evaluate_accuracy_gpu; --precision bf16 runs the forward passes under
-torch.autocast("cpu", torch.bfloat16) (with layer_norm in float32 where PyTorch 1.13 cannot mix
-dtypes: layer_norm_mixed_dtype). --memory-format channels_last converts the model and each
+torch.autocast("cpu", torch.bfloat16), with two work-arounds for PyTorch 1.13's CPU autocast
+(layer_norm_mixed_dtype, attention_off_fast_path) that do what PyTorch 2.0 does. --memory-format channels_last converts the model and each
 batch to NHWC, PyTorch's advice for convolutional networks on oneDNN (tools/bench picks, per model,
 the format measured faster here). Prints one JSON line with the fields of tools/bench_d2l.py's.
 """
@@ -48,6 +48,18 @@ def layer_norm_mixed_dtype():
                          eps).to(x.dtype)
         return plain(x, shape, weight, bias, eps)
     F.layer_norm = layer_norm
+
+
+def attention_off_fast_path(net):
+    """PyTorch 1.13's nn.MultiheadAttention takes its inference fast path
+    (torch._native_multi_head_attention) under CPU autocast too, since its check reads CUDA's
+    autocast flag only, and the fast path fails on bfloat16 against float32 weights (ViT's
+    evaluation: "expected scalar type BFloat16 but found Float"); later PyTorch leaves the fast path
+    under any autocast. Leave it here too, by keeping attention modules whose dropout is 0 in
+    training mode, which then computes exactly what evaluation mode does."""
+    for m in net.modules():
+        if isinstance(m, nn.MultiheadAttention) and m.dropout == 0:
+            m.train()
 
 
 def accuracy(y_hat, y):
@@ -103,6 +115,8 @@ def main():
     train_seconds = time.perf_counter() - start
 
     net.eval()
+    if a.precision == "bf16":
+        attention_off_fast_path(net)
     start = time.perf_counter()
     test_correct = test_seen = 0.0
     with torch.no_grad():

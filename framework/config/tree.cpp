@@ -349,11 +349,11 @@ YAML::Node load_model_file(const fs::path& path, Origins& origins, const std::st
                            int depth) {
   const std::string file = path.string();
   YAML::Node node = parse_yaml_file(path);
-  YAML::Node base_key = node.IsMap() ? node["base"] : YAML::Node();
-  if (!base_key) {
+  if (!node.IsMap() || !node["base"]) {
     origins.set(at, file, true);
     return node;
   }
+  YAML::Node base_key = node["base"];
   const std::string key = child_path(at, "base");
   Location where = location_of(file, base_key.Mark());
   if (!base_key.IsScalar()) throw ConfigError(where, key, "a model file path", describe(base_key));
