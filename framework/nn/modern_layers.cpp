@@ -22,10 +22,17 @@ LayerNormImpl::LayerNormImpl(int64_t features, double eps, bool channels, bool a
 }
 
 torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
-  if (!channels_) return torch::layer_norm(x, {features_}, weight, bias, eps_);
-  // ConvNeXt's LayerNorm2d: to channels-last, normalised, and back.
-  return torch::layer_norm(x.permute({0, 2, 3, 1}), {features_}, weight, bias, eps_)
-      .permute({0, 3, 1, 2});
+  // Under bf16 autocast the input is bf16 and the weights float32, which LibTorch 1.13's CPU
+  // layer_norm refuses: normalise in float32 (as autocast does for layer_norm) and cast back.
+  const bool mixed = weight.defined() && x.scalar_type() != weight.scalar_type();
+  const torch::Tensor in = mixed ? x.to(weight.scalar_type()) : x;
+  torch::Tensor out =
+      channels_
+          // ConvNeXt's LayerNorm2d: to channels-last, normalised, and back.
+          ? torch::layer_norm(in.permute({0, 2, 3, 1}), {features_}, weight, bias, eps_)
+                .permute({0, 3, 1, 2})
+          : torch::layer_norm(in, {features_}, weight, bias, eps_);
+  return mixed ? out.to(x.scalar_type()) : out;
 }
 
 torch::Tensor StochasticDepthImpl::forward(const torch::Tensor& x) {
@@ -33,7 +40,9 @@ torch::Tensor StochasticDepthImpl::forward(const torch::Tensor& x) {
   const double survival = 1.0 - p_;
   std::vector<int64_t> shape(size_t(x.dim()), 1);
   if (row_) shape[0] = x.size(0);
-  torch::Tensor keep = torch::empty(shape, x.options()).bernoulli_(survival);
+  // A uniform draw under the survival rate is a Bernoulli draw (bernoulli_ with its optional
+  // generator trips GCC 12's maybe-uninitialized warning).
+  torch::Tensor keep = (torch::rand(shape, x.options()) < survival).to(x.scalar_type());
   if (survival > 0) keep.div_(survival);
   return x * keep;
 }

@@ -173,3 +173,17 @@ TEST_CASE("tokens, class_token, position_embedding and select_token move the rig
   CHECK(param(net, "class_token").sizes() == at::IntArrayRef{1, 1, 3});
   CHECK(param(net, "pos").sizes() == at::IntArrayRef{1, 5, 3});
 }
+
+TEST_CASE("layernorm runs under bf16 autocast and stays close to float32") {
+  torch::manual_seed(7);
+  nn::Network net = one_layer("layernorm: {name: ln}", {6, 4, 5});
+  const at::Tensor x = at::randn({2, 6, 4, 5});
+  const at::Tensor reference = run(net, x);
+  net.precision = config::PrecisionKind::kBf16;
+  at::Tensor mixed;
+  {
+    torch::NoGradGuard no_grad;
+    mixed = net.forward(x);  // float32 logits from a bf16 forward pass
+  }
+  check_close(mixed, reference, 0.05);
+}
