@@ -13,7 +13,9 @@ namespace {
 
 using Values = std::map<std::string, YAML::Node>;
 
-bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 // `${...}`'s arithmetic: numbers and names, + - * / // % and parentheses, by precedence. A
 // family's widths and depths are computed from its arguments this way (ResNeXt's group width,
@@ -50,9 +52,12 @@ class Expression {
   double sum() {
     double v = product();
     while (error_.empty()) {
-      if (take("+")) v += product();
-      else if (take("-")) v -= product();
-      else break;
+      if (take("+"))
+        v += product();
+      else if (take("-"))
+        v -= product();
+      else
+        break;
     }
     return v;
   }
@@ -64,8 +69,10 @@ class Expression {
       } else if (take("//") || take("/") || take("%")) {
         const char op = text_[pos_ - 1] == '/' && text_[pos_ - 2] == '/' ? 'f' : text_[pos_ - 1];
         const double d = unary();
-        if (d == 0) fail("division by zero");
-        else v = op == '/' ? v / d : op == 'f' ? std::floor(v / d) : v - d * std::floor(v / d);
+        if (d == 0)
+          fail("division by zero");
+        else
+          v = op == '/' ? v / d : op == 'f' ? std::floor(v / d) : v - d * std::floor(v / d);
       } else {
         break;
       }
@@ -81,9 +88,10 @@ class Expression {
     }
     skip();
     const size_t begin = pos_;
-    if (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.')) {
-      while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) ||
-                                     text_[pos_] == '.'))
+    if (pos_ < text_.size() &&
+        (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.')) {
+      while (pos_ < text_.size() &&
+             (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.'))
         ++pos_;
       return number(text_.substr(begin, pos_ - begin));
     }
@@ -124,7 +132,27 @@ class Expression {
 Arithmetic evaluate(const std::string& text, const std::map<std::string, YAML::Node>& values) {
   Arithmetic out;
   out.value = Expression(text, values).evaluate(out.error, out.unknown);
-  if (out.error.empty() && !std::isfinite(out.value)) out.error = "the result is not a finite number";
+  if (out.error.empty() && !std::isfinite(out.value))
+    out.error = "the result is not a finite number";
+  return out;
+}
+
+std::string with_known(const std::string& text, const Values& values) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    const bool starts = std::isalpha(static_cast<unsigned char>(text[i])) || text[i] == '_';
+    const bool inside = i > 0 && (is_name_char(text[i - 1]) || text[i - 1] == '.');
+    if (!starts || inside) {
+      out += text[i++];
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && is_name_char(text[end])) ++end;
+    const std::string name = text.substr(i, end - i);
+    auto it = values.find(name);
+    out += it != values.end() && it->second.IsScalar() ? "(" + it->second.Scalar() + ")" : name;
+    i = end;
+  }
   return out;
 }
 

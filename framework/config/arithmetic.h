@@ -19,6 +19,10 @@ struct Arithmetic {
 /// Evaluates `text` (without the `${` `}`); names are looked up in `values` (scalars only).
 Arithmetic evaluate(const std::string& text, const std::map<std::string, YAML::Node>& values);
 
+/// `text` with each name that has a scalar value replaced by that value in parentheses, the
+/// others left for later (a repeat's index, put in by the repeat).
+std::string with_known(const std::string& text, const std::map<std::string, YAML::Node>& values);
+
 /// Whole numbers as integers (a width of 256, not 256.0); others as the shortest exact text.
 std::string number_text_exact(double v);
 

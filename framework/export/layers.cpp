@@ -83,7 +83,8 @@ std::string activation(GraphWriter& g, const std::string& name, const std::strin
       // relu(x) - relu(x - 6): Clip's bounds are inputs from opset 11 on, which OpenCV 4.6's
       // importer refuses.
       const std::string shifted =
-          g.node("Relu", name + "/over", {g.node("Sub", name + "/minus6", {x, scalar(g, name + "/six", 6.0f)})});
+          g.node("Relu", name + "/over",
+                 {g.node("Sub", name + "/minus6", {x, scalar(g, name + "/six", 6.0f)})});
       return g.node("Sub", name, {g.node("Relu", name + "/relu", {x}), shifted});
     }
     case nn::Activation::kNone:
@@ -114,7 +115,8 @@ std::string linear(GraphWriter& g, const std::string& name, const std::string& x
                    const std::string& key, const at::Tensor& weight, const at::Tensor& bias) {
   const std::string w = g.weight(key + ".weight", weight.t().contiguous());
   if (!bias.defined()) return g.node("MatMul", name, {x, w});
-  return g.node("Add", name, {g.node("MatMul", name + "/matmul", {x, w}), g.weight(key + ".bias", bias)});
+  return g.node("Add", name,
+                {g.node("MatMul", name + "/matmul", {x, w}), g.weight(key + ".bias", bias)});
 }
 
 std::string dense(GraphWriter& g, const LayerNode& n) {
@@ -254,8 +256,9 @@ std::string normalize(GraphWriter& g, const std::string& name, const std::string
   const std::string centred = g.node("Sub", name + "/centred", {x, mean});
   const std::string square = g.node("Mul", name + "/square", {centred, centred});
   const std::string var = g.node("ReduceMean", name + "/var", {square}, {ints("axes", {axis})});
-  const std::string std = g.node(
-      "Sqrt", name + "/std", {g.node("Add", name + "/var_eps", {var, scalar(g, name + "/eps", float(eps))})});
+  const std::string std =
+      g.node("Sqrt", name + "/std",
+             {g.node("Add", name + "/var_eps", {var, scalar(g, name + "/eps", float(eps))})});
   std::string y = g.node("Div", scale.empty() ? name : name + "/normalized", {centred, std});
   if (scale.empty()) return y;
   return g.node("Add", name, {g.node("Mul", name + "/scaled", {y, scale}), shift});
@@ -283,11 +286,10 @@ std::string groupnorm(GraphWriter& g, const LayerNode& n) {
   const std::string grouped =
       g.node("Reshape", n.path + "/groups",
              {n.x, int64s(g, n.path + "/groups_shape", {0, groups, c / groups * h, w})});
-  const std::string normed =
-      g.node("InstanceNormalization", n.path + "/norm",
-             {grouped, g.weight(n.path + "/ones", at::ones({groups})),
-              g.weight(n.path + "/zeros", at::zeros({groups}))},
-             {real("epsilon", float(o.eps()))});
+  const std::string normed = g.node("InstanceNormalization", n.path + "/norm",
+                                    {grouped, g.weight(n.path + "/ones", at::ones({groups})),
+                                     g.weight(n.path + "/zeros", at::zeros({groups}))},
+                                    {real("epsilon", float(o.eps()))});
   const std::string y = g.node("Reshape", o.affine() ? n.path + "/back" : n.path,
                                {normed, int64s(g, n.path + "/back_shape", {0, c, h, w})});
   if (!o.affine()) return y;
@@ -300,15 +302,17 @@ std::string groupnorm(GraphWriter& g, const LayerNode& n) {
 // A bare parameter's initialiser takes the layer's own name (its checkpoint key), so the
 // layer's output is named after it with a suffix.
 std::string layer_scale(GraphWriter& g, const LayerNode& n) {
-  return g.node("Mul", n.path + "/scaled", {n.x, g.weight(n.path, as<nn::LayerScaleImpl>(n).scale)});
+  return g.node("Mul", n.path + "/scaled",
+                {n.x, g.weight(n.path, as<nn::LayerScaleImpl>(n).scale)});
 }
 
 std::string channel_shuffle(GraphWriter& g, const LayerNode& n) {
   const int64_t groups = as<nn::ChannelShuffleImpl>(n).groups();
   const int64_t c = n.input[0], h = n.input[1], w = n.input[2];
   // Four dimensions, not five: OpenCV 4.6's importer reshapes only up to four.
-  const std::string split = g.node(
-      "Reshape", n.path + "/split", {n.x, int64s(g, n.path + "/split_shape", {0, groups, c / groups, h * w})});
+  const std::string split =
+      g.node("Reshape", n.path + "/split",
+             {n.x, int64s(g, n.path + "/split_shape", {0, groups, c / groups, h * w})});
   const std::string swapped =
       g.node("Transpose", n.path + "/swap", {split}, {ints("perm", {0, 2, 1, 3})});
   return g.node("Reshape", n.path, {swapped, int64s(g, n.path + "/shape", {0, c, h, w})});
@@ -317,10 +321,10 @@ std::string channel_shuffle(GraphWriter& g, const LayerNode& n) {
 std::string channel_split(GraphWriter& g, const LayerNode& n) {
   const auto& m = as<nn::ChannelSplitImpl>(n);
   const int64_t part = n.input[0] / m.parts();
-  return g.node("Slice", n.path,
-                {n.x, int64s(g, n.path + "/starts", {m.index() * part}),
-                 int64s(g, n.path + "/ends", {(m.index() + 1) * part}),
-                 int64s(g, n.path + "/axes", {1})});
+  return g.node(
+      "Slice", n.path,
+      {n.x, int64s(g, n.path + "/starts", {m.index() * part}),
+       int64s(g, n.path + "/ends", {(m.index() + 1) * part}), int64s(g, n.path + "/axes", {1})});
 }
 
 std::string permute(GraphWriter& g, const LayerNode& n) {
@@ -330,8 +334,8 @@ std::string permute(GraphWriter& g, const LayerNode& n) {
 }
 
 std::string tokens(GraphWriter& g, const LayerNode& n) {
-  const std::string flat = g.node(
-      "Reshape", n.path + "/flat", {n.x, int64s(g, n.path + "/shape", {0, n.input[0], -1})});
+  const std::string flat =
+      g.node("Reshape", n.path + "/flat", {n.x, int64s(g, n.path + "/shape", {0, n.input[0], -1})});
   return g.node("Transpose", n.path, {flat}, {ints("perm", {0, 2, 1})});
 }
 
@@ -339,11 +343,12 @@ std::string tokens(GraphWriter& g, const LayerNode& n) {
 // Shape or Expand, which OpenCV's importer cannot follow), and put first.
 std::string class_token(GraphWriter& g, const LayerNode& n) {
   const auto& m = as<nn::ClassTokenImpl>(n);
-  const std::string first = g.node(
-      "Slice", n.path + "/first",
-      {n.x, int64s(g, n.path + "/starts", {0}), int64s(g, n.path + "/ends", {1}),
-       int64s(g, n.path + "/axes", {1})});
-  const std::string zero = g.node("Mul", n.path + "/zero", {first, scalar(g, n.path + "/zero_", 0.0f)});
+  const std::string first =
+      g.node("Slice", n.path + "/first",
+             {n.x, int64s(g, n.path + "/starts", {0}), int64s(g, n.path + "/ends", {1}),
+              int64s(g, n.path + "/axes", {1})});
+  const std::string zero =
+      g.node("Mul", n.path + "/zero", {first, scalar(g, n.path + "/zero_", 0.0f)});
   const std::string token = g.node("Add", n.path + "/token", {zero, g.weight(n.path, m.token)});
   return g.node("Concat", n.path + "/joined", {token, n.x}, {integer("axis", 1)});
 }
@@ -353,7 +358,9 @@ std::string attention(GraphWriter& g, const LayerNode& n) {
   const int64_t t = n.input[0], d = n.input[1], heads = m.heads(), hd = d / heads;
   const std::string p = n.path;
   // The in-projection, stored as the checkpoint names it (in_proj_weight), applied transposed.
-  std::string qkv = g.node("MatMul", p + "/qkv", {n.x, g.weight(p + ".in_proj_weight", m.in_proj_weight.t().contiguous())});
+  std::string qkv =
+      g.node("MatMul", p + "/qkv",
+             {n.x, g.weight(p + ".in_proj_weight", m.in_proj_weight.t().contiguous())});
   if (m.in_proj_bias.defined())
     qkv = g.node("Add", p + "/qkv_bias", {qkv, g.weight(p + ".in_proj_bias", m.in_proj_bias)});
   const std::string split = g.node(
@@ -367,20 +374,21 @@ std::string attention(GraphWriter& g, const LayerNode& n) {
   // Gather with a one-element index keeps a leading dimension of 1: squeezed by the reshapes.
   const std::vector<int64_t> head_shape{-1, heads, t, hd};
   auto squeeze = [&](const std::string& x, const char* what) {
-    return g.node("Reshape", p + "/" + what + "_squeezed", {x, int64s(g, p + "/" + what + "_shape", head_shape)});
+    return g.node("Reshape", p + "/" + what + "_squeezed",
+                  {x, int64s(g, p + "/" + what + "_shape", head_shape)});
   };
   const std::string q = squeeze(part(0, "q"), "q"), k = squeeze(part(1, "k"), "k"),
                     v = squeeze(part(2, "v"), "v");
   const std::string kt = g.node("Transpose", p + "/kt", {k}, {ints("perm", {0, 1, 3, 2})});
-  const std::string scores = g.node(
-      "Div", p + "/scores",
-      {g.node("MatMul", p + "/qk", {q, kt}), scalar(g, p + "/sqrt_d", float(std::sqrt(double(hd))))});
+  const std::string scores = g.node("Div", p + "/scores",
+                                    {g.node("MatMul", p + "/qk", {q, kt}),
+                                     scalar(g, p + "/sqrt_d", float(std::sqrt(double(hd))))});
   const std::string weights = g.node("Softmax", p + "/softmax", {scores}, {integer("axis", 3)});
-  const std::string mixed = g.node(
-      "Reshape", p + "/mixed",
-      {g.node("Transpose", p + "/mixed_t", {g.node("MatMul", p + "/av", {weights, v})},
-              {ints("perm", {0, 2, 1, 3})}),
-       int64s(g, p + "/mixed_shape", {0, t, d})});
+  const std::string mixed =
+      g.node("Reshape", p + "/mixed",
+             {g.node("Transpose", p + "/mixed_t", {g.node("MatMul", p + "/av", {weights, v})},
+                     {ints("perm", {0, 2, 1, 3})}),
+              int64s(g, p + "/mixed_shape", {0, t, d})});
   return linear(g, p, mixed, p + ".out_proj", m.out_proj->weight,
                 m.out_proj->options.bias() ? m.out_proj->bias : at::Tensor());
 }

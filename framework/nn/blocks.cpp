@@ -24,35 +24,12 @@ bool has_dollar(const YAML::Node& node) {
   return false;
 }
 
-bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-
 // The names `repeat: {index: i}` binds inside `node` are for that repeat to put in.
 std::vector<std::string> with_bound(const YAML::Node& map, std::vector<std::string> bound) {
   const YAML::Node repeat = map["repeat"];
   if (repeat && repeat.IsMap() && repeat["index"] && repeat["index"].IsScalar())
     bound.push_back(repeat["index"].Scalar());
   return bound;
-}
-
-// `expr` with each name that has a scalar value replaced by that value, in parentheses.
-std::string with_known(const std::string& expr, const Values& values) {
-  std::string out;
-  for (size_t i = 0; i < expr.size();) {
-    const bool starts = std::isalpha(static_cast<unsigned char>(expr[i])) || expr[i] == '_';
-    const bool inside_number = i > 0 && (std::isalnum(static_cast<unsigned char>(expr[i - 1])) ||
-                                         expr[i - 1] == '.' || expr[i - 1] == '_');
-    if (!starts || inside_number) {
-      out += expr[i++];
-      continue;
-    }
-    size_t end = i;
-    while (end < expr.size() && is_name_char(expr[end])) ++end;
-    const std::string name = expr.substr(i, end - i);
-    auto it = values.find(name);
-    out += it != values.end() && it->second.IsScalar() ? "(" + it->second.Scalar() + ")" : name;
-    i = end;
-  }
-  return out;
 }
 
 bool is_bound(const std::vector<std::string>& bound, const std::string& name) {
@@ -97,10 +74,8 @@ Expansion Blocks::expand(const config::LayerSpec& use, config::Reader& args,
   return out;
 }
 
-Values Blocks::values(const config::LayerSpec& use,
-                                                 const YAML::Node& declared,
-                                                 const std::string& def_path,
-                                                 std::vector<std::string>& known) const {
+Values Blocks::values(const config::LayerSpec& use, const YAML::Node& declared,
+                      const std::string& def_path, std::vector<std::string>& known) const {
   Values out;
   if (!declared || declared.IsNull()) return out;
   if (!declared.IsMap()) {
@@ -125,8 +100,8 @@ Values Blocks::values(const config::LayerSpec& use,
   return out;
 }
 
-YAML::Node Blocks::substitute(const YAML::Node& node, const Values& values,
-                              const std::string& path, const std::string& owner) {
+YAML::Node Blocks::substitute(const YAML::Node& node, const Values& values, const std::string& path,
+                              const std::string& owner) {
   owner_ = owner;
   return put_in(node, values, path, {});
 }
@@ -202,7 +177,7 @@ std::string Blocks::put_in_text(const YAML::Node& node, const std::string& text,
     const double v = result.value;
     if (!unknown.empty() && is_bound(bound, unknown)) {
       // A repeat inside puts its index in later; the names known here go in now.
-      out += "${" + with_known(text.substr(open + 2, close - open - 2), values) + "}";
+      out += "${" + config::with_known(text.substr(open + 2, close - open - 2), values) + "}";
       at = close + 1;
       continue;
     }

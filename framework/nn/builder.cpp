@@ -121,9 +121,8 @@ class Builder {
   // branches' layers are).
   std::string take_name(config::Reader& args, const std::string& args_path, const std::string& stem,
                         Scope& scope, const std::string& path, bool positional = true) {
-    std::string name = scope.numbered && positional
-                           ? std::to_string(scope.position)
-                           : stem + std::to_string(scope.counters[stem]++);
+    std::string name = scope.numbered && positional ? std::to_string(scope.position)
+                                                    : stem + std::to_string(scope.counters[stem]++);
     if (positional) ++scope.position;
     args.field("name", name, "the layer's name: its key in the checkpoint");
     if (!valid_name(name) || scope.taken.count(name)) {
@@ -159,7 +158,8 @@ class Builder {
     args.required("times", times, "how many times the layers come",
                   config::Check<int64_t>{[](const int64_t& t) { return t >= 0 && t <= kMaxRepeat; },
                                          "0 to " + std::to_string(kMaxRepeat)});
-    args.field("index", index, "a name for the repetition's number (0, 1, ...) in $name or ${expr}");
+    args.field("index", index,
+               "a name for the repetition's number (0, 1, ...) in $name or ${expr}");
     const std::string list_path = config::child_path(path, "layers");
     const YAML::Node list = args.raw("layers", "the layers to repeat");
     args.finish();
@@ -183,8 +183,8 @@ class Builder {
     const std::string name =
         take_name(args, args_path, layer.type, at.scope, layer.path, !inline_keys);
     const size_t row = net_.layers.size();
-    net_.layers.push_back({at.key_prefix + name, at.module_prefix + name, layer.type, {}, 0, 0,
-                           at.depth, true});
+    net_.layers.push_back(
+        {at.key_prefix + name, at.module_prefix + name, layer.type, {}, 0, 0, at.depth, true});
     Shape out;
     torch::nn::AnyModule module;
     if (layer.type == "parallel") {
@@ -216,9 +216,8 @@ class Builder {
   }
 
   torch::nn::AnyModule build_parallel(config::Reader& args, const std::string& path,
-                                      const config::LayerSpec& layer, const Shape& shape,
-                                      Place& at, const std::string& name, bool inline_keys,
-                                      Shape& out) {
+                                      const config::LayerSpec& layer, const Shape& shape, Place& at,
+                                      const std::string& name, bool inline_keys, Shape& out) {
     std::string merge = "add";
     args.field("merge", merge, "how branch outputs join", config::one_of({"add", "concat", "mul"}));
     const YAML::Node list = args.raw("branches", "lists of layers, [] for the identity");
@@ -241,7 +240,9 @@ class Builder {
       outs.push_back(build_list(layers, shape, in));
       branches.push_back(group);
     }
-    const Merge kind = merge == "add" ? Merge::kAdd : merge == "concat" ? Merge::kConcat : Merge::kMul;
+    const Merge kind = merge == "add"      ? Merge::kAdd
+                       : merge == "concat" ? Merge::kConcat
+                                           : Merge::kMul;
     out = merged_shape(outs, kind, layer, path);
     return torch::nn::AnyModule(Parallel(std::move(branches), kind));
   }
@@ -259,15 +260,15 @@ class Builder {
         fits = s == out;
       const Shape joined = merge == Merge::kMul ? broadcast_shape(out, s, fits) : out;
       if (!fits)
-        throw ConfigError::plain(layer.where, path,
-                                 std::string("merge ") +
-                                     (merge == Merge::kConcat ? "concat needs equal sizes after the channels"
-                                      : merge == Merge::kAdd
-                                          ? "add needs equal shapes"
-                                          : "mul needs shapes that broadcast (each size equal or 1)") +
-                                     ", but branch 0 gives " + format_shape(outs[0]) +
-                                     " and branch " + std::to_string(i) + " gives " +
-                                     format_shape(s));
+        throw ConfigError::plain(
+            layer.where, path,
+            std::string("merge ") +
+                (merge == Merge::kConcat ? "concat needs equal sizes after the channels"
+                 : merge == Merge::kAdd
+                     ? "add needs equal shapes"
+                     : "mul needs shapes that broadcast (each size equal or 1)") +
+                ", but branch 0 gives " + format_shape(outs[0]) + " and branch " +
+                std::to_string(i) + " gives " + format_shape(s));
       if (merge == Merge::kConcat) out[0] += s[0];
       if (merge == Merge::kMul) out = joined;
     }
@@ -325,16 +326,22 @@ const std::vector<ConstructDoc>& graph_constructs() {
        "the layers N times in a row, named on from those before (conv0, conv1, ...)",
        {{"times", "required", "how many times (0: none)", {}},
         {"layers", "required", "the layers to repeat", {}},
-        {"index", "none", "a name for the repetition's number (0, 1, ...), as $name or in ${expr}",
+        {"index",
+         "none",
+         "a name for the repetition's number (0, 1, ...), as $name or in ${expr}",
          {}}}},
       {"blocks",
        "top-level key of a model file: named blocks, each used like a layer type (`NAME: {arg: "
        "value, name: ...}`), its `$arg`s replaced by the values given; blocks may use other blocks",
        {{"NAME.args", "{}", "each argument's default, or `required`", {}},
-        {"NAME.layers", "required",
+        {"NAME.layers",
+         "required",
          "the block's layers, where `$arg` stands for a value and ${expr} for arithmetic on them",
          {}},
-        {"NAME.numbered", "false", "children named 0, 1, ... by position, as nn.Sequential's", {}}}},
+        {"NAME.numbered",
+         "false",
+         "children named 0, 1, ... by position, as nn.Sequential's",
+         {}}}},
   };
   return docs;
 }

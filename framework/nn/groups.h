@@ -35,7 +35,8 @@ class ParallelImpl : public torch::nn::Module {
     for (auto& b : branches_) outs.push_back(b->is_empty() ? x : b->forward(x));
     if (merge_ == Merge::kConcat) return torch::cat(outs, 1);
     torch::Tensor out = outs[0];
-    for (size_t i = 1; i < outs.size(); ++i) out = merge_ == Merge::kAdd ? out + outs[i] : out * outs[i];
+    for (size_t i = 1; i < outs.size(); ++i)
+      out = merge_ == Merge::kAdd ? out + outs[i] : out * outs[i];
     return out;
   }
   const std::vector<Group>& branches() const { return branches_; }

@@ -17,7 +17,8 @@ struct NoArgs {
 
 inline void require_image(const BuildInput& in, const char* type) {
   if (in.shape.size() != 3) {
-    throw shape_error(in, std::string(type) + " needs an image input (N, C, H, W), but the input is " +
+    throw shape_error(in, std::string(type) +
+                              " needs an image input (N, C, H, W), but the input is " +
                               (in.shape.size() == 2 ? "tokens (N, T, D)" : "not one"));
   }
 }

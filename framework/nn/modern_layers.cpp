@@ -81,7 +81,8 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x) {
 #if TORCH_VERSION_MAJOR >= 2
   torch::Tensor out = at::scaled_dot_product_attention(q, k, v, {}, p);
 #else
-  torch::Tensor weights = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd)), -1);
+  torch::Tensor weights =
+      torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd)), -1);
   if (p > 0) weights = torch::dropout(weights, p, true);
   torch::Tensor out = torch::matmul(weights, v);
 #endif
@@ -93,13 +94,15 @@ namespace {
 using config::at_least;
 using config::Check;
 
-std::string count(int64_t n) { return std::to_string(n); }
+std::string count(int64_t n) {
+  return std::to_string(n);
+}
 
 void require_tokens(const BuildInput& in, const char* type) {
   if (in.shape.size() != 2)
-    throw shape_error(in, std::string(type) + " needs tokens (N, T, D), but the input is " +
-                              (in.shape.size() == 3 ? "an image (N, C, H, W): add `tokens`"
-                                                    : "not tokens"));
+    throw shape_error(
+        in, std::string(type) + " needs tokens (N, T, D), but the input is " +
+                (in.shape.size() == 3 ? "an image (N, C, H, W): add `tokens`" : "not tokens"));
 }
 
 // ---- activations ----
@@ -283,8 +286,7 @@ struct PositionEmbeddingArgs {
 
 BuiltLayer build_position_embedding(const PositionEmbeddingArgs& a, const BuildInput& in) {
   require_tokens(in, "position_embedding");
-  return {torch::nn::AnyModule(PositionEmbedding(in.shape[0], in.shape[1], a.std)), in.shape,
-          0};
+  return {torch::nn::AnyModule(PositionEmbedding(in.shape[0], in.shape[1], a.std)), in.shape, 0};
 }
 
 struct AttentionArgs {
@@ -308,8 +310,7 @@ BuiltLayer build_attention(const AttentionArgs& a, const BuildInput& in) {
     throw shape_error(in, "heads " + count(a.heads) + " must divide the width " + count(d));
   // Four D x D projections per token, then scores and the weighted sum: 2 T^2 D.
   const int64_t macs = 4 * t * d * d + 2 * t * t * d;
-  return {torch::nn::AnyModule(MultiheadAttention(d, a.heads, a.dropout, a.bias)), in.shape,
-          macs};
+  return {torch::nn::AnyModule(MultiheadAttention(d, a.heads, a.dropout, a.bias)), in.shape, macs};
 }
 
 struct SelectTokenArgs {
@@ -324,8 +325,8 @@ struct SelectTokenArgs {
 BuiltLayer build_select_token(const SelectTokenArgs& a, const BuildInput& in) {
   require_tokens(in, "select_token");
   if (a.index >= in.shape[0])
-    throw shape_error(in, "index " + count(a.index) + " is past the " + count(in.shape[0]) +
-                              " tokens");
+    throw shape_error(in,
+                      "index " + count(a.index) + " is past the " + count(in.shape[0]) + " tokens");
   return {torch::nn::AnyModule(SelectToken(a.index)), Shape{in.shape[1]}, 0};
 }
 

@@ -1,5 +1,5 @@
-// models/torchvision/ against torchvision 0.14 itself (tests/nn/torchvision_crosscheck.py): for each
-// file, torchvision builds the same network, loads dlx's weights by name with strict=True, and
+// models/torchvision/ against torchvision 0.14 itself (tests/nn/torchvision_crosscheck.py): for
+// each file, torchvision builds the same network, loads dlx's weights by name with strict=True, and
 // gives the same evaluation-mode logits for the same input, with batch norm's statistics and
 // layer scales moved off their starting values so that they matter. Parameter counts are checked
 // at the file's own input (torchvision's defaults) too.
@@ -28,8 +28,8 @@ namespace fs = std::filesystem;
 
 struct Family {
   const char* label;
-  const char* pattern;  // the files' names (without .yaml), a regular expression
-  int64_t size;         // the tested image size: small where the architecture allows
+  const char* pattern;        // the files' names (without .yaml), a regular expression
+  int64_t size;               // the tested image size: small where the architecture allows
   bool release_only = false;  // large (or the same constructs as a smaller family): not under ASan
 };
 
@@ -136,8 +136,9 @@ void check_family(const Family& family) {
   }
   REQUIRE_MESSAGE(!names.empty(), "no file of family " << family.label);
   const int code = testing::run_command(
-      "/usr/bin/python3 " + (testing::source_dir() / "tests/nn/torchvision_crosscheck.py").string() +
-          " " + dir.path().string() + names,
+      "/usr/bin/python3 " +
+          (testing::source_dir() / "tests/nn/torchvision_crosscheck.py").string() + " " +
+          dir.path().string() + names,
       out);
   MESSAGE(out);
   CHECK(code == 0);
@@ -188,8 +189,9 @@ void train_and_load(const std::string& name) {
   CHECK(report["status"] == "completed");
   CHECK(report["model"]["input"] == nlohmann::json::array({3, 32, 32}));
   const int code = testing::run_command(
-      "/usr/bin/python3 " + (testing::source_dir() / "tests/nn/torchvision_crosscheck.py").string() +
-          " --load " + name + " " + (run / "checkpoint.pt").string() + " 10 32",
+      "/usr/bin/python3 " +
+          (testing::source_dir() / "tests/nn/torchvision_crosscheck.py").string() + " --load " +
+          name + " " + (run / "checkpoint.pt").string() + " 10 32",
       out);
   MESSAGE(out);
   CHECK(code == 0);
@@ -215,9 +217,9 @@ TEST_CASE("every file of models/torchvision/ is in one family checked against to
 }
 
 // One test per family, so that ctest runs them side by side; the large ones in release only.
-#define DLX_TORCHVISION_FAMILY(label)                                         \
+#define DLX_TORCHVISION_FAMILY(label)                                          \
   TEST_CASE("torchvision's " label " models agree with models/torchvision/") { \
-    check_family(label);                                                      \
+    check_family(label);                                                       \
   }
 DLX_TORCHVISION_FAMILY("alexnet")
 DLX_TORCHVISION_FAMILY("vgg")
