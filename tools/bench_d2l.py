@@ -65,16 +65,24 @@ def main():
             nn.init.xavier_uniform_(m.weight)
     net.apply(init_weights)
     train_iter, test_iter = load_data_fashion_mnist(a.root, a.batch, a.resize, a.train, a.test)
-    optimizer = torch.optim.SGD(net.parameters(), lr=a.lr)
+    print(json.dumps(measure(net, train_iter, test_iter, a.lr, a.precision)))
+
+
+def measure(net, train_iter, test_iter, lr, precision, memory_format=torch.contiguous_format,
+            before_eval=None):
+    """train_ch6's loop for one epoch, then evaluation, each timed; the fields tools/bench reads.
+    Shared with tools/bench_torchvision.py; `before_eval(net)` runs after net.eval()."""
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     loss = nn.CrossEntropyLoss()
 
     def autocast():
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16")
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
 
     net.train()
     start = time.perf_counter()
     loss_sum = correct = seen = 0.0
     for X, y in train_iter:
+        X = X.contiguous(memory_format=memory_format)
         optimizer.zero_grad()
         with autocast():
             y_hat = net(X)
@@ -88,20 +96,21 @@ def main():
     train_seconds = time.perf_counter() - start
 
     net.eval()
+    if before_eval:
+        before_eval(net)
     start = time.perf_counter()
     test_correct = test_seen = 0.0
     with torch.no_grad():
         for X, y in test_iter:
+            X = X.contiguous(memory_format=memory_format)
             with autocast():
                 test_correct += accuracy(net(X), y)
             test_seen += y.numel()
     eval_seconds = time.perf_counter() - start
-    print(json.dumps({
-        "train_examples": int(seen), "train_seconds": train_seconds,
-        "eval_examples": int(test_seen), "eval_seconds": eval_seconds,
-        "train_loss": loss_sum / seen, "train_acc": correct / seen,
-        "test_acc": test_correct / test_seen, "threads": torch.get_num_threads()}))
-
+    return {"train_examples": int(seen), "train_seconds": train_seconds,
+            "eval_examples": int(test_seen), "eval_seconds": eval_seconds,
+            "train_loss": loss_sum / seen, "train_acc": correct / seen,
+            "test_acc": test_correct / test_seen, "threads": torch.get_num_threads()}
 
 if __name__ == "__main__":
     main()

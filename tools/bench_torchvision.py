@@ -13,7 +13,6 @@ the format measured faster here). Prints one JSON line with the fields of tools/
 """
 import argparse
 import json
-import time
 
 import torch
 import torchvision
@@ -21,6 +20,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils import data
 from torchvision import datasets, transforms
+
+from bench_d2l import measure  # the same train_ch6 loop and timings as the d2l side
 
 
 def load_folder(root, batch_size, resize, workers):
@@ -62,11 +63,6 @@ def attention_off_fast_path(net):
             m.train()
 
 
-def accuracy(y_hat, y):
-    cmp = y_hat.argmax(axis=1).type(y.dtype) == y
-    return float(cmp.type(y.dtype).sum())
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help="a torchvision builder name: resnet50, vit_b_16...")
@@ -91,48 +87,9 @@ def main():
     net = torchvision.models.get_model(a.model, num_classes=classes)
     fmt = torch.channels_last if a.memory_format == "channels_last" else torch.contiguous_format
     net = net.to(memory_format=fmt)
-    optimizer = torch.optim.SGD(net.parameters(), lr=a.lr)
-    loss = nn.CrossEntropyLoss()
-
-    def autocast():
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16")
-
-    net.train()
-    start = time.perf_counter()
-    loss_sum = correct = seen = 0.0
-    for X, y in train_iter:
-        X = X.contiguous(memory_format=fmt)
-        optimizer.zero_grad()
-        with autocast():
-            y_hat = net(X)
-            l = loss(y_hat, y)
-        l.backward()
-        optimizer.step()
-        with torch.no_grad():
-            loss_sum += float(l) * X.shape[0]
-            correct += accuracy(y_hat, y)
-            seen += X.shape[0]
-    train_seconds = time.perf_counter() - start
-
-    net.eval()
-    if a.precision == "bf16":
-        attention_off_fast_path(net)
-    start = time.perf_counter()
-    test_correct = test_seen = 0.0
-    with torch.no_grad():
-        for X, y in test_iter:
-            X = X.contiguous(memory_format=fmt)
-            with autocast():
-                test_correct += accuracy(net(X), y)
-            test_seen += y.numel()
-    eval_seconds = time.perf_counter() - start
-    print(json.dumps({
-        "train_examples": int(seen), "train_seconds": train_seconds,
-        "eval_examples": int(test_seen), "eval_seconds": eval_seconds,
-        "train_loss": loss_sum / seen, "train_acc": correct / seen,
-        "test_acc": test_correct / test_seen, "threads": torch.get_num_threads(),
-        "memory_format": a.memory_format}))
-
+    result = measure(net, train_iter, test_iter, a.lr, a.precision, fmt,
+                     attention_off_fast_path if a.precision == "bf16" else None)
+    print(json.dumps(dict(result, memory_format=a.memory_format)))
 
 if __name__ == "__main__":
     main()
