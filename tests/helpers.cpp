@@ -28,6 +28,12 @@ layers:
   return nn::build_network(spec, spec.input);
 }
 
+nn::Network one_layer(const std::string& item, const nn::Shape& shape) {
+  TempDir dir;
+  auto file = dir.write("m.yaml", "layers:\n  - " + item + "\n");
+  return nn::build_network(config::load_model(file), shape);
+}
+
 void make_weights_telling(nn::Network& net) {
   torch::NoGradGuard no_grad;
   for (auto& p : net.body->parameters())

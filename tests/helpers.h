@@ -113,6 +113,9 @@ void end_as_skipped(const std::string& why);
 #define DLX_RELEASE_ONLY(why) (void)0
 #endif
 
+/// A model of one layer (its list item as YAML text, `conv2d: {...}`) built for inputs of `shape`.
+nn::Network one_layer(const std::string& item, const nn::Shape& shape);
+
 /// Perturbs the 1-d parameters (biases, batch norm's scale and shift) so that none keeps its
 /// initial constant, and gives batch norm running statistics by one training-mode pass: weights
 /// with which a wrong layer shows in the output.

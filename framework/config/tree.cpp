@@ -357,7 +357,8 @@ YAML::Node load_model_file(const fs::path& path, Origins& origins, const std::st
   const std::string key = child_path(at, "base");
   Location where = location_of(file, base_key.Mark());
   if (!base_key.IsScalar()) throw ConfigError(where, key, "a model file path", describe(base_key));
-  if (depth >= 8) throw ConfigError::plain(where, key, "chain of base files is too deep (a cycle?)");
+  if (depth >= 8)
+    throw ConfigError::plain(where, key, "chain of base files is too deep (a cycle?)");
   YAML::Node result = load_model_file(relative_to(file, base_key.Scalar()), origins, at, depth + 1);
   if (!result.IsMap())
     throw ConfigError(where, key, "a model file (a mapping with 'layers')", describe(result));

@@ -54,8 +54,7 @@ std::string GraphWriter::node(const std::string& op, const std::string& name,
 std::string GraphWriter::weight(const std::string& name, const at::Tensor& tensor) {
   // int64 stays int64 (shapes, indices); anything else is written as float32.
   const bool integers = tensor.scalar_type() == at::kLong;
-  const at::Tensor t =
-      tensor.detach().to(at::kCPU, integers ? at::kLong : at::kFloat).contiguous();
+  const at::Tensor t = tensor.detach().to(at::kCPU, integers ? at::kLong : at::kFloat).contiguous();
   onnx::TensorProto* w = graph_.add_initializer();
   w->set_name(name);
   w->set_data_type(integers ? onnx::TensorProto::INT64 : onnx::TensorProto::FLOAT);

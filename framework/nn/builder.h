@@ -21,8 +21,8 @@ namespace dlx::nn {
 struct LayerSummary {
   std::string name;  // "conv0", or "b2.residual0.conv0" inside groups: the checkpoint's key prefix
   std::string module;  // its path among the modules: differs from `name` inside inline parallels
-  std::string type;  // "conv2d", or "sequential", "parallel" or a block's name for a group
-  Shape output;      // batch excluded
+  std::string type;    // "conv2d", or "sequential", "parallel" or a block's name for a group
+  Shape output;        // batch excluded
   int64_t parameters = 0;
   int64_t macs = 0;    // multiply-adds for one example
   int depth = 0;       // 0 for the model's own entries

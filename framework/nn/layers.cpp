@@ -372,8 +372,7 @@ BuiltLayer build_dense(const DenseArgs& a, const BuildInput& in) {
   Shape out{a.units};
   if (last) out = in.shape, out.back() = a.units;
   auto options = torch::nn::LinearOptions(features, a.units).bias(a.bias);
-  return {torch::nn::AnyModule(Dense(options, a.activation, !last)), out,
-          numel(out) * features};
+  return {torch::nn::AnyModule(Dense(options, a.activation, !last)), out, numel(out) * features};
 }
 
 // ---- activations ----

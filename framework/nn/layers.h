@@ -14,7 +14,16 @@
 namespace dlx::nn {
 
 enum class Activation {
-  kNone, kReLU, kSigmoid, kTanh, kGELU, kLeakyReLU, kSiLU, kHardswish, kHardsigmoid, kReLU6
+  kNone,
+  kReLU,
+  kSigmoid,
+  kTanh,
+  kGELU,
+  kLeakyReLU,
+  kSiLU,
+  kHardswish,
+  kHardsigmoid,
+  kReLU6
 };
 }  // namespace dlx::nn
 

@@ -74,7 +74,8 @@ TEST_CASE("unknown optimizer, dataset, init and activation names suggest the clo
         "'xavier_uniform'?");
   CHECK(error_of("model:\n  layers:\n    - dense: {units: 10, activation: rellu}\n") ==
         "DIR/exp.yaml:3:38: error: model.layers[0].dense.activation: expected one of none, relu, "
-        "sigmoid, tanh, gelu, leaky_relu, silu, hardswish, hardsigmoid, relu6, found 'rellu'; did you mean 'relu'?");
+        "sigmoid, tanh, gelu, leaky_relu, silu, hardswish, hardsigmoid, relu6, found 'rellu'; did "
+        "you mean 'relu'?");
 }
 
 TEST_CASE("an unknown layer type suggests the closest registered one") {
@@ -102,7 +103,8 @@ TEST_CASE("an unknown optimizer, scheduler, init or activation is an error, neve
         "'xavier_uniform'?");
   CHECK(error_of("model:\n  layers:\n    - dense: {units: 10, activation: rleu}\n") ==
         "DIR/exp.yaml:3:38: error: model.layers[0].dense.activation: expected one of none, relu, "
-        "sigmoid, tanh, gelu, leaky_relu, silu, hardswish, hardsigmoid, relu6, found 'rleu'; did you mean 'relu'?");
+        "sigmoid, tanh, gelu, leaky_relu, silu, hardswish, hardsigmoid, relu6, found 'rleu'; did "
+        "you mean 'relu'?");
 }
 
 TEST_CASE("errors inside a model file name the model file") {

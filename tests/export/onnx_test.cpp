@@ -128,9 +128,9 @@ layers:
   - dense: {units: 5}
 )";
 
-// A gate, layer and group norm, channel shuffle, tokens and attention (ViT), and a channels-last stretch (ConvNeXt's block): layers
-// whose ONNX forms OpenCV 4.6's importer cannot follow (its Reshape and element-wise layers do
-// not broadcast over the batch).
+// A gate, layer and group norm, channel shuffle, tokens and attention (ViT), and a channels-last
+// stretch (ConvNeXt's block): layers whose ONNX forms OpenCV 4.6's importer cannot follow (its
+// Reshape and element-wise layers do not broadcast over the batch).
 const char* kEveryTokenLayer = R"(
 input: [3, 8, 8]
 layers:
@@ -176,7 +176,8 @@ TEST_CASE("group norm, channel shuffle, tokens and attention export at opsets 11
   // ONNX's checker, with full shape inference, accepts them (onnx_model runs it); no runtime here
   // imports them to compare numbers (OpenCV 4.6 cannot: see kEveryTokenLayer).
   testing::TempDir dir;
-  config::ModelSpec spec = config::load_model(dir.write("every-token-layer.yaml", kEveryTokenLayer));
+  config::ModelSpec spec =
+      config::load_model(dir.write("every-token-layer.yaml", kEveryTokenLayer));
   nn::Network net = nn::build_network(spec, spec.input);
   for (int64_t opset : {11, 13, 17}) {
     onnx_export::ModelOptions options;

@@ -41,9 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const dlx::ConfigError&) {
   }
   // A model's ${...} arithmetic: a value or an error message, nothing else.
-  static const std::map<std::string, YAML::Node> values{{"a", YAML::Node("2")},
-                                                        {"b", YAML::Node("0.5")},
-                                                        {"s", YAML::Node("text")}};
+  static const std::map<std::string, YAML::Node> values{
+      {"a", YAML::Node("2")}, {"b", YAML::Node("0.5")}, {"s", YAML::Node("text")}};
   const auto result = dlx::config::evaluate(text, values);
   if (result.error.empty() && !std::isfinite(result.value)) abort();
   return 0;

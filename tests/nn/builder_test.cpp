@@ -71,28 +71,26 @@ TEST_CASE("an experiment's network must end in one output per class") {
 
 TEST_CASE("a builder model follows the data's classes and image size, with a note for each") {
   testing::TempDir dir;
-  const auto file = dir.write("exp.yaml", "model: " +
-                                              (testing::source_dir() /
-                                               "models/torchvision/alexnet.yaml")
-                                                  .string() +
-                                              R"(
+  const auto file = dir.write(
+      "exp.yaml", "model: " + (testing::source_dir() / "models/torchvision/alexnet.yaml").string() +
+                      R"(
 data: {dataset: synthetic, synthetic: {classes: 7, channels: 3, size: 64}}
 )");
   std::vector<std::string> notes;
   const config::ExperimentSpec spec = experiment::load(file, {}, &notes);
   REQUIRE(notes.size() == 2);
-  CHECK(notes[0] == "model.args.num_classes: 1000 -> 7, the classes of synthetic (the head's "
-                    "outputs follow them)");
+  CHECK(notes[0] ==
+        "model.args.num_classes: 1000 -> 7, the classes of synthetic (the head's "
+        "outputs follow them)");
   CHECK(notes[1] == "model.input: [3,224,224] -> [3,64,64], the data's images");
   nn::Network net = experiment::build_network(spec);
   CHECK(net.output() == nn::Shape{7});
   CHECK(net.input == nn::Shape{3, 64, 64});
   // Other channels are still an error: the first convolution was made for 3.
-  const auto gray = dir.write("gray.yaml", "model: " +
-                                               (testing::source_dir() /
-                                                "models/torchvision/alexnet.yaml")
-                                                   .string() +
-                                               "\ndata: {dataset: synthetic}\n");
+  const auto gray =
+      dir.write("gray.yaml",
+                "model: " + (testing::source_dir() / "models/torchvision/alexnet.yaml").string() +
+                    "\ndata: {dataset: synthetic}\n");
   CHECK(testing::config_error([&] { experiment::load(gray); }).find("model.input") !=
         std::string::npos);
 }

@@ -165,16 +165,28 @@ layers:
   - sequential: {name: features, numbered: true, layers: [relu, unit, unit]}
 )");
   const auto keys = state_keys(net);
-  CHECK(keys == std::vector<std::string>{
-                    "features.1.a.0.weight", "features.1.a.1.weight", "features.1.a.1.bias",
-                    "features.1.a.1.running_mean", "features.1.a.1.running_var",
-                    "features.1.a.1.num_batches_tracked", "features.1.b.weight",
-                    "features.1.b.bias", "features.1.gamma", "features.1.downsample.1.weight",
-                    "features.1.downsample.1.bias", "features.2.a.0.weight",
-                    "features.2.a.1.weight", "features.2.a.1.bias", "features.2.a.1.running_mean",
-                    "features.2.a.1.running_var", "features.2.a.1.num_batches_tracked",
-                    "features.2.b.weight", "features.2.b.bias", "features.2.gamma",
-                    "features.2.downsample.1.weight", "features.2.downsample.1.bias"});
+  CHECK(keys == std::vector<std::string>{"features.1.a.0.weight",
+                                         "features.1.a.1.weight",
+                                         "features.1.a.1.bias",
+                                         "features.1.a.1.running_mean",
+                                         "features.1.a.1.running_var",
+                                         "features.1.a.1.num_batches_tracked",
+                                         "features.1.b.weight",
+                                         "features.1.b.bias",
+                                         "features.1.gamma",
+                                         "features.1.downsample.1.weight",
+                                         "features.1.downsample.1.bias",
+                                         "features.2.a.0.weight",
+                                         "features.2.a.1.weight",
+                                         "features.2.a.1.bias",
+                                         "features.2.a.1.running_mean",
+                                         "features.2.a.1.running_var",
+                                         "features.2.a.1.num_batches_tracked",
+                                         "features.2.b.weight",
+                                         "features.2.b.bias",
+                                         "features.2.gamma",
+                                         "features.2.downsample.1.weight",
+                                         "features.2.downsample.1.bias"});
   // The same tensors as the modules hold, under other names.
   CHECK(net.state().size() ==
         net.body->named_parameters().size() + net.body->named_buffers().size());
@@ -198,12 +210,14 @@ layers:
   const at::Tensor gate = net.body->forward(x) / x;
   // One factor per example and channel, in (0, 1).
   CHECK((gate.amax({2, 3}) - gate.amin({2, 3})).abs().max().item<double>() < 1e-5);
-  CHECK(testing::config_error([&] {
-          build_text(dir, R"(input: [6, 5, 5]
+  CHECK(
+      testing::config_error([&] {
+        build_text(dir, R"(input: [6, 5, 5]
 layers:
   - parallel: {merge: mul, branches: [[], [conv2d: {out_channels: 4, kernel_size: 1}]]}
 )");
-        }).find("mul needs shapes that broadcast (each size equal or 1), but branch 0 gives (1, 6, "
+      })
+          .find("mul needs shapes that broadcast (each size equal or 1), but branch 0 gives (1, 6, "
                 "5, 5) and branch 1 gives (1, 4, 5, 5)") != std::string::npos);
 }
 
@@ -222,7 +236,8 @@ layers:
       layers: [repeat: {times: $blocks, index: i, layers: [unit: {name: 'block-${i}', i: $i, out: '${width * 2}'}]}]
   - dense: {name: fc, units: $num_classes}
 )");
-  const auto variant = dir.write("small.yaml", "base: _family.yaml\nname: small\nargs: {width: 3}\n");
+  const auto variant =
+      dir.write("small.yaml", "base: _family.yaml\nname: small\nargs: {width: 3}\n");
   CHECK(config::is_model_file(variant));
   config::ModelSpec spec = config::load_model(variant);
   CHECK(spec.name == "small");

@@ -10,13 +10,6 @@ using namespace dlx;
 
 namespace {
 
-// Builds a one-layer model from YAML text (the layer's list item) for inputs of `shape`.
-nn::Network one_layer(const std::string& item, const nn::Shape& shape) {
-  testing::TempDir dir;
-  auto file = dir.write("m.yaml", "layers:\n  - " + item + "\n");
-  return nn::build_network(config::load_model(file), shape);
-}
-
 // The shape a real forward pass gives, batch removed.
 nn::Shape forward_shape(nn::Network& net, int64_t batch = 2) {
   c10::InferenceMode guard;
@@ -30,15 +23,37 @@ nn::Shape forward_shape(nn::Network& net, int64_t batch = 2) {
 }  // namespace
 
 TEST_CASE("the registry holds exactly the built-in layers, in order") {
-  CHECK(nn::builtin_layers().names() ==
-        std::vector<std::string>{"conv2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d",
-                                 "local_response_norm", "batchnorm2d", "batchnorm1d", "dropout",
-                                 "flatten", "dense", "relu", "sigmoid", "tanh", "gelu",
-                                 "leaky_relu", "silu", "hardswish", "hardsigmoid", "relu6",
-                                 "layernorm", "groupnorm", "stochastic_depth", "layer_scale",
-                                 "channel_shuffle", "channel_split", "permute", "tokens",
-                                 "class_token", "position_embedding", "multihead_attention",
-                                 "select_token"});
+  CHECK(nn::builtin_layers().names() == std::vector<std::string>{"conv2d",
+                                                                 "maxpool2d",
+                                                                 "avgpool2d",
+                                                                 "adaptive_avgpool2d",
+                                                                 "local_response_norm",
+                                                                 "batchnorm2d",
+                                                                 "batchnorm1d",
+                                                                 "dropout",
+                                                                 "flatten",
+                                                                 "dense",
+                                                                 "relu",
+                                                                 "sigmoid",
+                                                                 "tanh",
+                                                                 "gelu",
+                                                                 "leaky_relu",
+                                                                 "silu",
+                                                                 "hardswish",
+                                                                 "hardsigmoid",
+                                                                 "relu6",
+                                                                 "layernorm",
+                                                                 "groupnorm",
+                                                                 "stochastic_depth",
+                                                                 "layer_scale",
+                                                                 "channel_shuffle",
+                                                                 "channel_split",
+                                                                 "permute",
+                                                                 "tokens",
+                                                                 "class_token",
+                                                                 "position_embedding",
+                                                                 "multihead_attention",
+                                                                 "select_token"});
 }
 
 TEST_CASE("every layer's inferred shape and parameter count match LibTorch's") {
@@ -112,7 +127,7 @@ TEST_CASE("every layer's inferred shape and parameter count match LibTorch's") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.item);
-    nn::Network net = one_layer(c.item, c.input);
+    nn::Network net = testing::one_layer(c.item, c.input);
     CHECK(net.output() == c.output);
     CHECK(forward_shape(net) == c.output);
     CHECK(net.parameters() == c.parameters);
@@ -139,12 +154,12 @@ TEST_CASE("layers are named per kind as in the chapter, and name: overrides") {
 }
 
 TEST_CASE("activation: on conv2d and dense is applied inside the layer") {
-  nn::Network net = one_layer("dense: {units: 5, activation: relu}", {3});
+  nn::Network net = testing::one_layer("dense: {units: 5, activation: relu}", {3});
   c10::InferenceMode guard;
   at::Tensor out = net.body->forward(at::rand({64, 3}) - 0.5);
   CHECK(out.min().item<float>() >= 0.0f);
-  nn::Network sig =
-      one_layer("conv2d: {out_channels: 2, kernel_size: 1, activation: sigmoid}", {1, 3, 3});
+  nn::Network sig = testing::one_layer(
+      "conv2d: {out_channels: 2, kernel_size: 1, activation: sigmoid}", {1, 3, 3});
   at::Tensor s = sig.body->forward(at::rand({4, 1, 3, 3}) * 100 - 50);
   CHECK(s.min().item<float>() >= 0.0f);
   CHECK(s.max().item<float>() <= 1.0f);

@@ -17,12 +17,6 @@ using namespace dlx;
 
 namespace {
 
-nn::Network one_layer(const std::string& item, const nn::Shape& shape) {
-  testing::TempDir dir;
-  auto file = dir.write("m.yaml", "layers:\n  - " + item + "\n");
-  return nn::build_network(config::load_model(file), shape);
-}
-
 at::Tensor run(nn::Network& net, const at::Tensor& x) {
   torch::NoGradGuard no_grad;
   net.body->eval();
@@ -46,7 +40,7 @@ at::Tensor param(nn::Network& net, const std::string& name) {
 
 TEST_CASE("layernorm over the last dimension is torch::nn::LayerNorm") {
   torch::manual_seed(1);
-  nn::Network net = one_layer("layernorm: {eps: 1e-6, name: ln}", {10, 8});
+  nn::Network net = testing::one_layer("layernorm: {eps: 1e-6, name: ln}", {10, 8});
   torch::NoGradGuard no_grad;
   param(net, "ln.weight").uniform_(0.5, 1.5);
   param(net, "ln.bias").uniform_(-1, 1);
@@ -59,7 +53,7 @@ TEST_CASE("layernorm over the last dimension is torch::nn::LayerNorm") {
 
 TEST_CASE("layernorm over an image's channels normalises each pixel's channels (LayerNorm2d)") {
   torch::manual_seed(2);
-  nn::Network net = one_layer("layernorm: {name: ln}", {6, 4, 5});
+  nn::Network net = testing::one_layer("layernorm: {name: ln}", {6, 4, 5});
   torch::NoGradGuard no_grad;
   param(net, "ln.weight").uniform_(0.5, 1.5);
   torch::nn::LayerNorm theirs(torch::nn::LayerNormOptions({6}));
@@ -70,7 +64,7 @@ TEST_CASE("layernorm over an image's channels normalises each pixel's channels (
 
 TEST_CASE("groupnorm is torch::nn::GroupNorm") {
   torch::manual_seed(3);
-  nn::Network net = one_layer("groupnorm: {groups: 3, name: gn}", {6, 4, 5});
+  nn::Network net = testing::one_layer("groupnorm: {groups: 3, name: gn}", {6, 4, 5});
   torch::NoGradGuard no_grad;
   param(net, "gn.weight").uniform_(0.5, 1.5);
   torch::nn::GroupNorm theirs(torch::nn::GroupNormOptions(3, 6));
@@ -89,9 +83,9 @@ TEST_CASE("silu, hardswish, hardsigmoid and relu6 are LibTorch's, as layers and 
   };
   for (const auto& [type, expected] : cases) {
     CAPTURE(type);
-    nn::Network layer = one_layer(type, {161});
+    nn::Network layer = testing::one_layer(type, {161});
     check_close(run(layer, x), expected);
-    nn::Network dense = one_layer("dense: {units: 161, activation: " + type + "}", {161});
+    nn::Network dense = testing::one_layer("dense: {units: 161, activation: " + type + "}", {161});
     {
       torch::NoGradGuard no_grad;
       param(dense, "dense0.weight").copy_(at::eye(161));
@@ -105,15 +99,15 @@ TEST_CASE("silu, hardswish, hardsigmoid and relu6 are LibTorch's, as layers and 
 
 TEST_CASE("channel_shuffle is ATen's channel_shuffle; channel_split takes one equal slice") {
   const at::Tensor x = at::arange(2 * 12 * 3 * 3, at::kFloat).view({2, 12, 3, 3});
-  nn::Network shuffle = one_layer("channel_shuffle: {groups: 3}", {12, 3, 3});
+  nn::Network shuffle = testing::one_layer("channel_shuffle: {groups: 3}", {12, 3, 3});
   check_close(run(shuffle, x), at::channel_shuffle(x, 3), 0);
-  nn::Network split = one_layer("channel_split: {parts: 2, index: 1}", {12, 3, 3});
+  nn::Network split = testing::one_layer("channel_split: {parts: 2, index: 1}", {12, 3, 3});
   check_close(run(split, x), x.narrow(1, 6, 6), 0);
 }
 
 TEST_CASE("multihead_attention is torch::nn::MultiheadAttention with the same parameters") {
   torch::manual_seed(4);
-  nn::Network net = one_layer("multihead_attention: {heads: 4, name: attn}", {7, 16});
+  nn::Network net = testing::one_layer("multihead_attention: {heads: 4, name: attn}", {7, 16});
   torch::nn::MultiheadAttention theirs(torch::nn::MultiheadAttentionOptions(16, 4));
   {
     torch::NoGradGuard no_grad;
@@ -138,7 +132,7 @@ TEST_CASE("multihead_attention is torch::nn::MultiheadAttention with the same pa
 
 TEST_CASE("stochastic_depth is the identity in evaluation and drops whole rows in training") {
   torch::manual_seed(5);
-  nn::Network net = one_layer("stochastic_depth: {p: 0.5}", {4, 3, 3});
+  nn::Network net = testing::one_layer("stochastic_depth: {p: 0.5}", {4, 3, 3});
   const at::Tensor x = at::rand({64, 4, 3, 3}) + 1;
   check_close(run(net, x), x, 0);
   net.body->train();
@@ -176,7 +170,7 @@ TEST_CASE("tokens, class_token, position_embedding and select_token move the rig
 
 TEST_CASE("layernorm runs under bf16 autocast and stays close to float32") {
   torch::manual_seed(7);
-  nn::Network net = one_layer("layernorm: {name: ln}", {6, 4, 5});
+  nn::Network net = testing::one_layer("layernorm: {name: ln}", {6, 4, 5});
   const at::Tensor x = at::randn({2, 6, 4, 5});
   const at::Tensor reference = run(net, x);
   net.precision = config::PrecisionKind::kBf16;
