@@ -12,6 +12,7 @@
 #include "framework/export/graph.h"
 #include "framework/nn/layers.h"
 #include "framework/nn/modules.h"
+#include "framework/nn/windows.h"
 
 namespace dlx::onnx_export {
 
@@ -393,6 +394,172 @@ std::string attention(GraphWriter& g, const LayerNode& n) {
                 m.out_proj->options.bias() ? m.out_proj->bias : at::Tensor());
 }
 
+// torch.roll along `axis` by `by` (positive: towards the end): the tail slice, then the head.
+std::string roll(GraphWriter& g, const std::string& name, const std::string& x, int64_t axis,
+                 int64_t size, int64_t by) {
+  by = ((by % size) + size) % size;
+  if (by == 0) return x;
+  auto slice = [&](const char* part, int64_t from, int64_t to) {
+    return g.node("Slice", name + "/" + part,
+                  {x, int64s(g, name + "/" + part + "_starts", {from}),
+                   int64s(g, name + "/" + part + "_ends", {to}),
+                   int64s(g, name + "/" + part + "_axes", {axis})});
+  };
+  return g.node("Concat", name, {slice("tail", size - by, size), slice("head", 0, size - by)},
+                {integer("axis", axis)});
+}
+
+// The bias each head adds to its scores, 1 x heads x N x N: the table's rows picked by the
+// index (V2: the table is cpb_mlp of the coordinates, then 16 sigmoid).
+std::string window_position_bias(GraphWriter& g, const LayerNode& n, nn::WindowAttentionImpl& m) {
+  const std::string p = n.path;
+  const int64_t heads = m.options().heads, t = m.options().window.h * m.options().window.w;
+  std::string table;
+  if (m.options().cosine) {
+    const auto& first = m.cpb_mlp[0]->as<torch::nn::Linear>();
+    const auto& last = m.cpb_mlp[2]->as<torch::nn::Linear>();
+    const std::string coords = g.weight(p + ".relative_coords_table", m.relative_coords_table);
+    const std::string hidden =
+        g.node("Relu", p + "/cpb_relu",
+               {linear(g, p + "/cpb_0", coords, p + ".cpb_mlp.0", first->weight, first->bias)});
+    table = g.node("Reshape", p + "/cpb_table",
+                   {linear(g, p + "/cpb_2", hidden, p + ".cpb_mlp.2", last->weight, at::Tensor()),
+                    int64s(g, p + "/cpb_shape", {-1, heads})});
+  } else {
+    table = g.weight(p + ".relative_position_bias_table", m.relative_position_bias_table);
+  }
+  const std::string rows =
+      g.node("Gather", p + "/bias_rows",
+             {table, g.weight(p + ".relative_position_index", m.relative_position_index)},
+             {integer("axis", 0)});
+  const std::string bias = g.node(
+      "Transpose", p + "/bias_heads",
+      {g.node("Reshape", p + "/bias_square", {rows, int64s(g, p + "/square", {t, t, heads})})},
+      {ints("perm", {2, 0, 1})});
+  if (!m.options().cosine) return bias;
+  return g.node("Mul", p + "/bias",
+                {g.node("Sigmoid", p + "/bias_sigmoid", {bias}), scalar(g, p + "/sixteen", 16)});
+}
+
+// x / max(|x|, 1e-12) over the last axis, as F.normalize.
+std::string unit_rows(GraphWriter& g, const std::string& name, const std::string& x) {
+  const std::string norm = g.node("ReduceL2", name + "/norm", {x}, {ints("axes", {-1})});
+  return g.node("Div", name,
+                {x, g.node("Max", name + "/norm_eps", {norm, scalar(g, name + "/eps", 1e-12f)})});
+}
+
+// torchvision's shifted_window_attention with the image's size known: pad, roll, windows as a
+// batch, attention with the position bias and the shift's mask, back, roll back, crop.
+std::string window_attention(GraphWriter& g, const LayerNode& n) {
+  auto& m = const_cast<nn::WindowAttentionImpl&>(as<nn::WindowAttentionImpl>(n));
+  const auto& o = m.options();
+  const std::string p = n.path;
+  const int64_t h = n.input[0], w = n.input[1], c = n.input[2], heads = o.heads, hd = c / heads;
+  const nn::Pair win = o.window;
+  const nn::Pair padded{(h + win.h - 1) / win.h * win.h, (w + win.w - 1) / win.w * win.w};
+  const nn::Pair shift = m.shift_for(padded);
+  const int64_t rows = padded.h / win.h, cols = padded.w / win.w, t = win.h * win.w;
+  std::string x = n.x;
+  if (padded.h > h || padded.w > w)
+    x = g.node("Pad", p + "/pad",
+               {x, int64s(g, p + "/pads", {0, 0, 0, 0, 0, padded.h - h, padded.w - w, 0})});
+  x = roll(g, p + "/roll_h", x, 1, padded.h, -shift.h);
+  x = roll(g, p + "/roll_w", x, 2, padded.w, -shift.w);
+  x = g.node("Transpose", p + "/windows_t",
+             {g.node("Reshape", p + "/windows_split",
+                     {x, int64s(g, p + "/split_shape", {-1, rows, win.h, cols, win.w, c})})},
+             {ints("perm", {0, 1, 3, 2, 4, 5})});
+  x = g.node("Reshape", p + "/windows", {x, int64s(g, p + "/windows_shape", {-1, t, c})});
+
+  std::string qkv = g.node("MatMul", p + "/qkv",
+                           {x, g.weight(p + ".qkv.weight", m.qkv->weight.t().contiguous())});
+  if (m.qkv->options.bias()) {
+    std::string bias = g.weight(p + ".qkv.bias", m.qkv->bias);
+    if (o.cosine) {  // V2 learns no key bias: the middle third is masked out
+      at::Tensor keep = at::ones({3 * c});
+      keep.slice(0, c, 2 * c).zero_();
+      bias = g.node("Mul", p + "/qkv_bias_kept", {bias, g.weight(p + "/qkv_bias_mask", keep)});
+    }
+    qkv = g.node("Add", p + "/qkv_biased", {qkv, bias});
+  }
+  const std::string split = g.node(
+      "Transpose", p + "/heads",
+      {g.node("Reshape", p + "/split", {qkv, int64s(g, p + "/qkv_shape", {-1, t, 3, heads, hd})})},
+      {ints("perm", {2, 0, 3, 1, 4})});
+  auto part = [&](int64_t i, const char* what) {
+    return g.node("Reshape", p + "/" + what,
+                  {g.node("Gather", p + "/" + what + "_1",
+                          {split, int64s(g, p + "/" + what + "_index", {i})}, {integer("axis", 0)}),
+                   int64s(g, p + "/" + what + "_shape", {-1, heads, t, hd})});
+  };
+  std::string q = part(0, "q"), k = part(1, "k");
+  const std::string v = part(2, "v");
+  std::string scores;
+  if (o.cosine) {
+    q = unit_rows(g, p + "/q_unit", q);
+    k = unit_rows(g, p + "/k_unit", k);
+    const std::string scale = g.node("Exp", p + "/logit_scale_exp",
+                                     {g.node("Min", p + "/logit_scale_clamped",
+                                             {g.weight(p + ".logit_scale", m.logit_scale),
+                                              scalar(g, p + "/log100", float(std::log(100.0)))})});
+    scores = g.node("Mul", p + "/scores_scaled",
+                    {g.node("MatMul", p + "/qk",
+                            {q, g.node("Transpose", p + "/kt", {k}, {ints("perm", {0, 1, 3, 2})})}),
+                     scale});
+  } else {
+    q = g.node("Mul", p + "/q_scaled", {q, scalar(g, p + "/scale", float(std::pow(hd, -0.5)))});
+    scores = g.node("MatMul", p + "/qk",
+                    {q, g.node("Transpose", p + "/kt", {k}, {ints("perm", {0, 1, 3, 2})})});
+  }
+  scores = g.node("Add", p + "/scores_biased", {scores, window_position_bias(g, n, m)});
+  if (shift.h + shift.w > 0) {
+    const at::Tensor mask = m.shift_mask(padded, shift, at::kFloat).unsqueeze(1);
+    scores = g.node(
+        "Reshape", p + "/scores_masked",
+        {g.node("Add", p + "/scores_mask",
+                {g.node("Reshape", p + "/scores_per_window",
+                        {scores, int64s(g, p + "/per_window", {-1, rows * cols, heads, t, t})}),
+                 g.weight(p + "/shift_mask", mask)}),
+         int64s(g, p + "/per_head", {-1, heads, t, t})});
+  }
+  const std::string weights = g.node("Softmax", p + "/softmax", {scores}, {integer("axis", 3)});
+  x = g.node("Reshape", p + "/mixed",
+             {g.node("Transpose", p + "/mixed_t", {g.node("MatMul", p + "/av", {weights, v})},
+                     {ints("perm", {0, 2, 1, 3})}),
+              int64s(g, p + "/mixed_shape", {-1, t, c})});
+  x = linear(g, p + "/proj", x, p + ".proj", m.proj->weight,
+             m.proj->options.bias() ? m.proj->bias : at::Tensor());
+  x = g.node("Transpose", p + "/image_t",
+             {g.node("Reshape", p + "/image_split",
+                     {x, int64s(g, p + "/image_split_shape", {-1, rows, cols, win.h, win.w, c})})},
+             {ints("perm", {0, 1, 3, 2, 4, 5})});
+  x = g.node("Reshape", p + "/image",
+             {x, int64s(g, p + "/image_shape", {-1, padded.h, padded.w, c})});
+  x = roll(g, p + "/unroll_h", x, 1, padded.h, shift.h);
+  x = roll(g, p + "/unroll_w", x, 2, padded.w, shift.w);
+  if (padded.h == h && padded.w == w) return x;
+  return g.node("Slice", p + "/crop",
+                {x, int64s(g, p + "/crop_starts", {0, 0}), int64s(g, p + "/crop_ends", {h, w}),
+                 int64s(g, p + "/crop_axes", {1, 2})});
+}
+
+// Pads an odd side, then the four strided slices side by side on the channels.
+std::string patch_merge(GraphWriter& g, const LayerNode& n) {
+  const std::string p = n.path;
+  const int64_t h = n.input[0], w = n.input[1];
+  std::string x = n.x;
+  if (h % 2 + w % 2 > 0)
+    x = g.node("Pad", p + "/pad", {x, int64s(g, p + "/pads", {0, 0, 0, 0, 0, h % 2, w % 2, 0})});
+  auto at = [&](int64_t row, int64_t col) {
+    const std::string part = p + "/" + std::to_string(row) + std::to_string(col);
+    return g.node(
+        "Slice", part,
+        {x, int64s(g, part + "_starts", {row, col}), int64s(g, part + "_ends", {h + 1, w + 1}),
+         int64s(g, part + "_axes", {1, 2}), int64s(g, part + "_steps", {2, 2})});
+  };
+  return g.node("Concat", p, {at(0, 0), at(1, 0), at(0, 1), at(1, 1)}, {integer("axis", -1)});
+}
+
 }  // namespace
 
 const std::map<std::string, LayerExporter>& layer_exporters() {
@@ -438,6 +605,8 @@ const std::map<std::string, LayerExporter>& layer_exporters() {
                        {n.x, g.weight(n.path, as<nn::PositionEmbeddingImpl>(n).embedding)});
        }},
       {"multihead_attention", attention},
+      {"window_attention", window_attention},
+      {"patch_merge", patch_merge},
       {"select_token",
        [](GraphWriter& g, const LayerNode& n) {
          const int64_t index = as<nn::SelectTokenImpl>(n).index();

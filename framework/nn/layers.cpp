@@ -12,6 +12,7 @@
 #include "framework/nn/layer_kit.h"
 #include "framework/nn/modules.h"
 #include "framework/nn/pair.h"
+#include "framework/nn/windows.h"
 
 namespace dlx::config {
 
@@ -424,6 +425,7 @@ void register_builtin_layers(LayerRegistry& r) {
   r.add(make_layer<LeakyReluArgs, build_leaky_relu>("leaky_relu", "leakyrelu",
                                                     "x, or slope * x below 0"));
   register_modern_layers(r);
+  register_window_layers(r);
 }
 
 }  // namespace dlx::nn

@@ -146,8 +146,12 @@ layers:
   - permute: {dims: [1, 2, 0]}
   - layernorm: {over: last}
   - dense: {units: 12, flatten: false, activation: hardswish}
+  - window_attention: {heads: 3, window: 3, shift: 1}
+  - window_attention: {heads: 2, window: 5, shift: [2, 1], cosine: true}
+  - patch_merge
+  - dense: {units: 12, flatten: false}
   - permute: {dims: [2, 0, 1]}
-  - conv2d: {out_channels: 16, kernel_size: 4, stride: 4, patches: true}
+  - conv2d: {out_channels: 16, kernel_size: 2, stride: 2, patches: true}
   - tokens
   - class_token
   - position_embedding
@@ -172,7 +176,8 @@ TEST_CASE("today's layer types export at opsets 11, 13 and 17, and OpenCV agrees
   for (int64_t opset : {11, 13, 17}) check_export(file, opset);
 }
 
-TEST_CASE("group norm, channel shuffle, tokens and attention export at opsets 11, 13 and 17") {
+TEST_CASE(
+    "group norm, channel shuffle, tokens, attention and windows export at opsets 11, 13 and 17") {
   // ONNX's checker, with full shape inference, accepts them (onnx_model runs it); no runtime here
   // imports them to compare numbers (OpenCV 4.6 cannot: see kEveryTokenLayer).
   testing::TempDir dir;

@@ -53,7 +53,9 @@ TEST_CASE("the registry holds exactly the built-in layers, in order") {
                                                                  "class_token",
                                                                  "position_embedding",
                                                                  "multihead_attention",
-                                                                 "select_token"});
+                                                                 "select_token",
+                                                                 "window_attention",
+                                                                 "patch_merge"});
 }
 
 TEST_CASE("every layer's inferred shape and parameter count match LibTorch's") {
@@ -123,6 +125,11 @@ TEST_CASE("every layer's inferred shape and parameter count match LibTorch's") {
       {"multihead_attention: {heads: 4}", {36, 16}, {36, 16}, 1088},
       {"select_token", {36, 16}, {16}, 0},
       {"dense: {units: 8}", {36, 16}, {36, 8}, 136},
+      // qkv 16 x 48 + 48, proj 16 x 16 + 16, a (2 * 3 - 1)^2 x 4 table; V2: logit scales and
+      // the 2-512-heads MLP instead of the table.
+      {"window_attention: {heads: 4, window: 3, shift: 1}", {5, 7, 16}, {5, 7, 16}, 1188},
+      {"window_attention: {heads: 2, window: 4, cosine: true}", {5, 7, 16}, {5, 7, 16}, 3650},
+      {"patch_merge", {5, 7, 16}, {3, 4, 64}, 0},
       {"dense: {units: 8, flatten: false}", {5, 7, 16}, {5, 7, 8}, 136},
   };
   for (const auto& c : cases) {

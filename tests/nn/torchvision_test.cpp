@@ -53,6 +53,10 @@ const std::vector<Family>& families() {
       {"vit", "vit_b_(16|32)", 32},
       {"vit_large", "vit_l_(16|32)", 32, true},
       {"vit_huge", "vit_h_14", 28, true},
+      // 72: stage sides 18, 9, 5, 3 pad to whole windows, shift in two stages and not in the
+      // others (a window covers them), and merge odd sides.
+      {"swin", "swin_(t|v2_t)", 72},
+      {"swin_large", "swin_(s|b|v2_s|v2_b)", 72, true},
       {"shufflenet", "shufflenet_v2_.*", 64},
       {"squeezenet", "squeezenet.*", 64},
       {"densenet", "densenet.*", 64, true},
@@ -237,6 +241,8 @@ DLX_TORCHVISION_FAMILY("convnext_large")
 DLX_TORCHVISION_FAMILY("vit")
 DLX_TORCHVISION_FAMILY("vit_large")
 DLX_TORCHVISION_FAMILY("vit_huge")
+DLX_TORCHVISION_FAMILY("swin")
+DLX_TORCHVISION_FAMILY("swin_large")
 DLX_TORCHVISION_FAMILY("shufflenet")
 DLX_TORCHVISION_FAMILY("squeezenet")
 DLX_TORCHVISION_FAMILY("densenet")
