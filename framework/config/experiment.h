@@ -58,6 +58,36 @@ struct LayerSpec {
   std::shared_ptr<const Origins> origins;
 };
 
+/// model.weights: the weights a run starts from (framework/train/weights.h reads them). In YAML a
+/// path, or this mapping for the options.
+struct WeightsSpec {
+  std::string file;                 // a torch.save file, a dlx run folder or a checkpoint of one
+  std::string key;                  // "" = the file's state_dict, model or model_ema, or its top
+  std::string checkpoint = "kept";  // a run folder's: kept (best or last) or last
+  std::string strip_prefix;         // "" = a `module.` every key has (DataParallel/DDP)
+  std::string add_prefix;
+  std::vector<std::string> fresh;  // `new:` names or globs left as initialised
+  std::string hash;                // the file's content hash, written by dlx run
+
+  template <class V>
+  void visit(V& v) {
+    v.required("file", file,
+               "a PyTorch file (torch.save: a state_dict, or one under state_dict, model or "
+               "model_ema), a dlx run folder, or a checkpoint of one");
+    v.field("key", key, "the entry of the file that holds the state_dict; empty: found");
+    v.field("checkpoint", checkpoint, "of a run folder: kept (its selected epoch's) or last",
+            one_of({"kept", "last"}));
+    v.field("strip_prefix", strip_prefix,
+            "removed from the file's names that start with it; empty: a `module.` that every "
+            "name has");
+    v.field("add_prefix", add_prefix, "put before every name of the file (after stripping)");
+    v.field("new", fresh,
+            "names or globs (`fc.*`) of the model's parameters left as initialised, not loaded");
+    v.field("hash", hash,
+            "the file's content hash (FNV-1a), written by dlx run: the run's identity");
+  }
+};
+
 struct ModelSpec {
   std::string name;               // a label for reports
   std::vector<int64_t> input;     // [C, H, W] without the batch; empty = taken from the data
@@ -83,9 +113,34 @@ struct ModelSpec {
                       /*required=*/false),
                 v);
     read_layers(v.raw("layers", "the layers, in order: a list of {type: {key: value}}"), v);
+    read_weights(v);
   }
 
+  WeightsSpec weights;  // file "" = none: the layers' initialisation
+
  private:
+  // A path, or a mapping with the options; written out as the mapping.
+  template <class V>
+  void read_weights(V& v) {
+    const char* help =
+        "the weights the run starts from: a path (a PyTorch file, a dlx run folder or "
+        "checkpoint), or {file: PATH, key, checkpoint, strip_prefix, add_prefix, new}";
+    if constexpr (std::is_same_v<V, Reader>) {
+      YAML::Node node = v.raw("weights", help, /*required=*/false);
+      if (!node || node.IsNull()) return;
+      if (node.IsScalar() && !node.Scalar().empty()) {
+        weights.file = node.Scalar();
+      } else if (node.IsMap()) {
+        Reader(node, child_path(v.path(), "weights"), v.origins()).read_spec(weights);
+      } else {
+        throw v.invalid("weights", "a path or a mapping with file:");
+      }
+    } else if constexpr (std::is_same_v<V, JsonWriter>) {
+      if (!weights.file.empty()) v.section("weights", weights, help);
+    } else {
+      v.section("weights", weights, help);
+    }
+  }
   template <class V>
   void read_layers(const YAML::Node& node, V& v);
   template <class V>

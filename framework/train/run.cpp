@@ -8,16 +8,27 @@
 #include "framework/report/run_folder.h"
 #include "framework/train/environment.h"
 #include "framework/train/session.h"
+#include "framework/train/weights.h"
 
 namespace dlx::train {
 
 RunOutcome run_experiment(config::ExperimentSpec spec, const RunOptions& options,
                           std::ostream& out) {
+  nn::Network net = seeded_network(spec);
+  // Read before the config is resolved: the file's content hash is part of the run's identity.
+  if (!spec.model.weights.file.empty()) {
+    const StartedFrom from =
+        start_from_weights(net, spec.model.weights, spec.locate("model.weights"));
+    spec.model.weights.hash = from.hash;
+    out << fmt::format("weights: {} ({} tensors loaded, {} new)", from.file, from.loaded,
+                       from.fresh.size())
+        << std::endl;
+    for (const auto& note : from.notes) out << "weights: " << note << std::endl;
+  }
   config::Json resolved = config::resolved_json(spec);
   Session session(spec, options, out);
   session.device = resolve_device(options.device.empty() ? spec.train.device : options.device);
   const int threads = configure_threads(options.threads ? options.threads : spec.train.threads);
-  nn::Network net = seeded_network(spec);
 
   if (session.writes()) {
     session.folder = options.folder.empty()

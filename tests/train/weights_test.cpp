@@ -1,0 +1,170 @@
+// model.weights against files PyTorch and torchvision wrote (python3-torchvision, in the test):
+// both of torch.save's formats, the nestings and prefixes published checkpoints have, and the
+// logits of torchvision's own model on the same input; then files that must be refused with one
+// line, and every truncation of a real archive refused without a crash.
+#include <doctest/doctest.h>
+
+#include <torch/serialize.h>
+
+#include "framework/core/files.h"
+#include "framework/core/torch_file.h"
+#include "framework/train/weights.h"
+#include "tests/helpers.h"
+
+using namespace dlx;
+namespace fs = std::filesystem;
+
+namespace {
+
+// torchvision's resnet18 weights (random, statistics moved) in every form torchvision_weights.py
+// writes, made once for the tests below.
+const fs::path& torchvision_files() {
+  static testing::TempDir dir;
+  static bool made = [] {
+    std::string out;
+    const int code = testing::run_command(
+        "/usr/bin/python3 " +
+            (testing::source_dir() / "tests/train/torchvision_weights.py").string() + " " +
+            dir.path().string() + " resnet18 64",
+        out);
+    INFO(out);
+    return code == 0;
+  }();
+  if (!made) throw std::runtime_error("torchvision_weights.py failed");
+  return dir.path();
+}
+
+bool have_torchvision() {
+  std::string out;
+  return testing::run_command("/usr/bin/python3 -c 'import torchvision'", out) == 0;
+}
+
+nn::Network resnet18(int64_t size = 64) {
+  const config::ModelSpec spec =
+      config::load_model(testing::source_dir() / "models/torchvision/resnet18.yaml");
+  return nn::build_network(spec, {3, size, size});
+}
+
+config::WeightsSpec file(const fs::path& path) {
+  config::WeightsSpec w;
+  w.file = path.string();
+  return w;
+}
+
+train::StartedFrom start(nn::Network& net, const config::WeightsSpec& w) {
+  return train::start_from_weights(net, w, Location{"exp.yaml", 3, 3});
+}
+
+// The largest difference of dlx's logits from torchvision's, relative to the largest logit.
+double logits_error(nn::Network& net) {
+  const std::string bytes = read_file(torchvision_files() / "io.pt");
+  const c10::IValue io = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+  const auto dict = io.toGenericDict();
+  const at::Tensor x = dict.at("input").toTensor(), expected = dict.at("output").toTensor();
+  torch::NoGradGuard no_grad;
+  net.body->eval();
+  const at::Tensor got = net.body->forward(x);
+  return ((got - expected).abs().max() / expected.abs().max()).item<double>();
+}
+
+}  // namespace
+
+TEST_CASE("torchvision's resnet18 weights give torchvision's logits, from every form of file") {
+  if (!have_torchvision()) DLX_SKIP("no python3 with torchvision (Debian's python3-torchvision)");
+  for (const char* name : {"plain.pt", "legacy.pt", "nested.pt", "module.pt"}) {
+    CAPTURE(name);
+    nn::Network net = resnet18();
+    const train::StartedFrom from = start(net, file(torchvision_files() / name));
+    CHECK(from.loaded == 122);  // every parameter and buffer of resnet18's state_dict
+    CHECK(from.fresh.empty());
+    CHECK(logits_error(net) < 1e-5);
+    const std::string notes = from.notes.empty() ? "" : from.notes[0];
+    if (std::string(name) == "nested.pt") CHECK(notes == "the state_dict under 'model'");
+    if (std::string(name) == "module.pt") CHECK(from.notes.size() == 2);
+  }
+}
+
+TEST_CASE("a head of other classes is left new with a note; `new:` leaves what it names") {
+  if (!have_torchvision()) DLX_SKIP("no python3 with torchvision (Debian's python3-torchvision)");
+  config::ModelSpec spec =
+      config::load_model(testing::source_dir() / "models/torchvision/resnet18.yaml",
+                         {config::parse_override("args.num_classes=2", "--set")});
+  nn::Network net = nn::build_network(spec, {3, 64, 64});
+  const at::Tensor head_before = net.body->named_parameters()["fc.weight"].clone();
+  train::StartedFrom from = start(net, file(torchvision_files() / "plain.pt"));
+  CHECK(from.loaded == 120);
+  CHECK(from.fresh == std::vector<std::string>{"fc.weight", "fc.bias"});
+  REQUIRE(from.notes.size() == 1);
+  CHECK(from.notes[0].find("fc.weight [1000, 512] in the file, [2, 512] in the model") !=
+        std::string::npos);
+  CHECK(at::equal(net.body->named_parameters()["fc.weight"], head_before));
+
+  nn::Network other = resnet18();
+  config::WeightsSpec w = file(torchvision_files() / "plain.pt");
+  w.fresh = {"layer4.*", "fc.bias"};
+  from = start(other, w);
+  CHECK(from.fresh.size() == 31);  // layer4's 30 tensors and fc.bias
+}
+
+TEST_CASE("weights that do not fit are one line naming names, shapes and the prefix to strip") {
+  if (!have_torchvision()) DLX_SKIP("no python3 with torchvision (Debian's python3-torchvision)");
+  const config::ModelSpec resnet34 =
+      config::load_model(testing::source_dir() / "models/torchvision/resnet34.yaml");
+  nn::Network deeper = nn::build_network(resnet34, {3, 64, 64});
+  std::string e =
+      testing::config_error([&] { start(deeper, file(torchvision_files() / "plain.pt")); });
+  CHECK(e.find("exp.yaml:3:3: error: model.weights: ") == 0);
+  CHECK(e.find("of the model's 218 tensors are not in the file: layer1.2.conv1.weight") !=
+        std::string::npos);
+  CHECK(e.find('\n') == std::string::npos);
+
+  nn::Network net = resnet18();
+  e = testing::config_error([&] { start(net, file(torchvision_files() / "backbone.pt")); });
+  CHECK(e.find("122 of the model's 122 tensors are not in the file") != std::string::npos);
+  CHECK(e.find("strip_prefix: 'backbone.'") != std::string::npos);
+  config::WeightsSpec stripped = file(torchvision_files() / "backbone.pt");
+  stripped.strip_prefix = "backbone.";
+  CHECK(start(net, stripped).loaded == 122);
+
+  config::WeightsSpec none = file(torchvision_files() / "plain.pt");
+  none.fresh = {"layer9.*"};
+  e = testing::config_error([&] { start(net, none); });
+  CHECK(e.find("new: 'layer9.*' matches none of the model's tensors") != std::string::npos);
+}
+
+TEST_CASE("every truncation of a real torch.save archive is refused, never read past its end") {
+  if (!have_torchvision()) DLX_SKIP("no python3 with torchvision (Debian's python3-torchvision)");
+  for (const char* name : {"io.pt"}) {
+    const std::string bytes = read_file(torchvision_files() / name);
+    REQUIRE(read_torch_file(bytes).root.entries().size() == 2);
+    int refused = 0;
+    for (size_t n = 0; n < bytes.size(); n += (n < 4096 ? 1 : 97)) {
+      try {
+        read_torch_file(bytes.substr(0, n));
+      } catch (const TorchFileError&) {
+        ++refused;
+        continue;
+      }
+      FAIL("a file cut at " << n << " of " << bytes.size() << " bytes was read");
+    }
+    CHECK(refused > 0);
+  }
+}
+
+TEST_CASE("a file that is not torch.save's, or a run folder without a checkpoint, is one line") {
+  testing::TempDir dir;
+  nn::Network net = nn::build_network(
+      config::load_model(dir.write("m.yaml", "input: [1, 8, 8]\nlayers:\n  - dense: {units: 2}\n")),
+      {1, 8, 8});
+  const fs::path text = dir.write("notes.pt", "these are not weights\n");
+  CHECK(testing::config_error([&] { start(net, file(text)); })
+            .find("not a PyTorch file (neither torch.save's zip archive nor its older pickle "
+                  "format); if PyTorch reads it, re-save it: python3 -c") != std::string::npos);
+  fs::create_directories(dir.path() / "run");
+  CHECK(testing::config_error([&] {
+          start(net, file(dir.path() / "run"));
+        }).find("a folder without checkpoint.pt") != std::string::npos);
+  CHECK(testing::config_error([&] {
+          start(net, file(dir.path() / "absent.pt"));
+        }).find("absent.pt: no such file or folder") != std::string::npos);
+}
