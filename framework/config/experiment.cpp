@@ -120,4 +120,45 @@ ModelSpec load_model(const std::filesystem::path& path, const std::vector<Overri
   return spec;
 }
 
+namespace {
+bool decode_group(const YAML::Node& n, ParamGroupSpec& v) {
+  if (!n.IsMap() || !n["params"]) return false;
+  for (const auto& entry : n) {
+    const std::string key = entry.first.Scalar();
+    if (key != "params" && key != "lr_mult" && key != "weight_decay") return false;
+  }
+  const YAML::Node params = n["params"];
+  if (params.IsScalar()) {
+    v.params = {params.Scalar()};
+  } else if (!Codec<std::vector<std::string>>::decode(params, v.params) || v.params.empty()) {
+    return false;
+  }
+  if (n["lr_mult"] && (!Codec<double>::decode(n["lr_mult"], v.lr_mult) || v.lr_mult < 0))
+    return false;
+  if (n["weight_decay"] &&
+      (!Codec<double>::decode(n["weight_decay"], v.weight_decay) || v.weight_decay < 0))
+    return false;
+  return true;
+}
+
+}  // namespace
+
+bool Codec<std::vector<ParamGroupSpec>>::decode(const YAML::Node& n,
+                                                std::vector<ParamGroupSpec>& v) {
+  if (!n.IsSequence()) return false;
+  std::vector<ParamGroupSpec> out(n.size());
+  for (size_t i = 0; i < n.size(); ++i)
+    if (!decode_group(n[i], out[i])) return false;
+  v = std::move(out);
+  return true;
+}
+
+Json Codec<std::vector<ParamGroupSpec>>::encode(const std::vector<ParamGroupSpec>& v) {
+  Json out = Json::array();
+  for (const auto& g : v)
+    out.push_back(
+        Json{{"params", g.params}, {"lr_mult", g.lr_mult}, {"weight_decay", g.weight_decay}});
+  return out;
+}
+
 }  // namespace dlx::config

@@ -326,6 +326,22 @@ struct EarlyStoppingSpec {
   }
 };
 
+/// One optimizer parameter group of train.groups: the parameters whose checkpoint names match
+/// `params` (names or globs; the first group that matches takes a parameter).
+struct ParamGroupSpec {
+  std::vector<std::string> params;
+  double lr_mult = 1;         // times the scheduled learning rate
+  double weight_decay = -1;   // -1: the optimizer's
+};
+
+template <>
+struct Codec<std::vector<ParamGroupSpec>> {
+  static constexpr const char* name =
+      "a list of {params: [names or globs], lr_mult: a number >= 0, weight_decay: a number >= 0}";
+  static bool decode(const YAML::Node& n, std::vector<ParamGroupSpec>& v);
+  static Json encode(const std::vector<ParamGroupSpec>& v);
+};
+
 struct TrainSpec {
   int64_t epochs = 10;  // passes over the training set
   LossSpec loss;
@@ -340,6 +356,11 @@ struct TrainSpec {
   bool cudnn_benchmark = false;  // cuDNN times its algorithms per shape and keeps the fastest
   SelectKind select = SelectKind::kAuto;  // the epoch whose weights go to checkpoint_best.pt
   EarlyStoppingSpec early_stopping;
+  std::vector<std::string> freeze;      // parameter names or globs kept fixed
+  int64_t thaw_epoch = 0;               // the epoch from which they train; 0 = never
+  std::vector<ParamGroupSpec> groups;   // optimizer parameter groups by name
+  double norm_weight_decay = -1;        // -1: the optimizer's (torchvision's --norm-weight-decay)
+  double bias_weight_decay = -1;        // -1: the optimizer's (--bias-weight-decay)
 
   template <class V>
   void visit(V& v) {
@@ -361,6 +382,20 @@ struct TrainSpec {
             "on a GPU, time cuDNN's algorithms for each shape and keep the fastest; may change "
             "the last bits of results from run to run");
     v.field("select", select, "the epoch kept in checkpoint_best.pt and reported as selected");
+    v.field("freeze", freeze,
+            "parameter names or globs (`layer1.*`) kept fixed; batch norm inside stays in "
+            "evaluation mode");
+    v.field("thaw_epoch", thaw_epoch, "the epoch from which the frozen parameters train; 0 = never",
+            at_least(0));
+    v.field("groups", groups,
+            "optimizer parameter groups: [{params: [names or globs], lr_mult, weight_decay}], the "
+            "first match takes a parameter; schedules scale every group");
+    v.field("norm_weight_decay", norm_weight_decay,
+            "weight decay of normalisation layers' parameters; -1: the optimizer's",
+            Check<double>{[](const double& d) { return d >= 0 || d == -1; }, "a number >= 0, or -1"});
+    v.field("bias_weight_decay", bias_weight_decay,
+            "weight decay of biases (before norm_weight_decay); -1: the optimizer's",
+            Check<double>{[](const double& d) { return d >= 0 || d == -1; }, "a number >= 0, or -1"});
     v.section("early_stopping", early_stopping,
               "stop a run whose metric no longer improves (patience 0: never)");
   }

@@ -465,6 +465,8 @@ class Unpickler {
       return a[0];
     }
     if (cls == "torch.Size" && a.size() == 1 && a[0]->kind == Kind::kTuple) return a[0];
+    // LibTorch's pickle_save (dlx's own checkpoints) tags a typed container with its type.
+    if (cls == "torch.jit._pickle.restore_type_tag" && !a.empty()) return a[0];
     Value v = make(Kind::kObject);  // anything else: never called, kept opaque
     v->text = cls;
     return v;

@@ -4,7 +4,7 @@
 // Both of torch.save's formats: the zip archive (PyTorch 1.6 on: `data.pkl` and one record per
 // storage) and the older sequence of pickles followed by the storages' bytes. The pickles are
 // read by a small pickle machine of our own that knows torch.save's few classes (OrderedDict,
-// _rebuild_tensor_v2, _rebuild_parameter, the storage types); any other class is kept as an
+// _rebuild_tensor_v2, _rebuild_parameter, the storage types, LibTorch's type tags); any other class is kept as an
 // opaque object whose arguments are dropped (PyTorch's weights_only=True refuses the file; here
 // the state_dict may still be found beside it). Every length, offset and tensor extent is checked
 // against the bytes the file holds before it is used, so a truncated or hostile file is one

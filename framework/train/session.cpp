@@ -147,6 +147,7 @@ void Session::save() {
 struct Session::Loop {
   std::unique_ptr<distributed::Group> group;  // data-parallel ranks; none for one process
   data::Dataset dataset;
+  std::vector<ParamGroup> groups;  // the optimizer's, with their lr multipliers
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   metrics::LossFn loss;
   data::BatchOptions batching;
@@ -220,7 +221,8 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
   loop.group = join(options_);
   loop.dataset = load_data();
   place(net);
-  loop.optimizer = make_optimizer(spec_.train.optimizer, net.body->parameters());
+  loop.groups = parameter_groups(spec_, net);
+  loop.optimizer = make_optimizer(spec_.train.optimizer, loop.groups);
   loop.loss = metrics::make_loss(spec_.train.loss, spec_.locate("train.loss.type"));
   loop.state = starting_state(net, *loop.optimizer, resuming);
   loop.metrics = std::make_unique<report::MetricsLog>(writes() ? folder / "metrics.jsonl"
@@ -240,7 +242,8 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
 // One epoch: trains it, then evaluates, records and judges it. A status ends the run.
 std::optional<RunStatus> Session::epoch(nn::Network& net, Loop& loop) {
   const double lr = scheduled_lr(spec_.train, loop.state.epoch);
-  set_lr(*loop.optimizer, lr);
+  set_lr(*loop.optimizer, lr, loop.groups);
+  apply_freeze(spec_.train, net, loop.state.epoch);
   EpochResult fit =
       train_epoch(net, *loop.optimizer, loop.loss, loop.dataset.train, loop.batching, loop.state,
                   *loop.progress, loop.parallel ? &*loop.parallel : nullptr);

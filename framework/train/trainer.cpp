@@ -1,5 +1,7 @@
 #include "framework/train/trainer.h"
 
+#include "framework/train/optim.h"
+
 #include <ATen/ops/bincount.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/isfinite.h>
@@ -123,7 +125,7 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
                         const metrics::LossFn& loss_of, const data::Split& split,
                         const data::BatchOptions& options, const EpochState& from,
                         Progress& progress, DataParallel* parallel) {
-  network.body->train();
+  train_mode(network);
   data::BatchIterator batches(split, options, from.epoch, from.steps);
   progress.start_epoch(from.epoch, batches.count());
   Sums sums(options.device, from);
@@ -170,7 +172,7 @@ at::Tensor logits(nn::Network& network, const at::Tensor& images) {
   c10::InferenceMode inference;
   network.body->eval();
   at::Tensor out = network.forward(images);
-  network.body->train();
+  train_mode(network);
   return out;
 }
 
@@ -206,7 +208,7 @@ Evaluation evaluate(nn::Network& network, const metrics::LossFn& loss_of, const 
     confusion = confusion.to(at::kCPU);
     group->allreduce_sum(confusion);
   }
-  network.body->train();
+  train_mode(network);
   return Evaluation{totals.figures(), seconds_since(start),
                     confusion.reshape({classes, classes}).to(at::kCPU)};
 }

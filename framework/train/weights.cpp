@@ -34,7 +34,7 @@ struct Problem : std::runtime_error {
 // The file a path names: itself, or a run folder's kept (or last) checkpoint.
 fs::path weights_file(const config::WeightsSpec& w) {
   const fs::path path = w.file;
-  if (!fs::exists(path)) throw Problem(w.file + ": no such file or folder");
+  if (!fs::exists(path)) throw Problem("no such file or folder");
   if (!fs::is_directory(path)) return path;
   const fs::path file = w.checkpoint == "last" ? last_weights_file(path) : kept_weights_file(path);
   if (!fs::exists(file))
@@ -247,17 +247,17 @@ void check(const Match& m, const std::vector<std::string>& model_names,
   if (!m.unexpected.empty())
     kinds.push_back(fmt::format("{} of the file's {} tensors are not in the model: {}",
                                 m.unexpected.size(), file.size(), listed(m.unexpected, m.missing)));
-  if (!m.mismatched.empty())
-    kinds.push_back(fmt::format(
-        "{} differ in shape: {}", m.mismatched.size(),
-        fmt::format(
-            "{}", fmt::join(m.mismatched.begin(),
-                            m.mismatched.begin() + long(std::min(m.mismatched.size(), kNamesShown)),
-                            "; "))));
+  if (!m.mismatched.empty()) {
+    const auto shown = m.mismatched.begin() + long(std::min(m.mismatched.size(), kNamesShown));
+    kinds.push_back(fmt::format("{} tensor{} in shape: {}", m.mismatched.size(),
+                                m.mismatched.size() == 1 ? " differs" : "s differ",
+                                fmt::join(m.mismatched.begin(), shown, "; ")));
+  }
   if (kinds.empty()) return;
   std::string line = fmt::format("{}", fmt::join(kinds, "; "));
   if (!m.missing.empty() && !m.unexpected.empty()) line += prefix_hint(m.missing, m.unexpected);
-  throw Problem(line + " (`new:` leaves the model's own)");
+  if (!m.missing.empty()) line += " (model.weights' `new:` leaves tensors as initialised)";
+  throw Problem(line);
 }
 
 std::string hex(uint64_t h) {
@@ -274,14 +274,20 @@ StartedFrom start_from_weights(nn::Network& net, const config::WeightsSpec& w,
     out.file = file.string();
     std::string bytes = read_file(file);
     out.hash = hex(fnv1a(bytes));
+    const bool zip = bytes.rfind("PK", 0) == 0, legacy = !zip && !bytes.empty() && bytes[0] == '\x80';
     TorchFile torch_file;
     try {
       torch_file = read_torch_file(std::move(bytes));
     } catch (const TorchFileError& e) {
-      throw Problem(std::string(e.what()) +
-                    "; if PyTorch reads it, re-save it: python3 -c \"import torch; "
-                    "torch.save(torch.load('" +
-                    out.file + "', map_location='cpu'), 'resaved.pt')\"");
+      // The other format may get through where this one does not.
+      std::string hint;
+      if (zip || legacy)
+        hint = "; if PyTorch reads it, re-save it in the " +
+               std::string(zip ? "older format" : "zip format") +
+               ": python3 -c \"import torch; torch.save(torch.load('" + out.file +
+               "', map_location='cpu'), 'resaved.pt'" +
+               (zip ? ", _use_new_zipfile_serialization=False" : "") + ")\"";
+      throw Problem(e.what() + hint);
     }
     const TorchValue& dict = find_state_dict(torch_file.root, w.key, out.notes);
     const auto tensors = named_tensors(dict, w, out.notes);
@@ -305,6 +311,24 @@ StartedFrom start_from_weights(nn::Network& net, const config::WeightsSpec& w,
     throw ConfigError::plain(where, "model.weights", w.file + ": " + p.what());
   }
   return out;
+}
+
+std::vector<std::string> start_table(const StartedFrom& from, const nn::Network& network) {
+  const std::set<std::string> fresh(from.fresh.begin(), from.fresh.end());
+  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> rows;  // in the model's order
+  for (const auto& [key, t] : network.state()) {
+    const std::string top = key.substr(0, key.find('.'));
+    if (rows.empty() || rows.back().first != top) rows.push_back({top, {0, 0}});
+    ++(fresh.count(key) ? rows.back().second.second : rows.back().second.first);
+  }
+  std::vector<std::string> lines;
+  for (const auto& [top, counts] : rows) {
+    std::string line = top + ":";
+    if (counts.first) line += fmt::format(" {} loaded", counts.first);
+    if (counts.second) line += fmt::format("{} {} new", counts.first ? "," : "", counts.second);
+    lines.push_back(line);
+  }
+  return lines;
 }
 
 }  // namespace dlx::train

@@ -30,4 +30,8 @@ struct StartedFrom {
 StartedFrom start_from_weights(nn::Network& network, const config::WeightsSpec& weights,
                                const Location& where);
 
+/// One line per top-level layer or group of `network`: its tensors loaded and left new
+/// ("layer4: 30 loaded", "fc: 2 new"), for `dlx validate`.
+std::vector<std::string> start_table(const StartedFrom& from, const nn::Network& network);
+
 }  // namespace dlx::train

@@ -8,6 +8,10 @@
 
 #include "framework/core/files.h"
 #include "framework/core/torch_file.h"
+#include "framework/train/optim.h"
+#include "framework/train/run.h"
+#include "framework/train/checkpoint.h"
+#include "framework/train/session.h"
 #include "framework/train/weights.h"
 #include "tests/helpers.h"
 
@@ -158,8 +162,8 @@ TEST_CASE("a file that is not torch.save's, or a run folder without a checkpoint
       {1, 8, 8});
   const fs::path text = dir.write("notes.pt", "these are not weights\n");
   CHECK(testing::config_error([&] { start(net, file(text)); })
-            .find("not a PyTorch file (neither torch.save's zip archive nor its older pickle "
-                  "format); if PyTorch reads it, re-save it: python3 -c") != std::string::npos);
+            .find("notes.pt: not a PyTorch file (neither torch.save's zip archive nor its older "
+                  "pickle format)") != std::string::npos);
   fs::create_directories(dir.path() / "run");
   CHECK(testing::config_error([&] {
           start(net, file(dir.path() / "run"));
@@ -167,4 +171,91 @@ TEST_CASE("a file that is not torch.save's, or a run folder without a checkpoint
   CHECK(testing::config_error([&] {
           start(net, file(dir.path() / "absent.pt"));
         }).find("absent.pt: no such file or folder") != std::string::npos);
+}
+
+namespace {
+
+const char* kFineTune = R"(name: finetune
+model:
+  layers:
+    - conv2d: {out_channels: 4, kernel_size: 3}
+    - batchnorm2d
+    - relu
+    - dense: {units: 4}
+data:
+  dataset: synthetic
+  batch_size: 16
+  synthetic: {train_size: 64, test_size: 32, classes: 4, channels: 1, size: 8}
+train:
+  epochs: 2
+  device: cpu
+  threads: 1
+  optimizer: {type: sgd, lr: 0.1, momentum: 0.9}
+)";
+
+config::ExperimentSpec fine_tune_spec(const testing::TempDir& dir,
+                                      const std::vector<std::string>& sets) {
+  std::vector<config::Override> overrides;
+  for (const auto& s : sets) overrides.push_back(config::parse_override(s));
+  return config::load_experiment(dir.write("finetune.yaml", kFineTune), overrides);
+}
+
+// The run's final weights.
+std::map<std::string, torch::Tensor> trained(const std::vector<std::string>& sets) {
+  testing::TempDir dir;
+  std::ostringstream out;
+  train::RunOptions options;
+  options.runs_root = dir.path() / "runs";
+  const train::RunOutcome outcome =
+      train::run_experiment(fine_tune_spec(dir, sets), options, out);
+  REQUIRE(outcome.status == report::RunStatus::kCompleted);
+  return train::read_weights(outcome.folder / "checkpoint.pt");
+}
+
+}  // namespace
+
+TEST_CASE("frozen parameters and their batch norm statistics stay; they train after thaw_epoch") {
+  testing::TempDir dir;
+  const nn::Network start = train::seeded_network(fine_tune_spec(dir, {}));
+  std::map<std::string, torch::Tensor> initial;
+  for (const auto& [key, t] : start.state()) initial[key] = t.clone();
+
+  auto frozen = trained({"train.freeze=[conv0.*, batchnorm0.*]"});
+  for (const char* key : {"conv0.weight", "conv0.bias", "batchnorm0.weight", "batchnorm0.bias",
+                          "batchnorm0.running_mean", "batchnorm0.running_var"}) {
+    CAPTURE(key);
+    CHECK(at::equal(frozen.at(key), initial.at(key)));
+  }
+  CHECK(!at::equal(frozen.at("dense0.weight"), initial.at("dense0.weight")));
+
+  auto thawed = trained({"train.freeze=[conv0.*, batchnorm0.*]", "train.thaw_epoch=2"});
+  CHECK(!at::equal(thawed.at("conv0.weight"), initial.at("conv0.weight")));
+  CHECK(!at::equal(thawed.at("batchnorm0.running_mean"), initial.at("batchnorm0.running_mean")));
+}
+
+TEST_CASE("parameter groups: lr multipliers follow the schedule, weight decay by group") {
+  testing::TempDir dir;
+  const config::ExperimentSpec spec = fine_tune_spec(
+      dir, {"train.groups=[{params: [dense0.*], lr_mult: 10}]", "train.norm_weight_decay=0",
+            "train.bias_weight_decay=0", "train.optimizer.weight_decay=0.001"});
+  nn::Network net = train::seeded_network(spec);
+  const auto groups = train::parameter_groups(spec, net);
+  REQUIRE(groups.size() == 4);
+  CHECK(groups[0].keys == std::vector<std::string>{"dense0.weight", "dense0.bias"});
+  CHECK(groups[1].keys == std::vector<std::string>{"conv0.bias", "batchnorm0.bias"});
+  CHECK(groups[2].keys == std::vector<std::string>{"batchnorm0.weight"});
+  CHECK(groups[3].keys == std::vector<std::string>{"conv0.weight"});
+  CHECK(groups[0].weight_decay == doctest::Approx(0.001));
+  CHECK(groups[1].weight_decay == 0);
+  CHECK(groups[2].weight_decay == 0);
+  auto optimizer = train::make_optimizer(spec.train.optimizer, groups);
+  train::set_lr(*optimizer, 0.05, groups);
+  CHECK(optimizer->param_groups()[0].options().get_lr() == doctest::Approx(0.5));
+  CHECK(optimizer->param_groups()[3].options().get_lr() == doctest::Approx(0.05));
+
+  const config::ExperimentSpec typo = fine_tune_spec(dir, {"train.freeze=[conv1.*]"});
+  nn::Network other = train::seeded_network(typo);
+  CHECK(testing::config_error([&] { train::parameter_groups(typo, other); })
+            .find("train.freeze: 'conv1.*' matches none of the model's parameters") !=
+        std::string::npos);
 }
