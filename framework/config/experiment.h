@@ -330,8 +330,8 @@ struct EarlyStoppingSpec {
 /// `params` (names or globs; the first group that matches takes a parameter).
 struct ParamGroupSpec {
   std::vector<std::string> params;
-  double lr_mult = 1;         // times the scheduled learning rate
-  double weight_decay = -1;   // -1: the optimizer's
+  double lr_mult = 1;        // times the scheduled learning rate
+  double weight_decay = -1;  // -1: the optimizer's
 };
 
 template <>
@@ -356,11 +356,11 @@ struct TrainSpec {
   bool cudnn_benchmark = false;  // cuDNN times its algorithms per shape and keeps the fastest
   SelectKind select = SelectKind::kAuto;  // the epoch whose weights go to checkpoint_best.pt
   EarlyStoppingSpec early_stopping;
-  std::vector<std::string> freeze;      // parameter names or globs kept fixed
-  int64_t thaw_epoch = 0;               // the epoch from which they train; 0 = never
-  std::vector<ParamGroupSpec> groups;   // optimizer parameter groups by name
-  double norm_weight_decay = -1;        // -1: the optimizer's (torchvision's --norm-weight-decay)
-  double bias_weight_decay = -1;        // -1: the optimizer's (--bias-weight-decay)
+  std::vector<std::string> freeze;     // parameter names or globs kept fixed
+  int64_t thaw_epoch = 0;              // the epoch from which they train; 0 = never
+  std::vector<ParamGroupSpec> groups;  // optimizer parameter groups by name
+  double norm_weight_decay = -1;       // -1: the optimizer's (torchvision's --norm-weight-decay)
+  double bias_weight_decay = -1;       // -1: the optimizer's (--bias-weight-decay)
 
   template <class V>
   void visit(V& v) {
@@ -390,12 +390,14 @@ struct TrainSpec {
     v.field("groups", groups,
             "optimizer parameter groups: [{params: [names or globs], lr_mult, weight_decay}], the "
             "first match takes a parameter; schedules scale every group");
-    v.field("norm_weight_decay", norm_weight_decay,
-            "weight decay of normalisation layers' parameters; -1: the optimizer's",
-            Check<double>{[](const double& d) { return d >= 0 || d == -1; }, "a number >= 0, or -1"});
-    v.field("bias_weight_decay", bias_weight_decay,
-            "weight decay of biases (before norm_weight_decay); -1: the optimizer's",
-            Check<double>{[](const double& d) { return d >= 0 || d == -1; }, "a number >= 0, or -1"});
+    v.field(
+        "norm_weight_decay", norm_weight_decay,
+        "weight decay of normalisation layers' parameters; -1: the optimizer's",
+        Check<double>{[](const double& d) { return d >= 0 || d == -1; }, "a number >= 0, or -1"});
+    v.field(
+        "bias_weight_decay", bias_weight_decay,
+        "weight decay of biases (before norm_weight_decay); -1: the optimizer's",
+        Check<double>{[](const double& d) { return d >= 0 || d == -1; }, "a number >= 0, or -1"});
     v.section("early_stopping", early_stopping,
               "stop a run whose metric no longer improves (patience 0: never)");
   }

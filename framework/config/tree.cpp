@@ -342,17 +342,15 @@ void check_variant_args(const YAML::Node& family, const YAML::Node& variant, con
   }
 }
 
-// A model file with `base: FILE` is that model file with its own keys laid over it (its `args`
-// merge key by key, a list such as `layers` replaces the base's): a family's variant gives its
-// arguments this way. `at` is where the model sits in the tree ("model", or "" for a model file).
 YAML::Node load_model_file(const fs::path& path, Origins& origins, const std::string& at,
-                           int depth) {
-  const std::string file = path.string();
-  YAML::Node node = parse_yaml_file(path);
-  if (!node.IsMap() || !node["base"]) {
-    origins.set(at, file, true);
-    return node;
-  }
+                           int depth);
+
+// A model with `base: FILE` (a model file, or an experiment's inline model) is that model file with
+// its own keys laid over it (its `args` merge key by key, a list such as `layers` replaces the
+// base's): a family's variant gives its arguments this way. `file` is where `node` was written,
+// `at` where the model sits in the tree ("model", or "" for a model file).
+YAML::Node lay_over_base(YAML::Node node, const std::string& file, Origins& origins,
+                         const std::string& at, int depth) {
   YAML::Node base_key = node["base"];
   const std::string key = child_path(at, "base");
   Location where = location_of(file, base_key.Mark());
@@ -368,8 +366,27 @@ YAML::Node load_model_file(const fs::path& path, Origins& origins, const std::st
   return result;
 }
 
-// Replaces a `model: path` entry by the model file's tree; returns that file, or "".
+YAML::Node load_model_file(const fs::path& path, Origins& origins, const std::string& at,
+                           int depth) {
+  const std::string file = path.string();
+  YAML::Node node = parse_yaml_file(path);
+  if (!node.IsMap() || !node["base"]) {
+    origins.set(at, file, true);
+    return node;
+  }
+  return lay_over_base(node, file, origins, at, depth);
+}
+
+// Replaces a `model: path` entry by the model file's tree; returns that file (an inline model's
+// base file), or "".
 std::string inline_model(YAML::Node root, const std::string& file, Origins& origins) {
+  // An inline model with `base:` is that model file with the experiment's keys over it (its
+  // weights, its arguments).
+  if (root["model"] && root["model"].IsMap() && root["model"]["base"]) {
+    const std::string base = root["model"]["base"].IsScalar() ? root["model"]["base"].Scalar() : "";
+    root["model"] = lay_over_base(root["model"], file, origins, "model", 0);
+    return relative_to(file, base).lexically_normal().string();
+  }
   if (!root["model"] || !root["model"].IsScalar()) return {};
   std::string model_file = relative_to(file, root["model"].Scalar()).lexically_normal().string();
   root["model"] = load_model_file(model_file, origins, "model", 0);

@@ -56,9 +56,11 @@ bool under(const std::string& key, const std::string& layer) {
 
 // Each pattern must match some name: a typo would otherwise change nothing, silently.
 void check_patterns(const config::ExperimentSpec& spec, const std::string& key,
-                    const std::vector<std::string>& patterns, const std::vector<std::string>& names) {
+                    const std::vector<std::string>& patterns,
+                    const std::vector<std::string>& names) {
   for (const auto& p : patterns) {
-    if (std::any_of(names.begin(), names.end(), [&](const std::string& n) { return matches(n, p); }))
+    if (std::any_of(names.begin(), names.end(),
+                    [&](const std::string& n) { return matches(n, p); }))
       continue;
     const std::string hint = did_you_mean(p, names);
     throw ConfigError::plain(spec.locate(key), key,
@@ -74,10 +76,11 @@ std::unique_ptr<torch::optim::Optimizer> make_adam(const config::OptimizerSpec& 
                                                    const std::vector<ParamGroup>& groups) {
   std::vector<torch::optim::OptimizerParamGroup> torch_groups;
   for (const auto& g : groups)
-    torch_groups.emplace_back(g.params, std::make_unique<Options>(Options(s.lr * g.lr_mult)
-                                                                      .betas({s.betas[0], s.betas[1]})
-                                                                      .eps(s.eps)
-                                                                      .weight_decay(g.weight_decay)));
+    torch_groups.emplace_back(g.params,
+                              std::make_unique<Options>(Options(s.lr * g.lr_mult)
+                                                            .betas({s.betas[0], s.betas[1]})
+                                                            .eps(s.eps)
+                                                            .weight_decay(g.weight_decay)));
   return std::make_unique<Optimizer>(std::move(torch_groups), Options(s.lr));
 }
 
@@ -96,7 +99,10 @@ std::vector<ParamGroup> parameter_groups(const config::ExperimentSpec& spec,
   const double decay = t.optimizer.weight_decay;
   std::vector<ParamGroup> groups;
   for (size_t i = 0; i < t.groups.size(); ++i)
-    groups.push_back({"groups[" + std::to_string(i) + "]", {}, {}, t.groups[i].lr_mult,
+    groups.push_back({"groups[" + std::to_string(i) + "]",
+                      {},
+                      {},
+                      t.groups[i].lr_mult,
                       t.groups[i].weight_decay >= 0 ? t.groups[i].weight_decay : decay});
   const size_t bias = groups.size(), norm = bias + 1, other = norm + 1;
   groups.push_back({"bias", {}, {}, 1, t.bias_weight_decay >= 0 ? t.bias_weight_decay : decay});
@@ -111,7 +117,8 @@ std::vector<ParamGroup> parameter_groups(const config::ExperimentSpec& spec,
         key.compare(key.size() - 5, 5, ".bias") == 0)
       g = bias;
     if (g == other && t.norm_weight_decay >= 0 &&
-        std::any_of(norms.begin(), norms.end(), [&](const std::string& l) { return under(key, l); }))
+        std::any_of(norms.begin(), norms.end(),
+                    [&](const std::string& l) { return under(key, l); }))
       g = norm;
     groups[g].params.push_back(p);
     groups[g].keys.push_back(key);
@@ -190,10 +197,12 @@ int64_t apply_freeze(const config::TrainSpec& spec, const nn::Network& net, int6
 void train_mode(nn::Network& net) {
   net.body->train();
   for (const auto& module : net.body->modules(/*include_self=*/false)) {
-    const bool norm = module->as<torch::nn::BatchNorm2dImpl>() || module->as<torch::nn::BatchNorm1dImpl>();
+    const bool norm =
+        module->as<torch::nn::BatchNorm2dImpl>() || module->as<torch::nn::BatchNorm1dImpl>();
     const auto params = module->parameters();
     if (norm && !params.empty() &&
-        std::none_of(params.begin(), params.end(), [](const torch::Tensor& p) { return p.requires_grad(); }))
+        std::none_of(params.begin(), params.end(),
+                     [](const torch::Tensor& p) { return p.requires_grad(); }))
       module->eval();
   }
 }

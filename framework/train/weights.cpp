@@ -274,7 +274,8 @@ StartedFrom start_from_weights(nn::Network& net, const config::WeightsSpec& w,
     out.file = file.string();
     std::string bytes = read_file(file);
     out.hash = hex(fnv1a(bytes));
-    const bool zip = bytes.rfind("PK", 0) == 0, legacy = !zip && !bytes.empty() && bytes[0] == '\x80';
+    const bool zip = bytes.rfind("PK", 0) == 0,
+               legacy = !zip && !bytes.empty() && bytes[0] == '\x80';
     TorchFile torch_file;
     try {
       torch_file = read_torch_file(std::move(bytes));

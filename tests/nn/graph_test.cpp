@@ -258,4 +258,20 @@ layers:
   CHECK(testing::config_error([&] {
           build_text(dir, "input: [3, 4, 4]\nargs: {w: 2}\nlayers: [dense: {units: '${w * x}'}]\n");
         }).find("(no value named x)") != std::string::npos);
+  // An experiment's inline model with base: the family file with the experiment's keys over it.
+  const auto experiment = dir.write("exp.yaml", R"(model:
+  base: _family.yaml
+  args: {width: 2, blocks: 1}
+  weights: {file: w.pt, new: [fc.*]}
+data: {dataset: synthetic}
+)");
+  const config::ExperimentSpec exp = config::load_experiment(experiment);
+  CHECK(exp.model.weights.file == "w.pt");
+  CHECK(exp.model.weights.fresh == std::vector<std::string>{"fc.*"});
+  CHECK(state_keys(nn::build_network(exp.model, {3, 8, 8})).size() == 4);
+  CHECK(testing::config_error([&] {
+          config::load_experiment(
+              dir.write("typo.yaml", "model: {base: _family.yaml, args: {widht: 2}}\n"));
+        }).find("typo.yaml:1:36: error: model.args.widht: expected one of the family's args") !=
+        std::string::npos);
 }

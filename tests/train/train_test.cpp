@@ -179,8 +179,7 @@ TEST_CASE("checkpoint.pt holds parameters and buffers by layer name and loads ba
   nn::Network net = experiment::build_network(spec);
   train::load_weights(net, weights);
   CHECK(net.body->named_parameters()["dense0.weight"].equal(weights["dense0.weight"]));
-  auto optimizer =
-      train::make_optimizer(spec.train.optimizer, train::parameter_groups(spec, net));
+  auto optimizer = train::make_optimizer(spec.train.optimizer, train::parameter_groups(spec, net));
   train::EpochState next = train::load_train_state(run.outcome.folder, *optimizer, c10::kCPU);
   CHECK(next.epoch == 4);
   CHECK(next.steps == 0);

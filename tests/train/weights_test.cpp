@@ -8,9 +8,9 @@
 
 #include "framework/core/files.h"
 #include "framework/core/torch_file.h"
+#include "framework/train/checkpoint.h"
 #include "framework/train/optim.h"
 #include "framework/train/run.h"
-#include "framework/train/checkpoint.h"
 #include "framework/train/session.h"
 #include "framework/train/weights.h"
 #include "tests/helpers.h"
@@ -206,8 +206,7 @@ std::map<std::string, torch::Tensor> trained(const std::vector<std::string>& set
   std::ostringstream out;
   train::RunOptions options;
   options.runs_root = dir.path() / "runs";
-  const train::RunOutcome outcome =
-      train::run_experiment(fine_tune_spec(dir, sets), options, out);
+  const train::RunOutcome outcome = train::run_experiment(fine_tune_spec(dir, sets), options, out);
   REQUIRE(outcome.status == report::RunStatus::kCompleted);
   return train::read_weights(outcome.folder / "checkpoint.pt");
 }
@@ -255,7 +254,8 @@ TEST_CASE("parameter groups: lr multipliers follow the schedule, weight decay by
 
   const config::ExperimentSpec typo = fine_tune_spec(dir, {"train.freeze=[conv1.*]"});
   nn::Network other = train::seeded_network(typo);
-  CHECK(testing::config_error([&] { train::parameter_groups(typo, other); })
-            .find("train.freeze: 'conv1.*' matches none of the model's parameters") !=
+  CHECK(testing::config_error([&] {
+          train::parameter_groups(typo, other);
+        }).find("train.freeze: 'conv1.*' matches none of the model's parameters") !=
         std::string::npos);
 }

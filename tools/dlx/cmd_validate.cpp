@@ -36,7 +36,8 @@ void add_validate_command(CLI::App& app, Command& chosen) {
       nn::Network net = experiment::build_network(spec);
       const bool weights = !spec.model.weights.file.empty();
       train::StartedFrom from;
-      if (weights) from = train::start_from_weights(net, spec.model.weights, spec.locate("model.weights"));
+      if (weights)
+        from = train::start_from_weights(net, spec.model.weights, spec.locate("model.weights"));
       c10::Device device = train::resolve_device(spec.train.device);
       data::Dataset data = data::load_dataset(spec.data, uint64_t(spec.train.seed));
       std::cout << fmt::format(
