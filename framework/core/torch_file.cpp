@@ -244,6 +244,23 @@ class Unpickler {
       target->items.push_back(std::move(v));
     }
   }
+  void push_tuple(size_t n) {
+    std::vector<Value> items(n);
+    for (size_t i = n; i-- > 0;) items[i] = pop();
+    push(sequence(Kind::kTuple, std::move(items)));
+  }
+  void push_text(int length_bytes) {
+    Value v = make(Kind::kString);
+    v->text = text(uint(length_bytes));
+    push(v);
+  }
+  // A class or function by name: only ever compared with the names reduce() knows.
+  void push_class(const std::string& module, const std::string& name) {
+    Value v = make(Kind::kObject);
+    v->text = module + "." + name;
+    v->boolean = true;
+    push(v);
+  }
   void memo_put(uint64_t index) { memo_[index] = top(); }
   void memo_get(uint64_t index) {
     auto it = memo_.find(index);
@@ -297,51 +314,30 @@ class Unpickler {
         push(sequence(Kind::kDict, std::move(items)));
         break;
       }
-      case 0x85: {
-        Value a = pop();
-        push(sequence(Kind::kTuple, {a}));
+      case 0x85:
+        push_tuple(1);
+        break;  // TUPLE1..3
+      case 0x86:
+        push_tuple(2);
         break;
-      }
-      case 0x86: {
-        Value b = pop(), a = pop();
-        push(sequence(Kind::kTuple, {a, b}));
+      case 0x87:
+        push_tuple(3);
         break;
-      }
-      case 0x87: {
-        Value c = pop(), b = pop(), a = pop();
-        push(sequence(Kind::kTuple, {a, b, c}));
-        break;
-      }
-      case 'X': {
-        Value v = make(Kind::kString);
-        v->text = text(uint(4));
-        push(v);
-        break;
-      }
-      case 0x8c: {
-        Value v = make(Kind::kString);
-        v->text = text(uint(1));
-        push(v);
-        break;
-      }
-      case 0x8d: {
-        Value v = make(Kind::kString);
-        v->text = text(uint(8));
-        push(v);
-        break;
-      }
-      case 'C': {
-        Value v = make(Kind::kString);
-        v->text = text(uint(1));
-        push(v);
-        break;
-      }  // SHORT_BINBYTES
-      case 'B': {
-        Value v = make(Kind::kString);
-        v->text = text(uint(4));
-        push(v);
-        break;
-      }  // BINBYTES
+      case 'X':
+        push_text(4);
+        break;  // BINUNICODE
+      case 0x8c:
+        push_text(1);
+        break;  // SHORT_BINUNICODE
+      case 0x8d:
+        push_text(8);
+        break;  // BINUNICODE8
+      case 'C':
+        push_text(1);
+        break;  // SHORT_BINBYTES: kept as a string
+      case 'B':
+        push_text(4);
+        break;  // BINBYTES
       case 'J':
         push(number(Kind::kInt, int64_t(int32_t(uint32_t(uint(4))))));
         break;
@@ -371,22 +367,16 @@ class Unpickler {
       case 'N':
         push(make(Kind::kNone));
         break;
-      case 'c': {
-        Value v = make(Kind::kObject);
+      case 'c': {  // GLOBAL
         std::string module = line();
-        v->text = module + "." + line();
-        v->boolean = true;
-        push(v);
+        push_class(module, line());
         break;
       }
       case 0x93: {  // STACK_GLOBAL
         Value name = pop(), module = pop();
         if (name->kind != Kind::kString || module->kind != Kind::kString)
           fail("malformed pickle (a class named by non-strings)");
-        Value v = make(Kind::kObject);
-        v->text = module->text + "." + name->text;
-        v->boolean = true;
-        push(v);
+        push_class(module->text, name->text);
         break;
       }
       case 'R':

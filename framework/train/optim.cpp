@@ -19,16 +19,6 @@ namespace dlx::train {
 
 namespace {
 
-bool matches(const std::string& name, const std::string& pattern) {
-  return name == pattern || fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
-}
-
-bool matches_any(const std::string& name, const std::vector<std::string>& patterns) {
-  for (const auto& p : patterns)
-    if (matches(name, p)) return true;
-  return false;
-}
-
 // The model's parameters (not buffers) under their checkpoint names, in order.
 std::vector<std::pair<std::string, torch::Tensor>> named_parameters(const nn::Network& net) {
   std::unordered_set<const void*> parameters;
@@ -60,7 +50,7 @@ void check_patterns(const config::ExperimentSpec& spec, const std::string& key,
                     const std::vector<std::string>& names) {
   for (const auto& p : patterns) {
     if (std::any_of(names.begin(), names.end(),
-                    [&](const std::string& n) { return matches(n, p); }))
+                    [&](const std::string& n) { return name_matches(n, {p}); }))
       continue;
     const std::string hint = did_you_mean(p, names);
     throw ConfigError::plain(spec.locate(key), key,
@@ -85,6 +75,12 @@ std::unique_ptr<torch::optim::Optimizer> make_adam(const config::OptimizerSpec& 
 }
 
 }  // namespace
+
+bool name_matches(const std::string& name, const std::vector<std::string>& patterns) {
+  for (const auto& p : patterns)
+    if (p == name || fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
+  return false;
+}
 
 std::vector<ParamGroup> parameter_groups(const config::ExperimentSpec& spec,
                                          const nn::Network& net) {
@@ -112,7 +108,7 @@ std::vector<ParamGroup> parameter_groups(const config::ExperimentSpec& spec,
   for (const auto& [key, p] : params) {
     size_t g = other;
     for (size_t i = 0; i < t.groups.size() && g == other; ++i)
-      if (matches_any(key, t.groups[i].params)) g = i;
+      if (name_matches(key, t.groups[i].params)) g = i;
     if (g == other && t.bias_weight_decay >= 0 && key.size() > 5 &&
         key.compare(key.size() - 5, 5, ".bias") == 0)
       g = bias;
@@ -187,7 +183,7 @@ int64_t apply_freeze(const config::TrainSpec& spec, const nn::Network& net, int6
   const bool frozen = spec.thaw_epoch == 0 || epoch < spec.thaw_epoch;
   int64_t count = 0;
   for (auto [key, p] : named_parameters(net)) {
-    const bool freeze = frozen && matches_any(key, spec.freeze);
+    const bool freeze = frozen && name_matches(key, spec.freeze);
     p.requires_grad_(!freeze);
     count += freeze;
   }

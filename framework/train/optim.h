@@ -10,6 +10,9 @@
 
 namespace dlx::train {
 
+/// Whether a checkpoint name is one of `patterns`: names, or globs (`layer1.*`) as fnmatch's.
+bool name_matches(const std::string& name, const std::vector<std::string>& patterns);
+
 /// The optimizer's parameter groups: train.groups by name (the first that matches takes a
 /// parameter), then biases (bias_weight_decay) and normalisation layers' parameters
 /// (norm_weight_decay), as torchvision's set_weight_decay orders them, then the rest.

@@ -1,7 +1,6 @@
 #include "framework/train/weights.h"
 
 #include <fmt/format.h>
-#include <fnmatch.h>
 
 #include <algorithm>
 #include <cstring>
@@ -13,6 +12,7 @@
 #include "framework/core/files.h"
 #include "framework/core/torch_file.h"
 #include "framework/train/checkpoint.h"
+#include "framework/train/optim.h"
 
 namespace dlx::train {
 
@@ -111,12 +111,6 @@ std::map<std::string, const TorchTensor*> named_tensors(const TorchValue& dict,
   return out;
 }
 
-bool matches_any(const std::string& name, const std::vector<std::string>& patterns) {
-  for (const auto& p : patterns)
-    if (p == name || fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
-  return false;
-}
-
 // The model's head: the tensors of its last layer with parameters.
 std::set<std::string> head_keys(const nn::Network& net) {
   std::string head;
@@ -201,7 +195,7 @@ Match match(nn::Network& net, const std::map<std::string, const TorchTensor*>& f
   std::vector<std::string> head_mismatch;
   std::set<std::string> used;
   for (auto& [key, target] : net.state()) {
-    if (matches_any(key, w.fresh)) {
+    if (name_matches(key, w.fresh)) {
       m.fresh.push_back(key);
       used.insert(key);
       continue;
@@ -296,7 +290,7 @@ StartedFrom start_from_weights(nn::Network& net, const config::WeightsSpec& w,
     for (const auto& [key, t] : net.state()) model_names.push_back(key);
     for (const auto& pattern : w.fresh) {
       if (std::none_of(model_names.begin(), model_names.end(),
-                       [&](const std::string& n) { return matches_any(n, {pattern}); })) {
+                       [&](const std::string& n) { return name_matches(n, {pattern}); })) {
         const std::string hint = did_you_mean(pattern, model_names);
         throw Problem("new: '" + pattern + "' matches none of the model's tensors" +
                       (hint.empty() ? "" : " (" + hint + ")"));
