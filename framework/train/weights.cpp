@@ -38,7 +38,7 @@ fs::path weights_file(const config::WeightsSpec& w) {
   if (!fs::is_directory(path)) return path;
   const fs::path file = w.checkpoint == "last" ? last_weights_file(path) : kept_weights_file(path);
   if (!fs::exists(file))
-    throw Problem(w.file + ": a folder without " + file.filename().string() +
+    throw Problem("a folder without " + file.filename().string() +
                   " (not a dlx run folder, or a run that saved no epoch)");
   return file;
 }
