@@ -4,11 +4,11 @@
 // Both of torch.save's formats: the zip archive (PyTorch 1.6 on: `data.pkl` and one record per
 // storage) and the older sequence of pickles followed by the storages' bytes. The pickles are
 // read by a small pickle machine of our own that knows torch.save's few classes (OrderedDict,
-// _rebuild_tensor_v2, _rebuild_parameter, the storage types, LibTorch's type tags); any other class is kept as an
-// opaque object whose arguments are dropped (PyTorch's weights_only=True refuses the file; here
-// the state_dict may still be found beside it). Every length, offset and tensor extent is checked
-// against the bytes the file holds before it is used, so a truncated or hostile file is one
-// TorchFileError and never a large allocation, a read out of bounds or a crash.
+// _rebuild_tensor_v2, _rebuild_parameter, the storage types, LibTorch's type tags); any other class
+// is kept as an opaque object whose arguments are dropped (PyTorch's weights_only=True refuses the
+// file; here the state_dict may still be found beside it). Every length, offset and tensor extent
+// is checked against the bytes the file holds before it is used, so a truncated or hostile file is
+// one TorchFileError and never a large allocation, a read out of bounds or a crash.
 //
 // No LibTorch here: the tensors are descriptions (dtype, sizes, strides, bytes of the file), made
 // into LibTorch tensors by the caller (framework/train/weights.cpp), only after their names and
@@ -90,7 +90,7 @@ struct TorchFile {
   const char* data(const TorchTensor& tensor) const;
 };
 
-/// Reads torch.save's bytes (`name` is for messages only). A file that is neither format, is
+/// Reads torch.save's bytes. A file that is neither format, is
 /// truncated or malformed, or whose records do not hold what they claim is a TorchFileError
 /// naming the problem.
 TorchFile read_torch_file(std::string bytes);
