@@ -2,6 +2,7 @@
 // All three are compiled into dlx (see cmake/embed.cmake), so the page needs no network and dlx
 // needs no files at run time.
 #include <algorithm>
+#include <optional>
 #include <string_view>
 
 #include "framework/compare/compare.h"
@@ -49,10 +50,13 @@ Json curves_json(const Comparison& c) {
       Json point = {{"epoch", runs[0][e].epoch}};
       for (const char* metric : kMetrics) {
         double sum = 0, lo = 0, hi = 0;
+        size_t have = 0;  // epoch 0 (the starting weights) has no training figures
         for (size_t i = 0; i < runs.size(); ++i) {
-          const double v = runs[i][e].to_json()[metric].get<double>();
-          sum += v, lo = i ? std::min(lo, v) : v, hi = i ? std::max(hi, v) : v;
+          const std::optional<double> v = runs[i][e].value(metric);
+          if (!v) break;
+          sum += *v, lo = i ? std::min(lo, *v) : *v, hi = i ? std::max(hi, *v) : *v, ++have;
         }
+        if (have < runs.size()) continue;
         point[metric] = sum / double(runs.size());
         if (runs.size() > 1)
           point[std::string(metric) + "_min"] = lo, point[std::string(metric) + "_max"] = hi;

@@ -155,9 +155,12 @@ bool Codec<std::vector<ParamGroupSpec>>::decode(const YAML::Node& n,
 
 Json Codec<std::vector<ParamGroupSpec>>::encode(const std::vector<ParamGroupSpec>& v) {
   Json out = Json::array();
-  for (const auto& g : v)
-    out.push_back(
-        Json{{"params", g.params}, {"lr_mult", g.lr_mult}, {"weight_decay", g.weight_decay}});
+  for (const auto& g : v) {
+    Json group{{"params", g.params}, {"lr_mult", g.lr_mult}};
+    // A negative decay is "the optimizer's", which is what leaving it out reads back as.
+    if (g.weight_decay >= 0) group["weight_decay"] = g.weight_decay;
+    out.push_back(group);
+  }
   return out;
 }
 

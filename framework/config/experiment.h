@@ -73,7 +73,8 @@ struct WeightsSpec {
   void visit(V& v) {
     v.required("file", file,
                "a PyTorch file (torch.save: a state_dict, or one under state_dict, model or "
-               "model_ema), a dlx run folder, or a checkpoint of one");
+               "model_ema), a dlx run folder or a checkpoint of one, or an experiment's folder "
+               "of runs (its newest completed run)");
     v.field("key", key, "the entry of the file that holds the state_dict; empty: found");
     v.field("checkpoint", checkpoint, "of a run folder: kept (its selected epoch's) or last",
             one_of({"kept", "last"}));
@@ -302,11 +303,21 @@ struct SchedulerSpec {
 
 struct LossSpec {
   std::string type = "cross_entropy";  // a name in metrics::builtin_losses()
+  double label_smoothing = 0;          // torch.nn.CrossEntropyLoss's; timm's for BCE targets
+  std::string reduction = "mean";      // mean or sum over the batch's examples
 
   template <class V>
   void visit(V& v) {
     v.field("type", type, "the loss",
             Check<std::string>{[](const std::string& t) { return !t.empty(); }, "a loss name"});
+    v.field("label_smoothing", label_smoothing,
+            "the share of each target spread evenly over all classes (torch.nn.CrossEntropyLoss's "
+            "label_smoothing; timm's 0.1)",
+            below(0, 1));
+    v.field("reduction", reduction,
+            "how a batch's gradient combines its examples': mean (PyTorch's default) or sum "
+            "(d2l's fine-tuning); the reported loss is the mean either way",
+            one_of({"mean", "sum"}));
   }
 };
 
@@ -364,7 +375,10 @@ struct TrainSpec {
 
   template <class V>
   void visit(V& v) {
-    v.field("epochs", epochs, "passes over the training set", at_least(1));
+    v.field("epochs", epochs,
+            "passes over the training set; 0 evaluates the starting weights (model.weights) "
+            "only",
+            at_least(0));
     v.section("loss", loss, "what a training step minimises");
     v.section("optimizer", optimizer, "the optimizer");
     v.section("scheduler", scheduler, "the learning-rate schedule (per epoch)");

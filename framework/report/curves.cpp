@@ -10,8 +10,8 @@ std::string curves_svg(const std::vector<EpochRecord>& epochs, const std::string
   Chart chart{title, "epoch", false, {{"train loss", {}}, {"train acc", {}}, {"test acc", {}}}};
   for (const auto& e : epochs) {
     const double x = double(e.epoch);
-    chart.series[0].points.push_back({x, e.train_loss});
-    chart.series[1].points.push_back({x, e.train_acc});
+    if (e.train_loss) chart.series[0].points.push_back({x, *e.train_loss});
+    if (e.train_acc) chart.series[1].points.push_back({x, *e.train_acc});
     chart.series[2].points.push_back({x, e.test_acc});
   }
   return render_svg(chart);

@@ -17,8 +17,9 @@ inline constexpr const char* kSchema = "dlx.run/1";
 
 /// The figures of one epoch, as d2l reports them.
 struct EpochRecord {
-  int64_t epoch = 0;  // 1-based
-  double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0;
+  int64_t epoch = 0;  // 1-based; 0: the starting weights, evaluated without training (epochs: 0)
+  std::optional<double> train_loss, train_acc;  // none for epoch 0
+  double test_loss = 0, test_acc = 0;
   std::optional<double> val_loss, val_acc;  // with a validation split
   double lr = 0;
   double seconds = 0;           // training time of the epoch (evaluation excluded, as d2l)
@@ -56,8 +57,8 @@ struct EpochRecord {
   template <class R, class V>
   static void fields(R& r, V& v) {
     v("epoch", r.epoch);
-    v("train_loss", r.train_loss);
-    v("train_acc", r.train_acc);
+    v.optional("train_loss", r.train_loss);
+    v.optional("train_acc", r.train_acc);
     v.optional("val_loss", r.val_loss);
     v.optional("val_acc", r.val_acc);
     v("test_loss", r.test_loss);

@@ -9,6 +9,13 @@ namespace dlx::report {
 
 namespace {
 
+// An epoch's record to read back: not the one of a diverged epoch, whose training loss was NaN
+// (null in JSON); epoch 0's (train.epochs: 0) has no training figures at all.
+bool readable_record(const Json& e) {
+  return e.is_object() && e.contains("epoch") &&
+         (!e.contains("train_loss") || e["train_loss"].is_number());
+}
+
 constexpr std::pair<RunStatus, const char*> kStatusNames[] = {
     {RunStatus::kRunning, "running"},
     {RunStatus::kCompleted, "completed"},
@@ -197,9 +204,7 @@ Json FinalRecord::to_json() const {
 
 FinalRecord FinalRecord::from_json(const Json& j) {
   FinalRecord f;
-  // A diverged epoch's loss is null in JSON: the last record is then unreadable as numbers.
-  if (j.contains("epoch") && j.contains("train_loss") && j["train_loss"].is_number())
-    f.last = EpochRecord::from_json(j);
+  if (readable_record(j)) f.last = EpochRecord::from_json(j);
   f.best_test_acc = optional_at<double>(j, "best_test_acc");
   f.best_epoch = optional_at<int64_t>(j, "best_epoch");
   f.wall_seconds = j.value("wall_seconds", 0.0);
@@ -261,10 +266,8 @@ RunReport RunReport::from_json(const Json& j, const std::string& origin) {
     r.environment = environment_from(j.value("environment", Json::object()));
     r.model = model_from(j.value("model", Json::object()));
     if (j.contains("data") && j["data"].is_object()) r.data = data_from(j["data"]);
-    for (const auto& e : j.value("epochs", Json::array())) {
-      if (e.is_object() && e.contains("train_loss") && e["train_loss"].is_number())
-        r.epochs.push_back(EpochRecord::from_json(e));
-    }
+    for (const auto& e : j.value("epochs", Json::array()))
+      if (readable_record(e)) r.epochs.push_back(EpochRecord::from_json(e));
     if (j.contains("test_classes")) r.test_classes = classes_from(j["test_classes"]);
     if (j.contains("final") && j["final"].is_object()) r.final = FinalRecord::from_json(j["final"]);
     r.diverged_at = position_at(j, "diverged_at");
@@ -327,8 +330,7 @@ std::vector<EpochRecord> read_metrics(const std::filesystem::path& file, int64_t
   std::string line;
   while (std::getline(in, line)) {
     Json record = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!record.is_object() || !record.contains("train_loss") || !record["train_loss"].is_number())
-      continue;
+    if (!readable_record(record)) continue;
     EpochRecord e = EpochRecord::from_json(record);
     if (before == 0 || e.epoch < before) epochs.push_back(e);
   }

@@ -33,6 +33,10 @@ int64_t common_epochs(const HalvingSpec& spec, const std::vector<Plan>& plans) {
           spec.metric + " needs a validation split: set data.val_split (e.g. 0.1)");
     }
   }
+  if (plans[0].epochs == 0)
+    throw ConfigError::plain({plans[0].point->file.string()}, "train.epochs",
+                             "successive halving compares points as they train: train.epochs of "
+                             "at least 1, found 0 (evaluation only)");
   return plans[0].epochs;
 }
 

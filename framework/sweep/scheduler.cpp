@@ -30,7 +30,8 @@ std::string latest_epoch(const fs::path& folder, int64_t epochs) {
   const auto records = report::read_metrics(folder / "metrics.jsonl");
   if (records.empty()) return "starting";
   const auto& r = records.back();
-  return fmt::format("epoch {}/{}: loss {:.3f}, test acc {:.3f}", r.epoch, epochs, r.train_loss,
+  if (!r.train_loss) return fmt::format("the starting weights: test acc {:.3f}", r.test_acc);
+  return fmt::format("epoch {}/{}: loss {:.3f}, test acc {:.3f}", r.epoch, epochs, *r.train_loss,
                      r.test_acc);
 }
 

@@ -47,10 +47,13 @@ report::ClassRecord class_record(const at::Tensor& confusion,
 
 std::string epoch_line(const report::EpochRecord& r, int64_t epochs, const c10::Device& device) {
   const std::string val = r.val_acc ? fmt::format(", val acc {:.3f}", *r.val_acc) : "";
+  if (!r.train_loss)
+    return fmt::format("the starting weights (no training): test loss {:.3f}, test acc {:.3f}{}",
+                       r.test_loss, r.test_acc, val);
   return fmt::format(
       "epoch {}/{}: loss {:.3f}, train acc {:.3f}{}, test acc {:.3f}, {:.1f} examples/sec on {}",
-      r.epoch, epochs, r.train_loss, r.train_acc, val, r.test_acc, r.examples_per_sec,
-      device.str());
+      r.epoch, epochs, *r.train_loss, r.train_acc.value_or(0.0), val, r.test_acc,
+      r.examples_per_sec, device.str());
 }
 
 // Conv weights in NHWC order, matching channels-last images: oneDNN then skips its reorders.
@@ -78,21 +81,23 @@ std::optional<DataParallel> data_parallel(distributed::Group* group, nn::Network
   return DataParallel{*group, distributed::GradientSync(*group, net.body->parameters())};
 }
 
-report::EpochRecord epoch_record(const EpochState& fit, const Evaluation& test,
+// An epoch's evaluation figures; with `fit` (none for epoch 0), its training figures too.
+report::EpochRecord epoch_record(const EpochState* fit, const Evaluation& test,
                                  const std::optional<Evaluation>& val, double lr) {
   report::EpochRecord r;
-  r.epoch = fit.epoch;
-  for (const auto& [name, value] : fit.figures()) r.set("train_" + name, value);
   if (val)
     for (const auto& [name, value] : val->figures) r.set("val_" + name, value);
   for (const auto& [name, value] : test.figures) r.set("test_" + name, value);
-  r.lr = lr;
-  r.seconds = fit.seconds;
-  r.examples_per_sec = double(fit.examples) / fit.seconds;
-  r.data_seconds = fit.data_seconds;
   r.eval_seconds = test.seconds + (val ? val->seconds : 0.0);
-  if (fit.scaling.on())
-    r.loss_scale = fit.scaling.scale, r.skipped_steps = fit.scaling.skipped_steps;
+  if (!fit) return r;
+  r.epoch = fit->epoch;
+  for (const auto& [name, value] : fit->figures()) r.set("train_" + name, value);
+  r.lr = lr;
+  r.seconds = fit->seconds;
+  r.examples_per_sec = double(fit->examples) / fit->seconds;
+  r.data_seconds = fit->data_seconds;
+  if (fit->scaling.on())
+    r.loss_scale = fit->scaling.scale, r.skipped_steps = fit->scaling.skipped_steps;
   return r;
 }
 
@@ -232,6 +237,7 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
   loop.batching.channels_last = spec_.train.channels_last;
   if (auto ranks = data_parallel(loop.group.get(), net, loop.batching))
     loop.parallel.emplace(std::move(*ranks));
+  if (spec_.train.epochs == 0) return evaluate_only(net, loop);
   loop.progress = std::make_unique<Progress>(options_.live_progress, spec_.train.epochs);
   while (loop.state.epoch <= spec_.train.epochs) {
     if (auto ended = epoch(net, loop)) return *ended;
@@ -259,7 +265,7 @@ std::optional<RunStatus> Session::epoch(nn::Network& net, Loop& loop) {
     report.interrupted_at = report::Position{fit.state.epoch, fit.state.steps};
     return RunStatus::kInterrupted;
   }
-  const report::EpochRecord& record = record_epoch(net, loop, fit.state, lr);
+  const report::EpochRecord& record = record_epoch(net, loop, &fit.state, lr);
   loop.state = fit.state.next_epoch();
   if (writes()) save_checkpoint(folder, net, *loop.optimizer, loop.state);
   report.stopped_early = judge_.stop_reason(report.epochs);
@@ -278,10 +284,20 @@ std::optional<RunStatus> Session::epoch(nn::Network& net, Loop& loop) {
   return std::nullopt;
 }
 
+// train.epochs: 0 (torchvision's --test-only): the starting weights evaluated as epoch 0 and kept
+// as the run's checkpoint, so that predict and export use them and a resume with more epochs
+// trains from them.
+RunStatus Session::evaluate_only(nn::Network& net, Loop& loop) {
+  record_epoch(net, loop, nullptr, 0.0);
+  if (writes()) save_checkpoint(folder, net, *loop.optimizer, loop.state);
+  save();
+  return RunStatus::kCompleted;
+}
+
 // Evaluates a trained epoch on the test (and validation) split, records it in metrics.jsonl and
 // the report, prints its line, and keeps its weights when it is the selected epoch.
 const report::EpochRecord& Session::record_epoch(nn::Network& net, Loop& loop,
-                                                 const EpochState& fit, double lr) {
+                                                 const EpochState* fit, double lr) {
   const data::Dataset& d = loop.dataset;
   Evaluation test = evaluate(net, loop.loss, d.test, loop.batching, d.classes(), loop.group.get());
   std::optional<Evaluation> val;
@@ -332,10 +348,10 @@ RunOutcome Session::execute(nn::Network& net, bool resuming) {
     signals_ = nullptr;
   }
   const report::FinalRecord& final = *report.final;
-  if (status != RunStatus::kDiverged && final.last) {
+  if (status != RunStatus::kDiverged && final.last && final.last->train_loss) {
     out_ << fmt::format(
         "loss {:.3f}, train acc {:.3f}, test acc {:.3f}\n{:.1f} examples/sec on {}\n",
-        final.last->train_loss, final.last->train_acc, final.last->test_acc,
+        *final.last->train_loss, final.last->train_acc.value_or(0.0), final.last->test_acc,
         final.mean_examples_per_sec, device.str());
   }
   out_ << "status: " << report::status_name(status) << (error.empty() ? "" : " (" + error + ")")

@@ -49,7 +49,9 @@ class Session {
   EpochState starting_state(const nn::Network& net, torch::optim::Optimizer& optimizer,
                             bool resuming);
   std::optional<report::RunStatus> epoch(nn::Network& net, Loop& loop);
-  const report::EpochRecord& record_epoch(nn::Network& net, Loop& loop, const EpochState& fit,
+  report::RunStatus evaluate_only(nn::Network& net, Loop& loop);
+  // `fit` null: epoch 0, the starting weights.
+  const report::EpochRecord& record_epoch(nn::Network& net, Loop& loop, const EpochState* fit,
                                           double lr);
   void save();
   void finish(report::RunStatus status, const std::string& error);

@@ -11,6 +11,7 @@
 #include "framework/core/error.h"
 #include "framework/core/files.h"
 #include "framework/core/torch_file.h"
+#include "framework/report/run_report.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/optim.h"
 
@@ -31,15 +32,41 @@ struct Problem : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The file a path names: itself, or a run folder's kept (or last) checkpoint.
-fs::path weights_file(const config::WeightsSpec& w) {
-  const fs::path path = w.file;
+// The newest completed run in an experiment's folder (run ids are time-ordered), or "" when the
+// folder holds none.
+fs::path newest_completed_run(const fs::path& folder) {
+  std::vector<fs::path> runs;
+  for (const auto& entry : fs::directory_iterator(folder))
+    if (entry.is_directory() && fs::exists(entry.path() / "report.json"))
+      runs.push_back(entry.path());
+  std::sort(runs.rbegin(), runs.rend());
+  for (const auto& run : runs) {
+    try {
+      if (report::read_run_report(run).status == report::RunStatus::kCompleted) return run;
+    } catch (const std::exception&) {  // not a report: not a run to start from
+    }
+  }
+  return {};
+}
+
+// The file a path names: itself, or a run folder's kept (or last) checkpoint; an experiment's
+// folder of runs names its newest completed run.
+fs::path weights_file(const config::WeightsSpec& w, std::vector<std::string>& notes) {
+  fs::path path = w.file;
   if (!fs::exists(path)) throw Problem("no such file or folder");
   if (!fs::is_directory(path)) return path;
+  if (!fs::exists(path / "report.json")) {
+    if (const fs::path run = newest_completed_run(path); !run.empty()) {
+      notes.push_back("the newest completed run of " + path.string() + ": " +
+                      run.filename().string());
+      path = run;
+    }
+  }
   const fs::path file = w.checkpoint == "last" ? last_weights_file(path) : kept_weights_file(path);
   if (!fs::exists(file))
     throw Problem("a folder without " + file.filename().string() +
-                  " (not a dlx run folder, or a run that saved no epoch)");
+                  " (not a dlx run folder, a run that saved no epoch, or an experiment's folder "
+                  "without a completed run)");
   return file;
 }
 
@@ -264,7 +291,7 @@ StartedFrom start_from_weights(nn::Network& net, const config::WeightsSpec& w,
                                const Location& where) {
   StartedFrom out;
   try {
-    const fs::path file = weights_file(w);
+    const fs::path file = weights_file(w, out.notes);
     out.file = file.string();
     std::string bytes = read_file(file);
     out.hash = hex(fnv1a(bytes));
@@ -308,21 +335,41 @@ StartedFrom start_from_weights(nn::Network& net, const config::WeightsSpec& w,
   return out;
 }
 
-std::vector<std::string> start_table(const StartedFrom& from, const nn::Network& network) {
-  const std::set<std::string> fresh(from.fresh.begin(), from.fresh.end());
-  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> rows;  // in the model's order
+std::vector<std::string> start_table(const StartedFrom* from, const nn::Network& network,
+                                     const std::vector<ParamGroup>& groups, double lr) {
+  struct Row {
+    std::string block;
+    int64_t parameters = 0, loaded = 0, fresh = 0, frozen = 0;
+    std::set<double> lrs;
+  };
+  std::map<std::string, std::pair<const ParamGroup*, size_t>> by_key;  // name -> group, index
+  for (const auto& g : groups)
+    for (size_t i = 0; i < g.keys.size(); ++i) by_key[g.keys[i]] = {&g, i};
+  const std::set<std::string> fresh =
+      from ? std::set<std::string>(from->fresh.begin(), from->fresh.end())
+           : std::set<std::string>();
+  std::vector<Row> rows;  // in the model's order
   for (const auto& [key, t] : network.state()) {
-    const std::string top = key.substr(0, key.find('.'));
-    if (rows.empty() || rows.back().first != top) rows.push_back({top, {0, 0}});
-    ++(fresh.count(key) ? rows.back().second.second : rows.back().second.first);
+    const auto it = by_key.find(key);
+    if (it == by_key.end()) continue;  // a buffer
+    const auto& [group, index] = it->second;
+    const std::string block = key.substr(0, key.find('.'));
+    if (rows.empty() || rows.back().block != block) {
+      rows.emplace_back();
+      rows.back().block = block;
+    }
+    Row& row = rows.back();
+    const int64_t n = t.numel();
+    row.parameters += n;
+    if (from) (fresh.count(key) ? row.fresh : row.loaded) += n;
+    if (!group->params[index].requires_grad()) row.frozen += n;
+    row.lrs.insert(lr * group->lr_mult);
   }
-  std::vector<std::string> lines;
-  for (const auto& [top, counts] : rows) {
-    std::string line = top + ":";
-    if (counts.first) line += fmt::format(" {} loaded", counts.first);
-    if (counts.second) line += fmt::format("{} {} new", counts.first ? "," : "", counts.second);
-    lines.push_back(line);
-  }
+  std::vector<std::string> lines{fmt::format("{:<24} {:>12} {:>12} {:>12} {:>12}  {}", "block",
+                                             "parameters", "loaded", "new", "frozen", "lr")};
+  for (const auto& r : rows)
+    lines.push_back(fmt::format("{:<24} {:>12} {:>12} {:>12} {:>12}  {:g}", r.block, r.parameters,
+                                r.loaded, r.fresh, r.frozen, fmt::join(r.lrs, ", ")));
   return lines;
 }
 

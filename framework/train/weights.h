@@ -11,6 +11,7 @@
 
 #include "framework/config/experiment.h"
 #include "framework/nn/builder.h"
+#include "framework/train/optim.h"
 
 namespace dlx::train {
 
@@ -30,8 +31,12 @@ struct StartedFrom {
 StartedFrom start_from_weights(nn::Network& network, const config::WeightsSpec& weights,
                                const Location& where);
 
-/// One line per top-level layer or group of `network`: its tensors loaded and left new
-/// ("layer4: 30 loaded", "fc: 2 new"), for `dlx validate`.
-std::vector<std::string> start_table(const StartedFrom& from, const nn::Network& network);
+/// What training will start with, for `dlx validate` and `dlx shapes`: a header and a row per
+/// top-level layer or block of `network`, its parameters (numbers), how many of them `from`
+/// loaded and left new (none loaded without `from`), how many are frozen (read from
+/// requires_grad: call apply_freeze first), and the learning rates (`lr` times each group's
+/// multiplier) of the optimizer groups they are in.
+std::vector<std::string> start_table(const StartedFrom* from, const nn::Network& network,
+                                     const std::vector<ParamGroup>& groups, double lr);
 
 }  // namespace dlx::train

@@ -9,6 +9,9 @@ the input in DIR/NAME.io.pt, which also holds dlx's evaluation-mode logits for t
 torchvision builds NAME for the same classes and image size and loads the weights by name with
 strict=True; its logits must agree to float tolerance, with the same labels. Prints one line per
 model, `NAME: N parameters (M at torchvision's defaults); ...`, and exits 0 when all agree.
+Then the other way: every weight and statistic of torchvision's model is moved, and its
+state_dict (torch.save) and its logits for the same input go to DIR/NAME.tv.pt and
+DIR/NAME.tv-output.f32 (little-endian float32), for dlx to load by name and compare.
 With --load, a dlx run's checkpoint of NAME (for CLASSES classes and SIZE x SIZE images) must load
 into torchvision's model with strict=True.
 """
@@ -81,7 +84,20 @@ def check(folder, name):
     print(f"{name}: {count(net)} parameters ({default_count} at torchvision's defaults); "
           f"{len(weights)} tensors loaded strictly; largest difference {error:.2e} of the largest "
           f"logit; labels {'agree' if agree else 'differ'}")
+    save_moved(net, x, f"{folder}/{name}")
     return ok
+
+
+def save_moved(net, x, stem):
+    """torchvision's weights, each number scaled by a factor in [0.8, 1.2] (variances stay
+    positive; computed position indices and coordinates stay), and their logits for `x`."""
+    generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for key, t in net.state_dict().items():
+            if t.is_floating_point() and not key.endswith("relative_coords_table"):
+                t.mul_(torch.rand(t.shape, generator=generator) * 0.4 + 0.8)
+        torch.save(net.state_dict(), f"{stem}.tv.pt")
+        net(x).numpy().astype("<f4").tofile(f"{stem}.tv-output.f32")
 
 
 def load_run(name, checkpoint, classes, size):

@@ -1,8 +1,9 @@
 // models/torchvision/ against torchvision 0.14 itself (tests/nn/torchvision_crosscheck.py): for
 // each file, torchvision builds the same network, loads dlx's weights by name with strict=True, and
 // gives the same evaluation-mode logits for the same input, with batch norm's statistics and
-// layer scales moved off their starting values so that they matter. Parameter counts are checked
-// at the file's own input (torchvision's defaults) too.
+// layer scales moved off their starting values so that they matter; and the other way, dlx loads
+// torchvision's state_dict (model.weights) and gives torchvision's logits. Parameter counts are
+// checked at the file's own input (torchvision's defaults) too.
 #include <doctest/doctest.h>
 
 #include <ATen/core/Dict.h>
@@ -18,6 +19,7 @@
 #include "framework/core/files.h"
 #include "framework/data/image_io.h"
 #include "framework/train/checkpoint.h"
+#include "framework/train/weights.h"
 #include "tests/helpers.h"
 
 using namespace dlx;
@@ -98,9 +100,14 @@ void make_telling(nn::Network& net) {
   net.body->eval();
 }
 
-// Writes NAME.weights.pt and NAME.io.pt into `dir`; returns the line torchvision_crosscheck.py
-// must start with.
-std::string write_case(const std::string& name, int64_t size, const fs::path& dir) {
+struct Case {
+  std::string name;
+  std::string line;  // what torchvision_crosscheck.py must print first for it
+  at::Tensor input;
+};
+
+// Writes NAME.weights.pt and NAME.io.pt into `dir`.
+Case write_case(const std::string& name, int64_t size, const fs::path& dir) {
   torch::manual_seed(7);
   config::ModelSpec spec = config::load_model(model_file(name));
   nn::Network net = nn::build_network(spec, {spec.input[0], size, size});
@@ -122,8 +129,35 @@ std::string write_case(const std::string& name, int64_t size, const fs::path& di
   io.insert("output", y);
   std::vector<char> bytes = torch::pickle_save(c10::IValue(io));
   write_file_atomic(dir / (name + ".io.pt"), std::string(bytes.data(), bytes.size()));
-  return name + ": " + std::to_string(net.parameters()) + " parameters (" + std::to_string(full) +
-         " at torchvision's defaults); ";
+  return {name,
+          name + ": " + std::to_string(net.parameters()) + " parameters (" + std::to_string(full) +
+              " at torchvision's defaults); ",
+          x};
+}
+
+// The other way: torchvision's state_dict (NAME.tv.pt, every number moved from dlx's) loaded by
+// name through model.weights gives torchvision's logits (NAME.tv-output.f32).
+void check_torchvision_weights(const Case& c, const fs::path& dir) {
+  CAPTURE(c.name);
+  torch::manual_seed(5);
+  const config::ModelSpec spec = config::load_model(model_file(c.name));
+  nn::Network net = nn::build_network(spec, {c.input.size(1), c.input.size(2), c.input.size(3)});
+  config::WeightsSpec weights;
+  weights.file = (dir / (c.name + ".tv.pt")).string();
+  const train::StartedFrom from = train::start_from_weights(net, weights, Location{c.name});
+  CHECK(from.fresh.empty());
+  CHECK(from.loaded == int64_t(net.state().size()));
+  net.body->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor got = net.body->forward(c.input);
+  std::string logits = read_file(dir / (c.name + ".tv-output.f32"));
+  REQUIRE(logits.size() == size_t(got.numel()) * sizeof(float));
+  const at::Tensor expected = at::from_blob(logits.data(), got.sizes(), at::kFloat).clone();
+  const double error =
+      (got - expected).abs().max().item<double>() / expected.abs().max().item<double>();
+  MESSAGE(c.name << ": torchvision's weights give its logits to " << error);
+  CHECK(error < 1e-4);
+  CHECK(at::equal(got.argmax(1), expected.argmax(1)));
 }
 
 void check_family(const Family& family) {
@@ -131,11 +165,11 @@ void check_family(const Family& family) {
   if (testing::run_command("/usr/bin/python3 -c 'import torchvision'", out) != 0)
     DLX_SKIP("no python3 with torchvision (Debian's python3-torchvision)");
   testing::TempDir dir;
-  std::vector<std::string> expected;
+  std::vector<Case> cases;
   std::string names;
   for (const auto& name : model_names()) {
     if (!in_family(family, name)) continue;
-    expected.push_back(write_case(name, family.size, dir.path()));
+    cases.push_back(write_case(name, family.size, dir.path()));
     names += " " + name;
   }
   REQUIRE_MESSAGE(!names.empty(), "no file of family " << family.label);
@@ -146,7 +180,10 @@ void check_family(const Family& family) {
       out);
   MESSAGE(out);
   CHECK(code == 0);
-  for (const auto& line : expected) CHECK_MESSAGE(out.find(line) != std::string::npos, line);
+  for (const auto& c : cases) {
+    CHECK_MESSAGE(out.find(c.line) != std::string::npos, c.line);
+    check_torchvision_weights(c, dir.path());
+  }
 }
 
 void check_family(const char* label) {

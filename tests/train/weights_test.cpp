@@ -6,8 +6,13 @@
 
 #include <torch/serialize.h>
 
+#include <iterator>
+#include <sstream>
+
 #include "framework/core/files.h"
 #include "framework/core/torch_file.h"
+#include "framework/experiment/experiment.h"
+#include "framework/report/run_report.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/optim.h"
 #include "framework/train/run.h"
@@ -197,7 +202,7 @@ config::ExperimentSpec fine_tune_spec(const testing::TempDir& dir,
                                       const std::vector<std::string>& sets) {
   std::vector<config::Override> overrides;
   for (const auto& s : sets) overrides.push_back(config::parse_override(s));
-  return config::load_experiment(dir.write("finetune.yaml", kFineTune), overrides);
+  return experiment::load(dir.write("finetune.yaml", kFineTune), overrides);
 }
 
 // The run's final weights.
@@ -258,4 +263,102 @@ TEST_CASE("parameter groups: lr multipliers follow the schedule, weight decay by
           train::parameter_groups(typo, other);
         }).find("train.freeze: 'conv1.*' matches none of the model's parameters") !=
         std::string::npos);
+}
+
+TEST_CASE("epochs: 0 evaluates the starting weights: an experiment's newest completed run") {
+  testing::TempDir dir;
+  std::ostringstream out;
+  train::RunOptions options;
+  options.runs_root = dir.path() / "runs";
+  const auto trained = train::run_experiment(fine_tune_spec(dir, {}), options, out);
+  REQUIRE(trained.status == report::RunStatus::kCompleted);
+  const report::RunReport before = report::read_run_report(trained.folder);
+
+  config::ExperimentSpec spec = fine_tune_spec(
+      dir, {"train.epochs=0", "model.weights=" + (dir.path() / "runs/finetune").string()});
+  spec.name = "evaluated";
+  nn::Network net = train::seeded_network(spec);
+  const train::StartedFrom from = start(net, spec.model.weights);
+  CHECK(from.file == (trained.folder / "checkpoint.pt").string());
+  REQUIRE(!from.notes.empty());
+  CHECK(from.notes[0] == "the newest completed run of " + (dir.path() / "runs/finetune").string() +
+                             ": " + trained.folder.filename().string());
+
+  const auto evaluated = train::run_experiment(spec, options, out);
+  REQUIRE(evaluated.status == report::RunStatus::kCompleted);
+  const report::RunReport report = report::read_run_report(evaluated.folder);
+  REQUIRE(report.epochs.size() == 1);
+  const report::EpochRecord& e = report.epochs[0];
+  CHECK(e.epoch == 0);
+  CHECK_FALSE(e.train_loss);
+  CHECK_FALSE(e.train_acc);
+  // The same weights on the same test split as the trained run's last epoch.
+  CHECK(e.test_acc == before.epochs.back().test_acc);
+  CHECK(e.test_loss == doctest::Approx(before.epochs.back().test_loss).epsilon(1e-6));
+  REQUIRE(report.final->last);
+  CHECK(report.final->last->test_acc == e.test_acc);
+  // Its checkpoint is the weights it started from, for predict and export.
+  const auto kept = train::read_weights(evaluated.folder / "checkpoint.pt");
+  for (const auto& [key, t] : train::read_weights(trained.folder / "checkpoint.pt")) {
+    CAPTURE(key);
+    CHECK(at::equal(kept.at(key), t));
+  }
+  CHECK(out.str().find("the starting weights (no training): test loss") != std::string::npos);
+}
+
+TEST_CASE("the start table: parameters loaded, new and frozen, and learning rates, by block") {
+  testing::TempDir dir;
+  std::ostringstream out;
+  train::RunOptions options;
+  options.runs_root = dir.path() / "runs";
+  const auto trained = train::run_experiment(fine_tune_spec(dir, {}), options, out);
+  REQUIRE(trained.status == report::RunStatus::kCompleted);
+  const config::ExperimentSpec spec = fine_tune_spec(
+      dir, {"model.weights={file: " + trained.folder.string() + ", new: [dense0.*]}",
+            "train.freeze=[conv0.*]", "train.groups=[{params: [dense0.*], lr_mult: 10}]"});
+  nn::Network net = train::seeded_network(spec);
+  const train::StartedFrom from = start(net, spec.model.weights);
+  const auto groups = train::parameter_groups(spec, net);
+  train::apply_freeze(spec.train, net, 1);
+  const auto lines = train::start_table(&from, net, groups, 0.1);
+  // conv0 (4x1x3x3 + 4), batchnorm0 (4 + 4), dense0 (4x4x6x6 + 4): each row's figures.
+  REQUIRE(lines.size() == 4);
+  auto figures = [](const std::string& line) {
+    std::istringstream in(line);
+    std::vector<std::string> words{std::istream_iterator<std::string>(in), {}};
+    return words;
+  };
+  CHECK(figures(lines[1]) == std::vector<std::string>{"conv0", "40", "40", "0", "40", "0.1"});
+  CHECK(figures(lines[2]) == std::vector<std::string>{"batchnorm0", "8", "8", "0", "0", "0.1"});
+  CHECK(figures(lines[3]) == std::vector<std::string>{"dense0", "580", "0", "580", "0", "1"});
+}
+
+TEST_CASE("a fine-tuning run resumes exactly without its weights file") {
+  testing::TempDir dir;
+  std::ostringstream out;
+  train::RunOptions options;
+  options.runs_root = dir.path() / "runs";
+  const auto source = train::run_experiment(fine_tune_spec(dir, {}), options, out);
+  REQUIRE(source.status == report::RunStatus::kCompleted);
+  const fs::path start_file = dir.path() / "start.pt";
+  fs::copy_file(source.folder / "checkpoint.pt", start_file);
+  const std::vector<std::string> sets{
+      "model.weights={file: " + start_file.string() + ", new: [dense0.*]}",
+      "train.freeze=[conv0.*]", "train.thaw_epoch=2",
+      "train.groups=[{params: [dense0.*], lr_mult: 10}]", "train.epochs=3"};
+  const auto whole = train::run_experiment(fine_tune_spec(dir, sets), options, out);
+  REQUIRE(whole.status == report::RunStatus::kCompleted);
+
+  train::RunOptions pausing = options;
+  pausing.stop_after = 1;
+  const auto paused = train::run_experiment(fine_tune_spec(dir, sets), pausing, out);
+  REQUIRE(paused.status == report::RunStatus::kInterrupted);
+  fs::remove(start_file);  // the run's own checkpoint holds what it started from
+  const auto resumed = train::resume_run(paused.folder, {}, false, options, out);
+  REQUIRE(resumed.status == report::RunStatus::kCompleted);
+  const auto expected = train::read_weights(whole.folder / "checkpoint.pt");
+  for (const auto& [key, t] : train::read_weights(resumed.folder / "checkpoint.pt")) {
+    CAPTURE(key);
+    CHECK(at::equal(t, expected.at(key)));
+  }
 }

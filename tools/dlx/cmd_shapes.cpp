@@ -1,5 +1,6 @@
 // `dlx shapes FILE`: the d2l chapter's layer-by-layer table for a model or experiment file.
 #include <iostream>
+#include <optional>
 
 #include "framework/experiment/experiment.h"
 #include "framework/nn/builder.h"
@@ -27,7 +28,8 @@ std::string keys_table(const nn::Network& net) {
   return out;
 }
 
-nn::Network build_from_file(const ShapesArgs& args) {
+// The network of a model file, or of an experiment (with `spec` set).
+nn::Network build_from_file(const ShapesArgs& args, std::optional<config::ExperimentSpec>& spec) {
   auto overrides = parse_overrides(args.sets);
   if (config::is_model_file(args.file)) {
     config::ModelSpec model = config::load_model(args.file, overrides);
@@ -39,9 +41,9 @@ nn::Network build_from_file(const ShapesArgs& args) {
     return nn::build_network(model, model.input);
   }
   std::vector<std::string> notes;
-  const auto spec = experiment::load(args.file, overrides, &notes);
+  spec = experiment::load(args.file, overrides, &notes);
   for (const auto& n : notes) std::cerr << "dlx: note: " << n << "\n";
-  return experiment::build_network(spec);
+  return experiment::build_network(*spec);
 }
 
 }  // namespace
@@ -57,8 +59,10 @@ void add_shapes_command(CLI::App& app, Command& chosen) {
                 "print the checkpoint's keys and shapes (its state_dict) instead of the table");
   cmd->callback([args, &chosen] {
     chosen = [args] {
-      const nn::Network net = build_from_file(*args);
+      std::optional<config::ExperimentSpec> spec;
+      nn::Network net = build_from_file(*args, spec);
       std::cout << (args->keys ? keys_table(net) : nn::shapes_table(net));
+      if (spec && !args->keys) std::cout << start_plan(*spec, net);
       return 0;
     };
   });

@@ -15,6 +15,33 @@
 
 namespace dlx::tools {
 
+std::string start_plan(const config::ExperimentSpec& spec, nn::Network& net) {
+  std::string out;
+  const bool weights = !spec.model.weights.file.empty();
+  train::StartedFrom from;
+  if (weights) {
+    from = train::start_from_weights(net, spec.model.weights, spec.locate("model.weights"));
+    out += fmt::format("weights: {} ({} tensors loaded, {} new)\n", from.file, from.loaded,
+                       from.fresh.size());
+    for (const auto& note : from.notes) out += "weights: " + note + "\n";
+  }
+  const auto groups = train::parameter_groups(spec, net);
+  const int64_t frozen = train::apply_freeze(spec.train, net, 1);
+  if (!weights && groups.size() == 1 && frozen == 0) return out;
+  for (const auto& line :
+       train::start_table(weights ? &from : nullptr, net, groups, spec.train.optimizer.lr))
+    out += "  " + line + "\n";
+  for (const auto& g : groups)
+    out += fmt::format("group {}: {} parameters, lr {:g} x {:g}, weight decay {:g}\n", g.name,
+                       g.keys.size(), spec.train.optimizer.lr, g.lr_mult, g.weight_decay);
+  if (frozen > 0)
+    out += fmt::format("frozen: {} parameters{}\n", frozen,
+                       spec.train.thaw_epoch > 0
+                           ? fmt::format(" until epoch {}", spec.train.thaw_epoch)
+                           : std::string());
+  return out;
+}
+
 namespace {
 struct ValidateArgs {
   std::string file;
@@ -34,10 +61,7 @@ void add_validate_command(CLI::App& app, Command& chosen) {
       config::ExperimentSpec spec = experiment::load(args->file, overrides);
       sweep::check_sweep(args->file, overrides);
       nn::Network net = experiment::build_network(spec);
-      const bool weights = !spec.model.weights.file.empty();
-      train::StartedFrom from;
-      if (weights)
-        from = train::start_from_weights(net, spec.model.weights, spec.locate("model.weights"));
+      const std::string plan = start_plan(spec, net);
       c10::Device device = train::resolve_device(spec.train.device);
       data::Dataset data = data::load_dataset(spec.data, uint64_t(spec.train.seed));
       std::cout << fmt::format(
@@ -46,25 +70,7 @@ void add_validate_command(CLI::App& app, Command& chosen) {
           spec.name, spec.model.name, net.layers.size(), net.parameters(),
           nn::format_shape(net.output()), data.name, data.train.size(), data.test.size(),
           device.str());
-      if (weights) {
-        std::cout << fmt::format("weights: {} ({} tensors loaded, {} new)\n", from.file,
-                                 from.loaded, from.fresh.size());
-        for (const auto& note : from.notes) std::cout << "weights: " << note << "\n";
-        for (const auto& line : train::start_table(from, net)) std::cout << "  " << line << "\n";
-      }
-      const auto groups = train::parameter_groups(spec, net);
-      const int64_t frozen = train::apply_freeze(spec.train, net, 1);
-      if (groups.size() > 1 || frozen > 0) {
-        for (const auto& g : groups)
-          std::cout << fmt::format("group {}: {} parameters, lr {:g} x {:g}, weight decay {:g}\n",
-                                   g.name, g.keys.size(), spec.train.optimizer.lr, g.lr_mult,
-                                   g.weight_decay);
-        if (frozen > 0)
-          std::cout << fmt::format("frozen: {} parameters{}\n", frozen,
-                                   spec.train.thaw_epoch > 0
-                                       ? fmt::format(" until epoch {}", spec.train.thaw_epoch)
-                                       : std::string());
-      }
+      std::cout << plan;
       return 0;
     };
   });

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "framework/config/experiment.h"
 #include "framework/config/tree.h"
+#include "framework/nn/builder.h"
 #include "framework/sweep/runner.h"
 
 namespace dlx::tools {
@@ -41,6 +43,11 @@ std::vector<std::string> child_run_arguments(const sweep::RunRequest& request);
 /// Refuses a count typed for `option` outside [lo, hi] in one line, before any work (CLI11's
 /// PositiveNumber would name its range as running up to the largest double, 309 digits long).
 void check_count(const std::string& option, int64_t value, int64_t lo, int64_t hi);
+/// Starts `network` from model.weights (if any) and says what training will start with: the
+/// weights' notes, then, with weights, freezing or parameter groups, a row per top-level block of
+/// its parameters loaded, new and frozen and their learning rates (defined in cmd_validate.cpp,
+/// for validate and shapes).
+std::string start_plan(const config::ExperimentSpec& spec, nn::Network& network);
 /// Parses the `--set` texts.
 std::vector<config::Override> parse_overrides(const std::vector<std::string>& sets);
 
