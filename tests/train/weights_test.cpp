@@ -265,13 +265,28 @@ TEST_CASE("parameter groups: lr multipliers follow the schedule, weight decay by
         std::string::npos);
 }
 
+namespace {
+
+train::RunOptions runs_in(const testing::TempDir& dir) {
+  train::RunOptions options;
+  options.runs_root = dir.path() / "runs";
+  return options;
+}
+
+train::RunOutcome completed_run(const config::ExperimentSpec& spec,
+                                const train::RunOptions& options, std::ostream& out) {
+  train::RunOutcome outcome = train::run_experiment(spec, options, out);
+  REQUIRE(outcome.status == report::RunStatus::kCompleted);
+  return outcome;
+}
+
+}  // namespace
+
 TEST_CASE("epochs: 0 evaluates the starting weights: an experiment's newest completed run") {
   testing::TempDir dir;
   std::ostringstream out;
-  train::RunOptions options;
-  options.runs_root = dir.path() / "runs";
-  const auto trained = train::run_experiment(fine_tune_spec(dir, {}), options, out);
-  REQUIRE(trained.status == report::RunStatus::kCompleted);
+  const train::RunOptions options = runs_in(dir);
+  const train::RunOutcome trained = completed_run(fine_tune_spec(dir, {}), options, out);
   const report::RunReport before = report::read_run_report(trained.folder);
 
   config::ExperimentSpec spec = fine_tune_spec(
@@ -309,10 +324,8 @@ TEST_CASE("epochs: 0 evaluates the starting weights: an experiment's newest comp
 TEST_CASE("the start table: parameters loaded, new and frozen, and learning rates, by block") {
   testing::TempDir dir;
   std::ostringstream out;
-  train::RunOptions options;
-  options.runs_root = dir.path() / "runs";
-  const auto trained = train::run_experiment(fine_tune_spec(dir, {}), options, out);
-  REQUIRE(trained.status == report::RunStatus::kCompleted);
+  const train::RunOptions options = runs_in(dir);
+  const train::RunOutcome trained = completed_run(fine_tune_spec(dir, {}), options, out);
   const config::ExperimentSpec spec = fine_tune_spec(
       dir, {"model.weights={file: " + trained.folder.string() + ", new: [dense0.*]}",
             "train.freeze=[conv0.*]", "train.groups=[{params: [dense0.*], lr_mult: 10}]"});
@@ -336,10 +349,8 @@ TEST_CASE("the start table: parameters loaded, new and frozen, and learning rate
 TEST_CASE("a fine-tuning run resumes exactly without its weights file") {
   testing::TempDir dir;
   std::ostringstream out;
-  train::RunOptions options;
-  options.runs_root = dir.path() / "runs";
-  const auto source = train::run_experiment(fine_tune_spec(dir, {}), options, out);
-  REQUIRE(source.status == report::RunStatus::kCompleted);
+  const train::RunOptions options = runs_in(dir);
+  const train::RunOutcome source = completed_run(fine_tune_spec(dir, {}), options, out);
   const fs::path start_file = dir.path() / "start.pt";
   fs::copy_file(source.folder / "checkpoint.pt", start_file);
   const std::vector<std::string> sets{
