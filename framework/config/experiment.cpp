@@ -56,6 +56,15 @@ void check_scheduler(const Tree& tree, const SchedulerSpec& s, int64_t epochs) {
                       "fewer warm-up epochs than train.epochs (" + std::to_string(epochs) + ")",
                       std::to_string(s.warmup_epochs));
   }
+  if (s.warmup_steps > 0 && !s.per_step) {
+    throw ConfigError::plain(tree.locate(at + "warmup_steps"), at + "warmup_steps",
+                             "counts optimizer updates, so it needs per_step: true (or use "
+                             "warmup_epochs)");
+  }
+  if (s.warmup_steps > 0 && s.warmup_epochs > 0) {
+    throw ConfigError::plain(tree.locate(at + "warmup_steps"), at + "warmup_steps",
+                             "give warmup_steps or warmup_epochs, not both");
+  }
 }
 
 bool valid_device(const std::string& device) {

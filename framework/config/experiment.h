@@ -198,6 +198,8 @@ struct DataSpec {
   double val_split = 0;                   // share of the training set held out; 0 = none
   NormalizeSpec normalize;                // per-channel (x - mean) / std after scaling to [0, 1]
   std::vector<AugmentSpec> augment;       // applied to training batches, in order
+  int64_t val_resize = 0;                 // evaluation: shorter side resized to this; 0 = off
+  Size2 val_crop;                         // evaluation: centre crop after val_resize; 0 = off
   SyntheticSpec synthetic;                // used when dataset is "synthetic"
   /// The file this spec was read from, to locate keys in messages of later checks (the data
   /// floor's); null for a spec made in code.
@@ -241,11 +243,19 @@ struct DataSpec {
             "none, auto (per-channel mean and std of the training split, kept in the report) "
             "or {mean: [..], std: [..]} of pixels in [0, 1]");
     read_augment_list(v.raw("augment",
-                            "augmentations of training batches, in order: random_crop {size, "
-                            "padding}, horizontal_flip {p}, random_resized_crop {size, scale, "
-                            "ratio}; drawn from (seed, epoch, step)",
+                            "augmentations of training batches, in order: random_crop, "
+                            "horizontal_flip, vertical_flip, random_resized_crop, "
+                            "random_rotation, color_jitter, trivial_augment, rand_augment, "
+                            "auto_augment, random_erasing (after normalisation); drawn from "
+                            "(seed, epoch, step); keys in docs/configuration.md",
                             /*required=*/false),
                       v);
+    v.field("val_resize", val_resize,
+            "evaluation batches: resize so the shorter side is this (bilinear, as torchvision's "
+            "Resize(int)); 0 = off. With val_crop, replaces the augmentations' evaluation size",
+            at_least(0));
+    v.field("val_crop", val_crop,
+            "evaluation batches: centre crop to this side or [h, w] after val_resize; 0 = off");
     v.section("synthetic", synthetic, "the generated dataset, for tests");
   }
 
@@ -288,6 +298,9 @@ struct SchedulerSpec {
   double gamma = 0.1;               // step, multistep: decay factor
   double min_lr = 0.0;              // cosine: the final learning rate
   int64_t warmup_epochs = 0;        // linear warm-up from lr/warmup_epochs over this many epochs
+  int64_t warmup_steps = 0;         // per_step: a warm-up counted in optimizer updates instead
+  double warmup_start_factor = 0;   // > 0: torchvision's LinearLR start factor (0: lr/warmup)
+  bool per_step = false;            // the lr changes every update (timm's --sched-on-updates)
 
   template <class V>
   void visit(V& v) {
@@ -298,6 +311,16 @@ struct SchedulerSpec {
     v.field("min_lr", min_lr, "cosine: the final learning rate", non_negative());
     v.field("warmup_epochs", warmup_epochs, "linear warm-up epochs before the schedule",
             at_least(0));
+    v.field("warmup_steps", warmup_steps,
+            "a linear warm-up of this many optimizer updates instead (needs per_step)",
+            at_least(0));
+    v.field("warmup_start_factor", warmup_start_factor,
+            "the warm-up's first lr as a share of lr, rising linearly to lr (torchvision's "
+            "--lr-warmup-decay); 0: lr/warmup_epochs, rising by as much each epoch",
+            in_range(0, 1));
+    v.field("per_step", per_step,
+            "set the lr before every optimizer update from the fractional epoch (timm's "
+            "--sched-on-updates), not once per epoch");
   }
 };
 
@@ -318,6 +341,58 @@ struct LossSpec {
             "how a batch's gradient combines its examples': mean (PyTorch's default) or sum "
             "(d2l's fine-tuning); the reported loss is the mean either way",
             one_of({"mean", "sum"}));
+  }
+};
+
+/// Mixup and cutmix of whole training batches, as torchvision's reference (RandomMixup,
+/// RandomCutmix) and timm's Mixup: a batch is blended with itself rolled by one example.
+struct MixSpec {
+  double mixup_alpha = 0;    // Beta(alpha, alpha) draws the first image's share; 0 = off
+  double cutmix_alpha = 0;   // Beta(alpha, alpha) draws the share outside the pasted box; 0 = off
+  double prob = 1;           // the chance that a batch is mixed
+  double switch_prob = 0.5;  // with both on: the chance of cutmix rather than mixup
+
+  bool on() const { return mixup_alpha > 0 || cutmix_alpha > 0; }
+
+  template <class V>
+  void visit(V& v) {
+    v.field("mixup_alpha", mixup_alpha,
+            "mixup: each image blended with the next, its share drawn from Beta(alpha, alpha) per "
+            "batch (torchvision's --mixup-alpha, timm's --mixup); 0 = off",
+            non_negative());
+    v.field("cutmix_alpha", cutmix_alpha,
+            "cutmix: a box of the next image pasted in, its area from Beta(alpha, alpha) "
+            "(--cutmix-alpha, timm's --cutmix); 0 = off",
+            non_negative());
+    v.field("prob", prob, "the chance that a batch is mixed (timm's --mixup-prob)",
+            in_range(0, 1));
+    v.field("switch_prob", switch_prob,
+            "with both alphas on: the chance of cutmix rather than mixup (timm's "
+            "--mixup-switch-prob)",
+            in_range(0, 1));
+  }
+};
+
+/// An exponential moving average of the weights (torchvision's ExponentialMovingAverage).
+struct EmaSpec {
+  double decay = 0;     // the average's share kept at each update; 0 = no EMA
+  int64_t steps = 32;   // optimizer updates between the average's updates
+  bool adjust = true;   // torchvision's: 1 - decay times world * batch * steps / epochs
+
+  bool on() const { return decay > 0; }
+
+  template <class V>
+  void visit(V& v) {
+    v.field("decay", decay,
+            "the average's weight at each update, in (0, 1) (torchvision's --model-ema-decay "
+            "0.99998); 0 = no EMA",
+            Check<double>{[](const double& d) { return d == 0 || (d > 0 && d < 1); },
+                          "a number in (0, 1), or 0 for none"});
+    v.field("steps", steps,
+            "optimizer updates between updates of the average (--model-ema-steps)", at_least(1));
+    v.field("adjust", adjust,
+            "torchvision's adjustment: 1 - decay scaled by batch size x ranks x steps / epochs "
+            "(at most 1)");
   }
 };
 
@@ -372,6 +447,12 @@ struct TrainSpec {
   std::vector<ParamGroupSpec> groups;  // optimizer parameter groups by name
   double norm_weight_decay = -1;       // -1: the optimizer's (torchvision's --norm-weight-decay)
   double bias_weight_decay = -1;       // -1: the optimizer's (--bias-weight-decay)
+  std::vector<std::string> metrics;    // figures recorded besides loss and acc: top5_acc, ...
+  MixSpec mix;
+  int64_t accumulate = 1;      // batches whose gradients make one optimizer update
+  double clip_grad_norm = 0;   // the gradients' largest total 2-norm; 0 = no clipping
+  double clip_grad_value = 0;  // each gradient's largest absolute value; 0 = no clipping
+  EmaSpec ema;
 
   template <class V>
   void visit(V& v) {
@@ -414,6 +495,23 @@ struct TrainSpec {
         Check<double>{[](const double& d) { return d >= 0 || d == -1; }, "a number >= 0, or -1"});
     v.section("early_stopping", early_stopping,
               "stop a run whose metric no longer improves (patience 0: never)");
+    v.field("metrics", metrics,
+            "figures recorded for every split besides loss and acc: topK_acc (top5_acc, any K up "
+            "to the classes), macro_f1");
+    v.section("mix", mix, "mixup and cutmix of training batches");
+    v.field("accumulate", accumulate,
+            "batches whose gradients are averaged into one optimizer update (a batch this many "
+            "times larger)",
+            at_least(1));
+    v.field("clip_grad_norm", clip_grad_norm,
+            "scale the gradients down to this total 2-norm when above it "
+            "(torch.nn.utils.clip_grad_norm_, torchvision's --clip-grad-norm); 0 = off",
+            non_negative());
+    v.field("clip_grad_value", clip_grad_value,
+            "clamp each gradient to [-v, v] (torch.nn.utils.clip_grad_value_); 0 = off",
+            non_negative());
+    v.section("ema", ema,
+              "an exponential moving average of the weights, evaluated beside them every epoch");
   }
 };
 

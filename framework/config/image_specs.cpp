@@ -58,8 +58,81 @@ const std::vector<Choice<AugmentKind>>& Choices<AugmentKind>::all() {
        "pad with zeros, then crop at a random place {size, padding}"},
       {AugmentKind::kHorizontalFlip, "horizontal_flip", "mirror left to right with chance {p}"},
       {AugmentKind::kRandomResizedCrop, "random_resized_crop",
-       "crop a random area and aspect ratio, resized to {size, scale, ratio}"}};
+       "crop a random area and aspect ratio, resized to {size, scale, ratio}"},
+      {AugmentKind::kVerticalFlip, "vertical_flip", "mirror top to bottom with chance {p}"},
+      {AugmentKind::kRandomRotation, "random_rotation",
+       "rotate by a random angle {degrees, interpolation, fill} (torchvision RandomRotation)"},
+      {AugmentKind::kColorJitter, "color_jitter",
+       "brightness, contrast, saturation and hue, drawn and applied in a random order "
+       "(torchvision ColorJitter)"},
+      {AugmentKind::kTrivialAugment, "trivial_augment",
+       "one random op at a random magnitude {num_magnitude_bins, interpolation, fill} "
+       "(torchvision TrivialAugmentWide)"},
+      {AugmentKind::kRandAugment, "rand_augment",
+       "num_ops random ops at one magnitude {num_ops, magnitude, num_magnitude_bins, "
+       "interpolation, fill} (torchvision RandAugment)"},
+      {AugmentKind::kAutoAugment, "auto_augment",
+       "a learned policy {policy, interpolation, fill} (torchvision AutoAugment)"},
+      {AugmentKind::kRandomErasing, "random_erasing",
+       "paint a random box {p, scale, ratio, value} after normalisation (torchvision "
+       "RandomErasing)"}};
   return table;
+}
+
+const std::vector<Choice<Interpolation>>& Choices<Interpolation>::all() {
+  static const std::vector<Choice<Interpolation>> table{
+      {Interpolation::kNearest, "nearest", "the nearest pixel (torchvision's default)"},
+      {Interpolation::kBilinear, "bilinear", "bilinear between the four nearest pixels"}};
+  return table;
+}
+
+const std::vector<Choice<AutoAugmentPolicy>>& Choices<AutoAugmentPolicy>::all() {
+  static const std::vector<Choice<AutoAugmentPolicy>> table{
+      {AutoAugmentPolicy::kImagenet, "imagenet", "the policy learned on ImageNet"},
+      {AutoAugmentPolicy::kCifar10, "cifar10", "the policy learned on CIFAR-10"},
+      {AutoAugmentPolicy::kSvhn, "svhn", "the policy learned on SVHN"}};
+  return table;
+}
+
+bool Codec<Fill>::decode(const YAML::Node& n, Fill& v) {
+  if (n.IsScalar() && n.Scalar() == "none") return v = {}, true;
+  double one = 0;
+  if (Codec<double>::decode(n, one)) return v = {{one}}, true;
+  return Codec<std::vector<double>>::decode(n, v.values);
+}
+
+Json Codec<Fill>::encode(const Fill& v) {
+  if (v.none()) return "none";
+  if (v.values.size() == 1) return v.values[0];
+  return v.values;
+}
+
+bool Codec<Degrees>::decode(const YAML::Node& n, Degrees& v) {
+  double d = 0;
+  if (Codec<double>::decode(n, d)) {
+    if (!(d >= 0)) return false;
+    return v = {-d, d}, true;
+  }
+  std::vector<double> pair;
+  if (!Codec<std::vector<double>>::decode(n, pair) || pair.size() != 2 || !(pair[0] <= pair[1]))
+    return false;
+  return v = {pair[0], pair[1]}, true;
+}
+
+Json Codec<Degrees>::encode(const Degrees& v) {
+  return Json::array({v.lo, v.hi});
+}
+
+bool Codec<EraseValue>::decode(const YAML::Node& n, EraseValue& v) {
+  if (n.IsScalar() && n.Scalar() == "random") return v = {true, 0}, true;
+  double x = 0;
+  if (!Codec<double>::decode(n, x)) return false;
+  return v = {false, x}, true;
+}
+
+Json Codec<EraseValue>::encode(const EraseValue& v) {
+  if (v.random) return "random";
+  return v.value;
 }
 
 namespace {
@@ -70,6 +143,22 @@ void check_range(const Reader& r, const char* key, const std::vector<double>& v,
   if (!ok)
     throw r.invalid(key, top > 0 ? "[min, max] with 0 < min <= max <= " + number_text(top)
                                  : "[min, max] with 0 < min <= max");
+}
+
+// What one key cannot check alone.
+void check_args(const Reader& r, const AugmentSpec& a) {
+  if (a.kind == AugmentKind::kRandomResizedCrop) {
+    check_range(r, "scale", a.resized_crop.scale, 1.0);
+    check_range(r, "ratio", a.resized_crop.ratio, 0);
+  } else if (a.kind == AugmentKind::kRandomErasing) {
+    check_range(r, "scale", a.erasing.scale, 1.0);
+    check_range(r, "ratio", a.erasing.ratio, 0);
+  } else if (a.kind == AugmentKind::kRandAugment &&
+             a.rand.magnitude >= a.rand.num_magnitude_bins) {
+    throw r.invalid("magnitude", "an integer in [0, " +
+                                     std::to_string(a.rand.num_magnitude_bins - 1) +
+                                     "] (below num_magnitude_bins)");
+  }
 }
 
 AugmentSpec read_one(const YAML::Node& item, const std::string& path,
@@ -97,19 +186,8 @@ AugmentSpec read_one(const YAML::Node& item, const std::string& path,
   }
   a.kind = *kind;
   Reader r(args, child_path(path, name), origins);
-  switch (a.kind) {
-    case AugmentKind::kRandomCrop:
-      r.read_spec(a.crop);
-      break;
-    case AugmentKind::kHorizontalFlip:
-      r.read_spec(a.flip);
-      break;
-    case AugmentKind::kRandomResizedCrop:
-      r.read_spec(a.resized_crop);
-      check_range(r, "scale", a.resized_crop.scale, 1.0);
-      check_range(r, "ratio", a.resized_crop.ratio, 0);
-      break;
-  }
+  a.with_args([&](auto& spec) { r.read_spec(spec); });
+  check_args(r, a);
   return a;
 }
 
@@ -121,8 +199,7 @@ std::vector<AugmentSpec> read_augment(const YAML::Node& node, const std::string&
   if (!node || node.IsNull()) return list;
   if (!node.IsSequence())
     throw ConfigError(origins->locate(path, node), path,
-                      "a list of augmentations (random_crop, horizontal_flip, "
-                      "random_resized_crop)",
+                      "a list of augmentations (" + join(choice_names<AugmentKind>()) + ")",
                       describe(node));
   for (size_t i = 0; i < node.size(); ++i)
     list.push_back(read_one(node[i], item_path(path, i), origins));
@@ -132,18 +209,7 @@ std::vector<AugmentSpec> read_augment(const YAML::Node& node, const std::string&
 Json augment_json(const std::vector<AugmentSpec>& list) {
   Json out = Json::array();
   for (auto a : list) {
-    Json args;
-    switch (a.kind) {
-      case AugmentKind::kRandomCrop:
-        args = JsonWriter::write(a.crop);
-        break;
-      case AugmentKind::kHorizontalFlip:
-        args = JsonWriter::write(a.flip);
-        break;
-      case AugmentKind::kRandomResizedCrop:
-        args = JsonWriter::write(a.resized_crop);
-        break;
-    }
+    const Json args = a.with_args([](auto& spec) { return JsonWriter::write(spec); });
     out.push_back(Json{{choice_name(a.kind), args}});
   }
   return out;
@@ -156,6 +222,13 @@ Size2 augmented_size(const AugmentSpec& a, Size2 in) {
     case AugmentKind::kRandomResizedCrop:
       return a.resized_crop.size.empty() ? in : a.resized_crop.size;
     case AugmentKind::kHorizontalFlip:
+    case AugmentKind::kVerticalFlip:
+    case AugmentKind::kRandomRotation:
+    case AugmentKind::kColorJitter:
+    case AugmentKind::kTrivialAugment:
+    case AugmentKind::kRandAugment:
+    case AugmentKind::kAutoAugment:
+    case AugmentKind::kRandomErasing:
       break;
   }
   return in;

@@ -1,5 +1,6 @@
 #include "framework/data/augment.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/ops/affine_grid_generator.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/constant_pad_nd.h>
@@ -8,8 +9,12 @@
 #include <ATen/ops/upsample_bilinear2d.h>
 #include <ATen/ops/where.h>
 
+#include <ATen/ops/normal.h>
+
 #include <cmath>
-#include <random>
+
+#include "framework/data/auto_augment.h"
+#include "framework/data/image_ops.h"
 
 namespace dlx::data {
 
@@ -17,27 +22,6 @@ namespace {
 
 using config::AugmentKind;
 using config::Size2;
-
-// A generator for one augmentation of one step. mt19937_64 is the same on every platform, and
-// the draws below use its raw output only (no std distribution, whose results may differ).
-class Draws {
- public:
-  Draws(const DrawPosition& at, size_t which)
-      : rng_(at.seed * 0x9E3779B97F4A7C15ull ^ uint64_t(at.epoch) * 1000003ull ^
-             uint64_t(at.step) * 998244353ull ^ uint64_t(which) * 0x85EBCA6Bull) {}
-  double uniform() { return double(rng_() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  int64_t below(int64_t n) { return n <= 1 ? 0 : int64_t(rng_() % uint64_t(n)); }  // [0, n)
-
- private:
-  std::mt19937_64 rng_;
-};
-
-at::Tensor rows_tensor(const std::vector<int64_t>& v, const DrawPosition& at, const at::Tensor& x) {
-  at::Tensor t = at::empty({at.global}, at::kLong);
-  std::copy(v.begin(), v.end(), t.data_ptr<int64_t>());
-  return t.narrow(0, at.first, x.size(0)).to(x.device());
-}
 
 at::Tensor random_crop(const at::Tensor& x, const config::RandomCropSpec& s, Draws& draws,
                        const DrawPosition& at) {
@@ -60,12 +44,60 @@ at::Tensor random_crop(const at::Tensor& x, const config::RandomCropSpec& s, Dra
   return y.gather(3, cols.expand({b, c, size.h, size.w}));
 }
 
-at::Tensor horizontal_flip(const at::Tensor& x, const config::HorizontalFlipSpec& s, Draws& draws,
-                           const DrawPosition& at) {
+// Mirrors each image along `dim` (3: left to right, 2: top to bottom) with chance p.
+at::Tensor random_flip(const at::Tensor& x, double p, int64_t dim, Draws& draws,
+                       const DrawPosition& at) {
   std::vector<int64_t> flip(at.global);
-  for (auto& f : flip) f = draws.uniform() < s.p;
+  for (auto& f : flip) f = draws.uniform() < p;
   at::Tensor mask = rows_tensor(flip, at, x).to(at::kBool).view({x.size(0), 1, 1, 1});
-  return at::where(mask, x.flip({3}), x);
+  return at::where(mask, x.flip({dim}), x);
+}
+
+// torchvision's RandomRotation: an angle drawn uniformly per image, about the centre.
+at::Tensor random_rotation(const at::Tensor& x, const config::RandomRotationSpec& s, Draws& draws,
+                           const DrawPosition& at) {
+  std::vector<std::array<double, 6>> matrices(size_t(at.global));
+  for (auto& m : matrices)
+    m = inverse_affine_matrix({0, 0}, -draws.uniform(s.degrees.lo, s.degrees.hi), {0, 0}, 1,
+                              {0, 0});
+  return affine(x, own_rows(matrices, at, x.size(0)), s.interpolation, s.fill);
+}
+
+// torchvision's RandomErasing: with chance p, ten tries at a box of a random area share and
+// log-uniform aspect that fits strictly inside, else none; filled with the value or with noise.
+at::Tensor random_erasing(const at::Tensor& x, const config::RandomErasingSpec& s, Draws& draws,
+                          const DrawPosition& at) {
+  const int64_t H = x.size(2), W = x.size(3);
+  const double area = double(H * W), lo = std::log(s.ratio[0]), hi = std::log(s.ratio[1]);
+  std::vector<EraseBox> boxes(size_t(at.global));
+  std::vector<uint64_t> seeds(size_t(at.global));
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    seeds[i] = draws.raw();
+    if (!(draws.uniform() < s.p)) continue;
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      const double target = area * draws.uniform(s.scale[0], s.scale[1]);
+      const double aspect = std::exp(draws.uniform(lo, hi));
+      // As torchvision: the height from area * aspect.
+      const int64_t h = std::llround(std::sqrt(target * aspect));
+      const int64_t w = std::llround(std::sqrt(target / aspect));
+      if (!(h < H && w < W)) continue;
+      const int64_t top = draws.below(H - h + 1);
+      boxes[i] = {top, draws.below(W - w + 1), h, w};
+      break;
+    }
+  }
+  const std::vector<EraseBox> mine = own_rows(boxes, at, x.size(0));
+  std::vector<at::Tensor> noise;
+  if (s.value.random) {
+    // Each image's noise from its own seed, so a rank draws what the global batch would.
+    for (size_t i = 0; i < mine.size(); ++i) {
+      at::Generator gen = at::detail::createCPUGenerator(seeds[size_t(at.first) + i]);
+      noise.push_back(at::normal(0, 1, {x.size(1), mine[i].h, mine[i].w}, gen,
+                                 at::TensorOptions().dtype(x.scalar_type()))
+                          .to(x.device()));
+    }
+  }
+  return erase(x, mine, s.value.value, noise);
 }
 
 // torchvision's RandomResizedCrop: ten tries at an area and a log-uniform aspect ratio that fit,
@@ -119,22 +151,59 @@ at::Tensor augment(const at::Tensor& x, const std::vector<config::AugmentSpec>& 
   at::Tensor y = x;
   for (size_t k = 0; k < list.size(); ++k) {
     Draws draws(at, k);
-    switch (list[k].kind) {
+    const config::AugmentSpec& a = list[k];
+    switch (a.kind) {
       case AugmentKind::kRandomCrop:
-        y = random_crop(y, list[k].crop, draws, at);
+        y = random_crop(y, a.crop, draws, at);
         break;
       case AugmentKind::kHorizontalFlip:
-        y = horizontal_flip(y, list[k].flip, draws, at);
+        y = random_flip(y, a.flip.p, 3, draws, at);
         break;
       case AugmentKind::kRandomResizedCrop:
-        y = random_resized_crop(y, list[k].resized_crop, draws, at);
+        y = random_resized_crop(y, a.resized_crop, draws, at);
         break;
+      case AugmentKind::kVerticalFlip:
+        y = random_flip(y, a.vertical_flip.p, 2, draws, at);
+        break;
+      case AugmentKind::kRandomRotation:
+        y = random_rotation(y, a.rotation, draws, at);
+        break;
+      case AugmentKind::kColorJitter:
+        y = color_jitter(y, a.jitter, draws, at);
+        break;
+      case AugmentKind::kTrivialAugment:
+        y = trivial_augment(y, a.trivial, draws, at);
+        break;
+      case AugmentKind::kRandAugment:
+        y = rand_augment(y, a.rand, draws, at);
+        break;
+      case AugmentKind::kAutoAugment:
+        y = auto_augment(y, a.autoaugment, draws, at);
+        break;
+      case AugmentKind::kRandomErasing:
+        break;  // after normalisation: augment_normalized
     }
   }
   return y;
 }
 
-at::Tensor augment_eval(const at::Tensor& x, const std::vector<config::AugmentSpec>& list) {
+at::Tensor augment_normalized(const at::Tensor& x, const std::vector<config::AugmentSpec>& list,
+                              const DrawPosition& at) {
+  at::Tensor y = x;
+  for (size_t k = 0; k < list.size(); ++k) {
+    if (list[k].kind != AugmentKind::kRandomErasing) continue;
+    Draws draws(at, k);
+    y = random_erasing(y, list[k].erasing, draws, at);
+  }
+  return y;
+}
+
+at::Tensor augment_eval(const at::Tensor& x, const std::vector<config::AugmentSpec>& list,
+                        const EvalResize& resize) {
+  if (!resize.off()) {
+    at::Tensor y = resize.shorter ? resize_shorter(x, resize.shorter) : x;
+    return resize.crop.empty() ? y : center_crop(y, resize.crop);
+  }
   at::Tensor y = x;
   for (const auto& a : list) {
     const Size2 now{y.size(2), y.size(3)};

@@ -9,23 +9,31 @@
 #include <vector>
 
 #include "framework/config/image_specs.h"
+#include "framework/data/draws.h"
 
 namespace dlx::data {
 
-/// Where a batch sits in the run: which draws it gets.
-struct DrawPosition {
-  uint64_t seed = 0;
-  int64_t epoch = 0, step = 0;
-  int64_t first = 0;   // this rank's first row in the global batch
-  int64_t global = 0;  // the global batch's size
-};
-
-/// The training transform: each augmentation of `list` in order, on float [B, C, H, W].
+/// The training transform: each augmentation of `list` in order, on float [B, C, H, W] in [0, 1];
+/// random_erasing entries are left to augment_normalized.
 at::Tensor augment(const at::Tensor& x, const std::vector<config::AugmentSpec>& list,
                    const DrawPosition& at);
 
-/// The evaluation transform: what makes an unaugmented image the size the augmentations give
-/// (a centre crop or pad where random_crop changes the size, a resize for random_resized_crop).
-at::Tensor augment_eval(const at::Tensor& x, const std::vector<config::AugmentSpec>& list);
+/// The random_erasing entries of `list`, on the normalised batch (as torchvision's recipe erases
+/// after Normalize: a value of 0 is the mean).
+at::Tensor augment_normalized(const at::Tensor& x, const std::vector<config::AugmentSpec>& list,
+                              const DrawPosition& at);
+
+/// How evaluation batches are sized: data.val_resize and data.val_crop (0 = off).
+struct EvalResize {
+  int64_t shorter = 0;  // resize so the shorter side is this (torchvision's Resize(int))
+  config::Size2 crop;   // then the centre crop (torchvision's CenterCrop)
+  bool off() const { return shorter == 0 && crop.empty(); }
+};
+
+/// The evaluation transform: with `resize` set, its resize and centre crop; else what makes an
+/// unaugmented image the size the augmentations give (a centre crop or pad where random_crop
+/// changes the size, a resize for random_resized_crop).
+at::Tensor augment_eval(const at::Tensor& x, const std::vector<config::AugmentSpec>& list,
+                        const EvalResize& resize = {});
 
 }  // namespace dlx::data

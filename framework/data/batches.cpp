@@ -71,7 +71,10 @@ at::Tensor prepare_images(const at::Tensor& images_u8, const BatchOptions& o,
   if (!size.empty() && (x.size(2) != size.h || x.size(3) != size.w)) {
     x = at::upsample_bilinear2d(x, {size.h, size.w}, /*align_corners=*/false);
   }
-  if (!o.augment.empty()) x = o.augmenting ? augment(x, o.augment, at) : augment_eval(x, o.augment);
+  if (o.augmenting)
+    x = augment(x, o.augment, at);
+  else
+    x = augment_eval(x, o.augment, o.eval_resize);
   if (!o.normalize.empty()) {
     const int64_t c = int64_t(o.normalize.mean.size());
     auto stat = [&](const std::vector<double>& v) {
@@ -79,6 +82,7 @@ at::Tensor prepare_images(const at::Tensor& images_u8, const BatchOptions& o,
     };
     x = x.sub_(stat(o.normalize.mean)).div_(stat(o.normalize.std));
   }
+  if (o.augmenting) x = augment_normalized(x, o.augment, at);
   return o.channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
 }
 
@@ -134,6 +138,7 @@ BatchOptions batch_options(const config::DataSpec& data, c10::Device device,
   o.normalize = normalize;
   o.augment = data.augment;
   o.augmenting = training;
+  o.eval_resize = {data.val_resize, data.val_crop};
   return o;
 }
 

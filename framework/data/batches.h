@@ -37,6 +37,7 @@ struct BatchOptions {
   Normalization normalize;     // per channel, after scaling; empty = none
   std::vector<config::AugmentSpec> augment;
   bool augmenting = false;  // draw the augmentations (training); else their eval counterpart
+  EvalResize eval_resize;   // data.val_resize and val_crop, for evaluation batches
   // Data parallelism: each step takes `world` batches' worth of the epoch's order (one global
   // batch), and rank `rank` gets its own contiguous part of it: so the ranks together see the
   // batches one process with batch_size * world would. A last global batch smaller than `world`
@@ -96,7 +97,7 @@ void use_one_thread_here();
 
 /// A uint8 image batch as the network takes it, on the batch's device: scaled to [0, 1], resized
 /// (bilinear), augmented with the draws of `at` (when options.augmenting) or brought to the
-/// augmented size, normalised, in the memory format asked.
+/// evaluation size, normalised, erased (random_erasing, training), in the memory format asked.
 at::Tensor prepare_images(const at::Tensor& images_u8, const BatchOptions& options,
                           const DrawPosition& at = {});
 

@@ -82,6 +82,8 @@ config::ExperimentSpec load(const std::filesystem::path& path,
   check_names(spec);
   data::check_data(spec.data);
   const data::Geometry data = data::geometry(spec.data);
+  metrics::recorded_metrics(spec.train.metrics, data.classes, "train.metrics",
+                            spec.locate("train.metrics"));
   follow_data(spec, data, notes);
   check_input(spec, data);
   // Set only when the config decides it, as it always has: a shape read from a folder's images

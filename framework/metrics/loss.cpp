@@ -10,10 +10,14 @@ namespace {
 
 // timm's BinaryCrossEntropy: one-hot targets, smoothed to `smoothing / classes` off the label
 // and `1 - smoothing` more on it, and the logistic loss of every (example, class), averaged.
+// Soft targets (a mixed batch's, float [B, classes]) are smoothed the same way, as timm's
+// mixup_target does.
 at::Tensor binary_cross_entropy(const at::Tensor& logits, const at::Tensor& labels,
                                 double smoothing) {
   const double off = smoothing / double(logits.size(1)), on = 1.0 - smoothing + off;
-  at::Tensor targets = at::full_like(logits, off).scatter_(1, labels.unsqueeze(1), on);
+  at::Tensor targets = labels.is_floating_point()
+                           ? labels * (1.0 - smoothing) + off
+                           : at::full_like(logits, off).scatter_(1, labels.unsqueeze(1), on);
   return at::binary_cross_entropy_with_logits(logits, targets);
 }
 
@@ -35,7 +39,8 @@ const std::vector<LossEntry>& builtin_losses() {
   static const std::vector<LossEntry> table{
       {"cross_entropy",
        "softmax cross-entropy with the labels, as torch.nn.CrossEntropyLoss (label_smoothing "
-       "too)",
+       "too); a mixed batch's soft targets as its probability targets (timm's "
+       "SoftTargetCrossEntropy)",
        [](const config::LossSpec& spec) -> LossFn {
          const double smoothing = spec.label_smoothing;
          return [smoothing](const at::Tensor& logits, const at::Tensor& labels) {

@@ -16,7 +16,8 @@
 
 namespace dlx::metrics {
 
-/// The mean loss of a batch: logits float [B, classes], labels int64 [B].
+/// The mean loss of a batch: logits float [B, classes], and labels int64 [B] or, for a batch
+/// that mixup or cutmix mixed, soft targets float [B, classes] (each row summing to 1).
 using LossFn = std::function<at::Tensor(const at::Tensor& logits, const at::Tensor& labels)>;
 
 struct LossEntry {

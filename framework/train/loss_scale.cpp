@@ -14,7 +14,8 @@ at::Tensor LossScaler::scaled(const at::Tensor& loss) const {
   return loss * state_.scale;
 }
 
-bool LossScaler::step(torch::optim::Optimizer& optimizer) {
+bool LossScaler::step(torch::optim::Optimizer& optimizer,
+                      const std::function<void()>& before_step) {
   std::vector<at::Tensor> finite;
   const double inverse = 1.0 / state_.scale;
   for (auto& p : parameters_) {
@@ -25,6 +26,7 @@ bool LossScaler::step(torch::optim::Optimizer& optimizer) {
   }
   const bool stepping = finite.empty() || at::stack(finite).all().item<bool>();
   if (stepping) {
+    if (before_step) before_step();
     optimizer.step();
     if (++state_.good_steps == options_.growth_interval) {
       state_.scale *= options_.growth_factor;

@@ -9,6 +9,7 @@
 #include <ATen/core/Tensor.h>
 #include <torch/optim/optimizer.h>
 
+#include <functional>
 #include <vector>
 
 namespace dlx::train {
@@ -43,7 +44,8 @@ class LossScaler {
   /// Divides the gradients by the scale, steps the optimizer unless one of them is not finite,
   /// and updates the scale. Returns whether the optimizer stepped. Reads one flag back from the
   /// device, as GradScaler does.
-  bool step(torch::optim::Optimizer& optimizer);
+  /// `before_step` runs on the unscaled gradients just before a step (gradient clipping).
+  bool step(torch::optim::Optimizer& optimizer, const std::function<void()>& before_step = {});
 
   const LossScaleState& state() const { return state_; }
 

@@ -150,22 +150,37 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::OptimizerS
   return std::make_unique<torch::optim::SGD>(std::move(torch_groups), options(1, s.weight_decay));
 }
 
-double scheduled_lr(const config::TrainSpec& spec, int64_t epoch) {
+namespace {
+
+// The warm-up's share of the lr after `done` of its `span` epochs: linear from the start factor
+// (torchvision's LinearLR); without one, lr * e / span in epoch e per epoch (d2l's), from 0 per
+// step.
+double warmup_factor(const config::SchedulerSpec& s, double done, double span) {
+  if (s.warmup_start_factor > 0)
+    return s.warmup_start_factor + (1.0 - s.warmup_start_factor) * done / span;
+  return s.per_step ? done / span : (done + 1.0) / span;
+}
+
+}  // namespace
+
+double lr_at(const config::TrainSpec& spec, double done, double updates_per_epoch) {
   const config::SchedulerSpec& s = spec.scheduler;
   const double base = spec.optimizer.lr;
-  if (epoch <= s.warmup_epochs) return base * double(epoch) / double(s.warmup_epochs);
-  const int64_t t = epoch - 1 - s.warmup_epochs;  // epochs done since warm-up
+  const double warm =
+      s.warmup_steps > 0 ? double(s.warmup_steps) / updates_per_epoch : double(s.warmup_epochs);
+  if (done < warm) return base * warmup_factor(s, done, warm);
+  const double t = done - warm;  // epochs done since warm-up
   switch (s.type) {
     case config::SchedulerKind::kStep:
-      return base * std::pow(s.gamma, double(t / s.step_size));
+      return base * std::pow(s.gamma, std::floor(t / double(s.step_size) + 1e-9));
     case config::SchedulerKind::kMultistep: {
       int64_t passed = 0;
-      for (int64_t m : s.milestones) passed += epoch > m;
+      for (int64_t m : s.milestones) passed += done >= double(m);
       return base * std::pow(s.gamma, double(passed));
     }
     case config::SchedulerKind::kCosine: {
-      const double span = double(spec.epochs - s.warmup_epochs);
-      return s.min_lr + (base - s.min_lr) * 0.5 * (1.0 + std::cos(M_PI * double(t) / span));
+      const double span = double(spec.epochs) - warm;
+      return s.min_lr + (base - s.min_lr) * 0.5 * (1.0 + std::cos(M_PI * t / span));
     }
     case config::SchedulerKind::kNone:
       break;

@@ -32,8 +32,15 @@ std::vector<ParamGroup> parameter_groups(const config::ExperimentSpec& spec,
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::OptimizerSpec& spec,
                                                         const std::vector<ParamGroup>& groups);
 
-/// The learning rate for 1-based `epoch` under the schedule (warm-up included).
-double scheduled_lr(const config::TrainSpec& spec, int64_t epoch);
+/// The learning rate after `done` epochs of training (fractional between per-step updates; an
+/// epoch's start otherwise), under the schedule and its warm-up. `updates_per_epoch` converts
+/// warmup_steps to epochs.
+double lr_at(const config::TrainSpec& spec, double done, double updates_per_epoch = 0);
+
+/// The learning rate at the start of 1-based `epoch`.
+inline double scheduled_lr(const config::TrainSpec& spec, int64_t epoch) {
+  return lr_at(spec, double(epoch - 1));
+}
 
 /// Sets each parameter group's learning rate: `lr` times its multiplier.
 void set_lr(torch::optim::Optimizer& optimizer, double lr, const std::vector<ParamGroup>& groups);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <limits>
 #include <optional>
 #include <ostream>
 
@@ -15,6 +16,7 @@
 #include "framework/metrics/loss.h"
 #include "framework/report/curves.h"
 #include "framework/train/checkpoint.h"
+#include "framework/train/ema.h"
 #include "framework/train/environment.h"
 #include "framework/train/gpu_memory.h"
 #include "framework/train/judge.h"
@@ -160,7 +162,45 @@ struct Session::Loop {
   std::unique_ptr<report::MetricsLog> metrics;
   std::unique_ptr<Progress> progress;
   EpochState state;
+  StepRecipe recipe;
+  std::unique_ptr<Ema> ema;  // with train.ema
 };
+
+// The recipe of every step: the metrics recorded (train.metrics and early stopping's), mixing,
+// accumulation, clipping and, with a per-step schedule, the lr before each update.
+void Session::prepare_steps(nn::Network& net, Loop& loop, bool resuming) {
+  const config::TrainSpec& t = spec_.train;
+  StepRecipe& r = loop.recipe;
+  std::vector<std::string> names = t.metrics;
+  if (const auto stop = metrics::parse_metric(t.early_stopping.metric))
+    names.push_back(stop->metric->name);
+  r.metrics = metrics::recorded_metrics(names, loop.dataset.classes(), "train.metrics",
+                                        spec_.locate("train.metrics"));
+  r.mix = t.mix, r.classes = loop.dataset.classes(), r.seed = uint64_t(t.seed);
+  r.accumulate = t.accumulate, r.clip_norm = t.clip_grad_norm, r.clip_value = t.clip_grad_value;
+  if (t.scheduler.per_step)
+    r.before_update = [this, &loop](double done, int64_t updates) {
+      set_lr(*loop.optimizer, lr_at(spec_.train, done, double(updates)), loop.groups);
+    };
+  if (!t.ema.on()) return;
+  const int64_t ranks = loop.parallel ? loop.parallel->group.world() : 1;
+  loop.ema = std::make_unique<Ema>(net, ema_decay(t.ema, spec_.data.batch_size, ranks, t.epochs));
+  if (resuming && fs::exists(ema_weights_file(folder)))
+    loop.ema->set(read_weights(ema_weights_file(folder)));
+  r.ema = loop.ema.get(), r.ema_every = t.ema.steps;
+}
+
+// Where training resumes: checkpoint_ema.pt (with train.ema) before checkpoint.pt and
+// train_state.pt, whose fingerprint seals the pair.
+void Session::save_state(nn::Network& net, Loop& loop, const EpochState& next) {
+  if (!writes()) return;
+  if (loop.ema) {
+    loop.ema->swap(net);
+    save_weights(ema_weights_file(folder), net);
+    loop.ema->swap(net);
+  }
+  save_checkpoint(folder, net, *loop.optimizer, next);
+}
 
 data::Dataset Session::load_data() {
   const auto loading = std::chrono::steady_clock::now();
@@ -237,6 +277,7 @@ RunStatus Session::train(nn::Network& net, bool resuming) {
   loop.batching.channels_last = spec_.train.channels_last;
   if (auto ranks = data_parallel(loop.group.get(), net, loop.batching))
     loop.parallel.emplace(std::move(*ranks));
+  prepare_steps(net, loop, resuming);
   if (spec_.train.epochs == 0) return evaluate_only(net, loop);
   loop.progress = std::make_unique<Progress>(options_.live_progress, spec_.train.epochs);
   while (loop.state.epoch <= spec_.train.epochs) {
@@ -250,9 +291,13 @@ std::optional<RunStatus> Session::epoch(nn::Network& net, Loop& loop) {
   const double lr = scheduled_lr(spec_.train, loop.state.epoch);
   set_lr(*loop.optimizer, lr, loop.groups);
   apply_freeze(spec_.train, net, loop.state.epoch);
+  // torchvision restarts the average after every update of its warm-up epochs.
+  const int64_t warm = spec_.train.scheduler.warmup_epochs, e = loop.state.epoch;
+  loop.recipe.ema_copy_through =
+      e <= warm ? std::numeric_limits<int64_t>::max() : (e == warm + 1 ? 0 : -1);
   EpochResult fit =
       train_epoch(net, *loop.optimizer, loop.loss, loop.dataset.train, loop.batching, loop.state,
-                  *loop.progress, loop.parallel ? &*loop.parallel : nullptr);
+                  *loop.progress, loop.recipe, loop.parallel ? &*loop.parallel : nullptr);
   if (fit.state.diverged_step >= 0) {
     report.diverged_at = report::Position{fit.state.epoch, fit.state.diverged_step};
     out_ << fmt::format("diverged: the loss is not finite at epoch {}, step {}", fit.state.epoch,
@@ -261,13 +306,13 @@ std::optional<RunStatus> Session::epoch(nn::Network& net, Loop& loop) {
     return RunStatus::kDiverged;
   }
   if (!fit.finished) {
-    if (writes()) save_checkpoint(folder, net, *loop.optimizer, fit.state);
+    save_state(net, loop, fit.state);
     report.interrupted_at = report::Position{fit.state.epoch, fit.state.steps};
     return RunStatus::kInterrupted;
   }
   const report::EpochRecord& record = record_epoch(net, loop, &fit.state, lr);
   loop.state = fit.state.next_epoch();
-  if (writes()) save_checkpoint(folder, net, *loop.optimizer, loop.state);
+  save_state(net, loop, loop.state);
   report.stopped_early = judge_.stop_reason(report.epochs);
   save();
   if (!report.stopped_early.empty()) {
@@ -289,7 +334,7 @@ std::optional<RunStatus> Session::epoch(nn::Network& net, Loop& loop) {
 // trains from them.
 RunStatus Session::evaluate_only(nn::Network& net, Loop& loop) {
   record_epoch(net, loop, nullptr, 0.0);
-  if (writes()) save_checkpoint(folder, net, *loop.optimizer, loop.state);
+  save_state(net, loop, loop.state);
   save();
   return RunStatus::kCompleted;
 }
@@ -299,12 +344,28 @@ RunStatus Session::evaluate_only(nn::Network& net, Loop& loop) {
 const report::EpochRecord& Session::record_epoch(nn::Network& net, Loop& loop,
                                                  const EpochState* fit, double lr) {
   const data::Dataset& d = loop.dataset;
-  Evaluation test = evaluate(net, loop.loss, d.test, loop.batching, d.classes(), loop.group.get());
+  auto measure = [&](const data::Split& split) {
+    return evaluate(net, loop.loss, split, loop.batching, d.classes(), loop.group.get(),
+                    loop.recipe.metrics);
+  };
+  Evaluation test = measure(d.test);
   std::optional<Evaluation> val;
-  if (d.has_validation())
-    val = evaluate(net, loop.loss, d.val, loop.batching, d.classes(), loop.group.get());
+  if (d.has_validation()) val = measure(d.val);
   report.epochs.push_back(epoch_record(fit, test, val, lr));
-  const report::EpochRecord& record = report.epochs.back();
+  report::EpochRecord& record = report.epochs.back();
+  if (loop.ema && fit) {
+    // The average evaluated beside the live weights: ema_test_acc, ema_val_loss, ...
+    loop.ema->swap(net);
+    std::optional<Evaluation> ema_val;
+    if (d.has_validation()) ema_val = measure(d.val);
+    const report::EpochRecord averaged = epoch_record(nullptr, measure(d.test), ema_val, 0.0);
+    loop.ema->swap(net);
+    for (const auto& split : {"test_", "val_"})
+      for (const metrics::MetricEntry* m : loop.recipe.metrics)
+        for (const auto& name : {std::string(split) + m->name, std::string(split) + "loss"})
+          if (const auto v = averaged.value(name)) record.set("ema_" + name, *v);
+    record.eval_seconds += averaged.eval_seconds;
+  }
   if (writes()) loop.metrics->append(record);
   out_ << epoch_line(record, spec_.train.epochs, device) << std::endl;
   report.test_classes = class_record(test.confusion, d.class_names);

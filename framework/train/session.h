@@ -48,6 +48,8 @@ class Session {
   void place(nn::Network& net);
   EpochState starting_state(const nn::Network& net, torch::optim::Optimizer& optimizer,
                             bool resuming);
+  void prepare_steps(nn::Network& net, Loop& loop, bool resuming);
+  void save_state(nn::Network& net, Loop& loop, const EpochState& next);
   std::optional<report::RunStatus> epoch(nn::Network& net, Loop& loop);
   report::RunStatus evaluate_only(nn::Network& net, Loop& loop);
   // `fit` null: epoch 0, the starting weights.

@@ -5,6 +5,7 @@
 #include <ATen/ops/bincount.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/isfinite.h>
+#include <ATen/ops/stack.h>
 #include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 #include <c10/core/InferenceMode.h>
@@ -13,6 +14,8 @@
 #include <optional>
 
 #include "framework/metrics/metric.h"
+#include "framework/train/ema.h"
+#include "framework/train/mix.h"
 
 namespace dlx::train {
 
@@ -30,19 +33,20 @@ double seconds_since(Clock::time_point start) {
 constexpr int64_t kDivergenceCheckEvery = 32;
 
 // Running sums kept on the device: reading them forces a sync, so it happens rarely. One sum
-// for the loss and one for each registered metric that has a batch sum.
+// for the loss and one for each recorded metric that has a batch sum.
 struct Sums {
   at::Tensor loss, diverged_step;
   std::vector<std::pair<const metrics::MetricEntry*, at::Tensor>> metric;
-  Sums(c10::Device device, const EpochState& from)
+  Sums(c10::Device device, const EpochState& from,
+       const std::vector<const metrics::MetricEntry*>& measured)
       : loss(at::full({}, from.loss_sum, at::TensorOptions().dtype(at::kDouble).device(device))),
         diverged_step(
             at::full({}, from.diverged_step, at::TensorOptions().dtype(at::kLong).device(device))) {
-    for (const auto& m : metrics::builtin_metrics()) {
-      if (!m.batch_sum) continue;
-      auto it = from.metric_sums.find(m.name);
+    for (const metrics::MetricEntry* m : measured) {
+      if (!m->batch_sum) continue;
+      auto it = from.metric_sums.find(m->name);
       const double start = it == from.metric_sums.end() ? 0.0 : it->second;
-      metric.emplace_back(&m, at::full({}, start, loss.options()));
+      metric.emplace_back(m, at::full({}, start, loss.options()));
     }
   }
   void add(const at::Tensor& batch_loss, const at::Tensor& logits, const at::Tensor& labels) {
@@ -83,52 +87,97 @@ std::map<std::string, double> EpochState::figures() const {
 
 namespace {
 
-// One step: forward, loss, backward, the gradients averaged over the ranks, the optimizer's
-// step (or a skipped one, with loss scaling). Returns the step's loss and logits; `flags` gets
-// what the ranks agreed.
-std::pair<at::Tensor, at::Tensor> train_step(nn::Network& network,
-                                             torch::optim::Optimizer& optimizer,
-                                             const metrics::LossFn& loss_of,
-                                             const data::Batch& batch, int64_t global_size,
-                                             LossScaler* scaler, DataParallel* parallel,
-                                             distributed::GradientSync::Flags& flags) {
-  optimizer.zero_grad();
-  at::Tensor logits = network.forward(batch.images);
-  at::Tensor loss = loss_of(logits, batch.labels);
-  (scaler ? scaler->scaled(loss) : loss).backward();
+// Where a batch stands in its optimizer update: accumulation adds the gradients of `size`
+// batches, each loss divided by `size`, so the update is that of one batch `size` times larger.
+struct UpdateSlot {
+  int64_t size = 1;
+  bool first = true, last = true;
+  UpdateSlot(int64_t step, int64_t accumulate, int64_t batches) {
+    const int64_t start = step / accumulate * accumulate;
+    size = std::min(accumulate, batches - start);
+    first = step == start, last = step + 1 == start + size;
+  }
+};
+
+// Forward, loss and backward of one batch, mixed as the recipe says, its gradients averaged over
+// the ranks; `flags` gets what the ranks agreed. Returns the batch's loss and logits.
+std::pair<at::Tensor, at::Tensor> forward_backward(
+    nn::Network& network, const metrics::LossFn& loss_of, const data::Batch& batch,
+    const StepRecipe& r, const UpdateSlot& slot, const EpochState& s, int64_t global_size,
+    LossScaler* scaler, DataParallel* parallel, distributed::GradientSync::Flags& flags) {
+  const MixedBatch mixed =
+      r.mix.on() ? mix_batch(batch.images, batch.labels, r.classes, r.mix, r.seed, s.epoch, s.steps)
+                 : MixedBatch{batch.images, batch.labels, 1.0};
+  at::Tensor logits = network.forward(mixed.images);
+  at::Tensor loss = loss_of(logits, mixed.targets);
+  const at::Tensor share = slot.size > 1 ? loss / double(slot.size) : loss;
+  (scaler ? scaler->scaled(share) : share).backward();
   if (parallel) {
     flags =
         parallel->sync.average(batch.labels.size(0), global_size, stop_signal.load() != 0, loss);
   }
-  if (scaler)
-    scaler->step(optimizer);
-  else
-    optimizer.step();
   return {loss, logits};
 }
 
+// The optimizer's update (or a skipped one, with loss scaling) after the slot's last batch: the
+// per-step lr, clipping (of the unscaled gradients), the step, and the EMA.
+void update(nn::Network& network, torch::optim::Optimizer& optimizer, const StepRecipe& r,
+            int64_t update_index, int64_t updates, int64_t epoch, LossScaler* scaler) {
+  if (r.before_update)
+    r.before_update(double(epoch - 1) + double(update_index) / double(updates), updates);
+  const bool clips = r.clip_norm > 0 || r.clip_value > 0;
+  auto clip = [&] { clip_gradients(network.body->parameters(), r.clip_norm, r.clip_value); };
+  if (scaler) {
+    scaler->step(optimizer, clips ? std::function<void()>(clip) : std::function<void()>());
+  } else {
+    if (clips) clip();
+    optimizer.step();
+  }
+  if (r.ema && update_index % r.ema_every == 0)
+    r.ema->update(network, update_index <= r.ema_copy_through);
+}
+
 // Whether the epoch stops after this step: a rank's flags (all ranks have the same), else a
-// non-finite loss (read back every kDivergenceCheckEvery steps) or a signal.
-bool stops(Sums& sums, int64_t steps, const distributed::GradientSync::Flags& flags,
-           bool parallel) {
+// non-finite loss (read back every kDivergenceCheckEvery steps) or a signal, which waits for the
+// end of an update (`between_updates`).
+bool stops(Sums& sums, int64_t steps, const distributed::GradientSync::Flags& flags, bool parallel,
+           bool between_updates) {
   if (parallel) {
     if (flags.diverged) sums.diverged_step.fill_(steps);
-    return flags.diverged || flags.stop;
+    return flags.diverged || (flags.stop && between_updates);
   }
   if (steps % kDivergenceCheckEvery == 0 && sums.diverged_step.item<int64_t>() >= 0) return true;
-  return stop_signal.load() != 0;
+  return between_updates && stop_signal.load() != 0;
 }
 
 }  // namespace
 
+// Without .item(): no step waits on the device.
+void clip_gradients(const std::vector<at::Tensor>& parameters, double max_norm, double max_value) {
+  std::vector<at::Tensor> grads;
+  for (const auto& p : parameters)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return;
+  if (max_value > 0)
+    for (auto& g : grads) g.clamp_(-max_value, max_value);
+  if (max_norm <= 0) return;
+  std::vector<at::Tensor> norms;
+  for (const auto& g : grads) norms.push_back(g.norm(2));
+  const at::Tensor total = at::stack(norms).norm(2);
+  const at::Tensor coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
+  for (auto& g : grads) g.mul_(coef.to(g.scalar_type()));
+}
+
 EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer,
                         const metrics::LossFn& loss_of, const data::Split& split,
                         const data::BatchOptions& options, const EpochState& from,
-                        Progress& progress, DataParallel* parallel) {
+                        Progress& progress, const StepRecipe& recipe, DataParallel* parallel) {
   train_mode(network);
   data::BatchIterator batches(split, options, from.epoch, from.steps);
-  progress.start_epoch(from.epoch, batches.count());
-  Sums sums(options.device, from);
+  const int64_t count = batches.count();
+  const int64_t updates = updates_per_epoch(count, recipe.accumulate);
+  progress.start_epoch(from.epoch, count);
+  Sums sums(options.device, from, recipe.metrics);
   // The averaged gradients are the same on every rank, so all ranks skip the same steps.
   std::optional<LossScaler> scaler;
   if (from.scaling.on()) scaler.emplace(from.scaling, network.body->parameters());
@@ -144,10 +193,15 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
       break;
     }
     data_seconds += seconds_since(fetch);
+    const UpdateSlot slot(s.steps, recipe.accumulate, count);
+    if (slot.first) optimizer.zero_grad();
     distributed::GradientSync::Flags flags;
     const auto [loss, logits] =
-        train_step(network, optimizer, loss_of, batch, batches.global_size(),
-                   scaler ? &*scaler : nullptr, parallel, flags);
+        forward_backward(network, loss_of, batch, recipe, slot, s, batches.global_size(),
+                         scaler ? &*scaler : nullptr, parallel, flags);
+    if (slot.last)
+      update(network, optimizer, recipe, s.steps / recipe.accumulate, updates, s.epoch,
+             scaler ? &*scaler : nullptr);
     sums.add(loss, logits, batch.labels);
     s.examples += batch.labels.size(0);
     sums.watch(loss, ++s.steps);
@@ -156,7 +210,8 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
       progress.update(s.steps, sums.loss.item<double>() / double(s.examples),
                       double(s.examples - from.examples) / (done_seconds - from.seconds));
     }
-    if (stops(sums, s.steps, flags, parallel != nullptr)) break;
+    // An update's batches are never split by a signal: their gradients live in memory only.
+    if (stops(sums, s.steps, flags, parallel != nullptr, slot.last)) break;
   }
   s.seconds += seconds_since(start);
   s.data_seconds += data_seconds;
@@ -181,14 +236,15 @@ at::Tensor predict(nn::Network& network, const at::Tensor& images) {
 }
 
 Evaluation evaluate(nn::Network& network, const metrics::LossFn& loss_of, const data::Split& split,
-                    const data::BatchOptions& options, int64_t classes, distributed::Group* group) {
+                    const data::BatchOptions& options, int64_t classes, distributed::Group* group,
+                    const std::vector<const metrics::MetricEntry*>& measured) {
   c10::InferenceMode inference;
   network.body->eval();
   data::BatchOptions in_order = options;
   in_order.shuffle = false;
   in_order.augmenting = false;
   data::BatchIterator batches(split, in_order, 0);
-  Sums sums(options.device, EpochState{});
+  Sums sums(options.device, EpochState{}, measured);
   const auto start = Clock::now();
   int64_t examples = 0;
   at::Tensor confusion =
@@ -209,8 +265,11 @@ Evaluation evaluate(nn::Network& network, const metrics::LossFn& loss_of, const 
     group->allreduce_sum(confusion);
   }
   train_mode(network);
-  return Evaluation{totals.figures(), seconds_since(start),
-                    confusion.reshape({classes, classes}).to(at::kCPU)};
+  Evaluation out{totals.figures(), seconds_since(start),
+                 confusion.reshape({classes, classes}).to(at::kCPU)};
+  for (const metrics::MetricEntry* m : measured)
+    if (m->of_confusion) out.figures[m->name] = m->of_confusion(out.confusion);
+  return out;
 }
 
 }  // namespace dlx::train

@@ -8,12 +8,14 @@
 #include <torch/optim/optimizer.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <string>
 
 #include "framework/data/batches.h"
 #include "framework/distributed/group.h"
 #include "framework/metrics/loss.h"
+#include "framework/metrics/metric.h"
 #include "framework/nn/builder.h"
 #include "framework/train/loss_scale.h"
 #include "framework/train/progress.h"
@@ -58,15 +60,47 @@ struct DataParallel {
   distributed::GradientSync sync;
 };
 
+class Ema;
+
+/// What a training step does besides forward, loss, backward and the optimizer's step. The
+/// defaults do nothing more and record accuracy.
+struct StepRecipe {
+  std::vector<const metrics::MetricEntry*> metrics{metrics::find_metric("acc")};
+  config::MixSpec mix;                   // mixup and cutmix of each batch (targets become soft)
+  int64_t classes = 0;                   // for mixed targets
+  uint64_t seed = 0;                     // mixing's draws
+  int64_t accumulate = 1;                // batches per optimizer update
+  double clip_norm = 0, clip_value = 0;  // of the gradients before each update; 0 = off
+  /// Called before each optimizer update with the epochs done (fractional) and the updates an
+  /// epoch has: per-step schedules.
+  std::function<void(double epochs_done, int64_t updates_per_epoch)> before_update;
+  Ema* ema = nullptr;  // updated after updates 0, ema_every, 2 ema_every, ... of the epoch
+  int64_t ema_every = 1;
+  int64_t ema_copy_through = -1;  // the epoch's EMA updates up to this index copy the weights
+};
+
+/// torch.nn.utils.clip_grad_value_ (with max_value > 0), then clip_grad_norm_ (with max_norm > 0:
+/// the gradients scaled by max_norm / (total 2-norm + 1e-6) when that is below 1), without
+/// reading the norm back to the host.
+void clip_gradients(const std::vector<at::Tensor>& parameters, double max_norm, double max_value);
+
+/// The optimizer updates of an epoch of `batches` batches, `accumulate` batches each (the last
+/// one may have fewer).
+inline int64_t updates_per_epoch(int64_t batches, int64_t accumulate) {
+  return (batches + accumulate - 1) / accumulate;
+}
+
 /// Trains the rest of the epoch `from` describes (from its first step when from.steps is 0),
 /// with loss scaling when from.scaling is on.
 /// With `parallel`, this rank trains on its part of each step (options.rank/world), gradients
 /// are averaged over the ranks, all ranks stop at the same step, and the sums returned are the
 /// whole group's.
+/// With accumulation, the epoch stops (on a signal) only between updates.
 EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer,
                         const metrics::LossFn& loss, const data::Split& split,
                         const data::BatchOptions& options, const EpochState& from,
-                        Progress& progress, DataParallel* parallel = nullptr);
+                        Progress& progress, const StepRecipe& recipe = {},
+                        DataParallel* parallel = nullptr);
 
 /// The mean loss and metrics and the confusion matrix over `split`, in eval mode and without
 /// autograd.
@@ -77,9 +111,13 @@ struct Evaluation {
       confusion;  // int64 [classes, classes] on the CPU: row = true label, column = predicted
 };
 /// With `group`, each rank evaluates its part of `split` and the results are the group's.
+/// `measured`: the metrics recorded besides the loss (acc first); those of the confusion matrix
+/// are computed from it.
 Evaluation evaluate(nn::Network& network, const metrics::LossFn& loss, const data::Split& split,
                     const data::BatchOptions& options, int64_t classes,
-                    distributed::Group* group = nullptr);
+                    distributed::Group* group = nullptr,
+                    const std::vector<const metrics::MetricEntry*>& measured = {
+                        metrics::find_metric("acc")});
 
 /// The predicted class of each example of `images` (float, on the network's device).
 at::Tensor predict(nn::Network& network, const at::Tensor& images);

@@ -32,10 +32,11 @@ std::string error_of(const std::string& text, const std::vector<std::string>& se
 
 TEST_CASE("an unknown key names the known ones and the closest") {
   CHECK(error_of("model: m.yaml\ntrain:\n  optimiser: {lr: 0.1}\n") ==
-        "DIR/exp.yaml:3:3: error: train.optimiser: expected one of the keys bias_weight_decay, "
-        "channels_last, cudnn_benchmark, device, early_stopping, epochs, freeze, groups, init, "
-        "loss, norm_weight_decay, optimizer, precision, scheduler, seed, select, thaw_epoch, "
-        "threads, found unknown key 'optimiser'; did you mean 'optimizer'?");
+        "DIR/exp.yaml:3:3: error: train.optimiser: expected one of the keys accumulate, "
+        "bias_weight_decay, channels_last, clip_grad_norm, clip_grad_value, cudnn_benchmark, "
+        "device, early_stopping, ema, epochs, freeze, groups, init, loss, metrics, mix, "
+        "norm_weight_decay, optimizer, precision, scheduler, seed, select, thaw_epoch, threads, "
+        "found unknown key 'optimiser'; did you mean 'optimizer'?");
 }
 
 TEST_CASE("a duplicate key is an error, not a silent choice") {
@@ -129,10 +130,11 @@ TEST_CASE("a --set mistake names the --set") {
   CHECK(error_of("model: m.yaml\n", {"train.epochs=abc"}) ==
         "--set train.epochs=abc: error: train.epochs: expected an integer, found 'abc'");
   CHECK(error_of("model: m.yaml\n", {"train.epoch=3"}) ==
-        "--set train.epoch=3: error: train.epoch: expected one of the keys bias_weight_decay, "
-        "channels_last, cudnn_benchmark, device, early_stopping, epochs, freeze, groups, init, "
-        "loss, norm_weight_decay, optimizer, precision, scheduler, seed, select, thaw_epoch, "
-        "threads, found unknown key 'epoch'; did you mean 'epochs'?");
+        "--set train.epoch=3: error: train.epoch: expected one of the keys accumulate, "
+        "bias_weight_decay, channels_last, clip_grad_norm, clip_grad_value, cudnn_benchmark, "
+        "device, early_stopping, ema, epochs, freeze, groups, init, loss, metrics, mix, "
+        "norm_weight_decay, optimizer, precision, scheduler, seed, select, thaw_epoch, threads, "
+        "found unknown key 'epoch'; did you mean 'epochs'?");
   CHECK(error_of("model: m.yaml\n", {"train.epochs"}) ==
         "--set train.epochs: error: expected key=value, found 'train.epochs'");
   CHECK(

@@ -6,11 +6,13 @@
 #include <ATen/ops/arange.h>
 #include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/full.h>
+#include <ATen/ops/rand.h>
 #include <ATen/ops/zeros.h>
 
 #include <set>
 
 #include "framework/data/augment.h"
+#include "framework/data/auto_augment.h"
 #include "framework/data/batches.h"
 
 using namespace dlx;
@@ -46,6 +48,45 @@ AugmentSpec resized_crop(int64_t size, std::vector<double> scale, std::vector<do
   a.resized_crop.scale = std::move(scale);
   a.resized_crop.ratio = std::move(ratio);
   return a;
+}
+
+// One entry of a kind, its spec set by `set`.
+template <class F>
+AugmentSpec entry(AugmentKind kind, F set) {
+  AugmentSpec a;
+  a.kind = kind;
+  a.with_args(set);
+  return a;
+}
+
+// A picture of smooth noise on uint8 levels: every op changes it.
+at::Tensor pictures(int64_t b, int64_t c, int64_t h, int64_t w) {
+  at::manual_seed(3);
+  return (at::rand({b, c, h, w}) * 255).round() / 255;
+}
+
+// Every new kind with settings that change images.
+std::vector<AugmentSpec> every_new_kind() {
+  return {entry(AugmentKind::kVerticalFlip, [](auto&) {}),
+          entry(AugmentKind::kRandomRotation, [](auto&) {}),
+          entry(AugmentKind::kColorJitter,
+                [](auto& s) {
+                  if constexpr (std::is_same_v<std::decay_t<decltype(s)>, config::ColorJitterSpec>)
+                    s = {0.4, 0.4, 0.4, 0.1};
+                }),
+          entry(AugmentKind::kTrivialAugment, [](auto&) {}),
+          entry(AugmentKind::kRandAugment, [](auto&) {}),
+          entry(AugmentKind::kAutoAugment, [](auto&) {})};
+}
+
+AugmentSpec erasing(double p, bool random) {
+  return entry(AugmentKind::kRandomErasing, [&](auto& s) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(s)>, config::RandomErasingSpec>) {
+      s.p = p;
+      s.value.random = random;
+      s.value.value = 7;
+    }
+  });
 }
 
 data::DrawPosition position(int64_t step, int64_t global) {
@@ -141,4 +182,111 @@ TEST_CASE("batches are normalised per channel after scaling; only training batch
   CHECK(at::allclose(inside.select(1, 1), at::full({4, 4, 3}, (0.4 - 0.2) / 0.25)));
   CHECK(at::allclose(plain.images.select(3, 0).select(1, 0), at::full({4, 4}, -0.1 / 0.5)));
   CHECK(at::equal(mirrored.images, plain.images.flip({3})));
+}
+
+TEST_CASE("the new augmentations draw from (seed, epoch, step) only; a rank's rows are the batch's") {
+  const at::Tensor x = pictures(12, 3, 10, 12);
+  for (const auto& a : every_new_kind()) {
+    CAPTURE(config::choice_name(a.kind));
+    const at::Tensor y = data::augment(x, {a}, position(3, 12));
+    CHECK(at::equal(y, data::augment(x, {a}, position(3, 12))));
+    CHECK_FALSE(at::equal(y, data::augment(x, {a}, position(4, 12))));
+    CHECK_FALSE(at::equal(y, x));
+    const data::DrawPosition rank1{5, 2, 3, 5, 12};
+    CHECK(at::allclose(data::augment(x.narrow(0, 5, 4), {a}, rank1), y.narrow(0, 5, 4)));
+  }
+  for (bool random : {false, true}) {
+    const std::vector<AugmentSpec> list{crop(8, 0), erasing(1, random)};
+    const at::Tensor y = data::augment_normalized(x, list, position(3, 12));
+    CHECK(at::equal(data::augment(x, list, position(3, 12)), data::augment(x, {crop(8, 0)},
+                                                                           position(3, 12))));
+    CHECK_FALSE(at::equal(y, x));
+    CHECK(at::equal(y, data::augment_normalized(x, list, position(3, 12))));
+    const data::DrawPosition rank1{5, 2, 3, 5, 12};
+    CHECK(at::equal(data::augment_normalized(x.narrow(0, 5, 4), list, rank1), y.narrow(0, 5, 4)));
+  }
+}
+
+TEST_CASE("trivial_augment gives the images of one batch different ops") {
+  const at::Tensor x = pictures(1, 3, 12, 12).expand({32, 3, 12, 12}).contiguous();
+  const at::Tensor y =
+      data::augment(x, {entry(AugmentKind::kTrivialAugment, [](auto&) {})}, position(0, 32));
+  std::vector<at::Tensor> distinct;
+  for (int64_t i = 0; i < 32; ++i) {
+    bool seen = false;
+    for (const auto& d : distinct) seen = seen || at::equal(d, y[i]);
+    if (!seen) distinct.push_back(y[i]);
+  }
+  CHECK(distinct.size() > 10);
+}
+
+TEST_CASE("rand_augment applies num_ops drawn ops to each image, in order") {
+  config::RandAugmentSpec spec;
+  spec.num_ops = 3;
+  const at::Tensor x = pictures(6, 3, 9, 11);
+  data::DrawPosition at = position(2, 6);
+  data::Draws draws(at, 0);
+  const auto rounds = data::rand_augment_draws(spec, draws, 6, 9, 11);
+  REQUIRE(rounds.size() == 3);
+  const at::Tensor y = data::augment(
+      x, {entry(AugmentKind::kRandAugment, [&](auto& s) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(s)>, config::RandAugmentSpec>) s = spec;
+      })},
+      at);
+  for (int64_t i = 0; i < 6; ++i) {
+    at::Tensor one = x.narrow(0, i, 1);
+    for (const auto& round : rounds) {
+      REQUIRE(round.size() == 6);
+      one = data::apply_op(one, round[size_t(i)].op, {round[size_t(i)].magnitude},
+                           spec.interpolation, spec.fill);
+    }
+    CHECK(at::allclose(y.narrow(0, i, 1), one, 0, 1e-6));
+  }
+}
+
+TEST_CASE("an augmentation with chance 0 or no amount leaves the images as they are") {
+  const at::Tensor x = pictures(8, 3, 10, 10);
+  auto vflip0 = entry(AugmentKind::kVerticalFlip, [](auto&) {});
+  vflip0.vertical_flip.p = 0;
+  auto jitter0 = entry(AugmentKind::kColorJitter, [](auto&) {});
+  auto rotation0 = entry(AugmentKind::kRandomRotation, [](auto&) {});
+  rotation0.rotation.degrees = {0, 0};
+  rotation0.rotation.interpolation = config::Interpolation::kBilinear;
+  CHECK(at::equal(data::augment(x, {vflip0, jitter0}, position(0, 8)), x));
+  CHECK(at::allclose(data::augment(x, {rotation0}, position(0, 8)), x, 0, 1e-6));
+  CHECK(at::equal(data::augment_normalized(x, {erasing(0, false)}, position(0, 8)), x));
+  auto vflip1 = vflip0;
+  vflip1.vertical_flip.p = 1;
+  CHECK(at::equal(data::augment(x, {vflip1}, position(0, 8)), x.flip({2})));
+}
+
+TEST_CASE("random_erasing paints one box per image within its scale and ratio bounds") {
+  const int64_t h = 60, w = 80;
+  const at::Tensor x = at::zeros({64, 1, h, w});
+  const at::Tensor y = data::augment_normalized(x, {erasing(1, false)}, position(1, 64));
+  int64_t boxes = 0;
+  for (int64_t i = 0; i < 64; ++i) {
+    const at::Tensor painted = y[i][0] == 7;
+    const int64_t area = painted.sum().item<int64_t>();
+    if (area == 0) continue;
+    ++boxes;
+    const int64_t rows = painted.any(1).sum().item<int64_t>();
+    const int64_t cols = painted.any(0).sum().item<int64_t>();
+    CHECK(rows * cols == area);  // a rectangle
+    const double share = double(area) / double(h * w), aspect = double(rows) / double(cols);
+    CHECK(share >= 0.02 * 0.8);
+    CHECK(share <= 0.33 * 1.2);
+    CHECK(aspect >= 0.3 / 1.3);
+    CHECK(aspect <= 3.3 * 1.3);
+  }
+  CHECK(boxes > 56);
+}
+
+TEST_CASE("evaluation batches take val_resize and val_crop instead of the augmented size") {
+  const at::Tensor x = numbered(2, 3, 40, 60);
+  const at::Tensor y = data::augment_eval(x, {crop(30, 0)}, {32, {28, 28}});
+  CHECK(y.sizes().vec() == std::vector<int64_t>{2, 3, 28, 28});
+  CHECK(data::augment_eval(x, {crop(30, 0)}, {32, {}}).sizes().vec() ==
+        std::vector<int64_t>{2, 3, 32, 48});
+  CHECK(data::augment_eval(x, {crop(30, 0)}).size(3) == 30);
 }

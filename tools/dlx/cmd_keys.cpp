@@ -24,7 +24,11 @@ std::vector<std::pair<std::string, std::string>> registry_choices(const std::str
     for (const auto& l : metrics::builtin_losses()) out.emplace_back(l.name, l.help);
   if (key == "train.early_stopping.metric") {
     for (const auto& name : metrics::criterion_names()) {
-      const metrics::MetricKey m = *metrics::parse_metric(name);
+      // "val_topK_acc" stands for its family: described by top5's entry with K for 5.
+      const std::string example = name.find("topK") == std::string::npos
+                                      ? name
+                                      : name.substr(0, name.find("topK")) + "top5_acc";
+      const metrics::MetricKey m = *metrics::parse_metric(example);
       out.emplace_back(name, m.metric->help + ", on the " +
                                  (m.split == "val" ? "validation" : "training") + " split (" +
                                  (m.higher_is_better() ? "higher" : "lower") + " is better)");
