@@ -3,10 +3,13 @@
 // needs no files at run time.
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <string_view>
+#include <tuple>
 
 #include "framework/compare/compare.h"
 #include "framework/core/system.h"
+#include "framework/metrics/metric.h"
 
 namespace dlx::compare {
 
@@ -35,10 +38,38 @@ void fill(std::string& page, std::string_view marker, std::string_view content) 
   if (at != std::string::npos) page.replace(at, marker.size(), content);
 }
 
+// Where a recorded figure ("val_top5_acc", "ema_test_acc") sits among the charts: by metric
+// (loss, acc, the others), then the live weights before the EMA's, then split; none for what is
+// no metric (lr, timings).
+std::optional<std::tuple<int, std::string, int, int>> chart_order(const std::string& name) {
+  const bool ema = name.rfind("ema_", 0) == 0;
+  const auto key = metrics::parse_metric(ema ? name.substr(4) : name);
+  if (!key) return std::nullopt;
+  const std::string& m = key->metric->name;
+  const auto& splits = metrics::splits();
+  const int split = int(std::find(splits.begin(), splits.end(), key->split) - splits.begin());
+  return std::make_tuple(m == "loss" ? 0 : m == "acc" ? 1 : 2, m, int(ema), split);
+}
+
+// Every per-epoch metric that some run recorded, in chart order.
+std::vector<std::string> curve_metrics(const Comparison& c) {
+  std::set<std::string> names;
+  for (const auto& row : c.rows)
+    for (const auto& e : row.epochs) {
+      const Json record = e.to_json();
+      for (const auto& [name, value] : record.items())
+        if (value.is_number() && chart_order(name)) names.insert(name);
+    }
+  std::vector<std::string> out(names.begin(), names.end());
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return *chart_order(a) < *chart_order(b);
+  });
+  return out;
+}
+
 // Each row's curves; a seed group's are its runs' mean, with their least and greatest values
 // for a band around it.
-Json curves_json(const Comparison& c) {
-  static const char* kMetrics[] = {"train_loss", "train_acc", "test_acc"};
+Json curves_json(const Comparison& c, const std::vector<std::string>& drawn) {
   Json curves = Json::array();
   for (const auto& row : c.rows) {
     std::vector<std::vector<report::EpochRecord>> runs = row.members;
@@ -48,7 +79,7 @@ Json curves_json(const Comparison& c) {
     Json points = Json::array();
     for (size_t e = 0; e < epochs; ++e) {
       Json point = {{"epoch", runs[0][e].epoch}};
-      for (const char* metric : kMetrics) {
+      for (const std::string& metric : drawn) {
         double sum = 0, lo = 0, hi = 0;
         size_t have = 0;  // epoch 0 (the starting weights) has no training figures
         for (size_t i = 0; i < runs.size(); ++i) {
@@ -59,7 +90,7 @@ Json curves_json(const Comparison& c) {
         if (have < runs.size()) continue;
         point[metric] = sum / double(runs.size());
         if (runs.size() > 1)
-          point[std::string(metric) + "_min"] = lo, point[std::string(metric) + "_max"] = hi;
+          point[metric + "_min"] = lo, point[metric + "_max"] = hi;
       }
       points.push_back(point);
     }
@@ -104,7 +135,8 @@ std::string render_html(std::vector<RunRow> rows, const Options& options,
                {"keys", c.keys},
                {"metrics", c.metrics},
                {"runs", runs},
-               {"curves", curves_json(c)},
+               {"curve_metrics", curve_metrics(c)},
+               {"curves", curves_json(c, curve_metrics(c))},
                {"against", against_json(c)},
                {"search", search_line(c)}};
   std::string page(assets::page_html);

@@ -147,20 +147,42 @@ DataRecord data_from(const Json& j) {
   return d;
 }
 
+// A per-class figure as {class name: value}.
+Json by_class(const std::vector<std::string>& names, const std::vector<double>& values) {
+  Json out = Json::object();
+  for (size_t i = 0; i < names.size() && i < values.size(); ++i) out[names[i]] = values[i];
+  return out;
+}
+
+std::vector<double> from_by_class(const Json& j, const char* key,
+                                  const std::vector<std::string>& names) {
+  std::vector<double> out;
+  if (!j.contains(key)) return out;  // reports from before per-class precision and F1
+  for (const auto& name : names) out.push_back(j[key].value(name, 0.0));
+  return out;
+}
+
 Json classes_json(const ClassRecord& c) {
-  Json accuracy = Json::object();
-  for (size_t i = 0; i < c.names.size(); ++i) accuracy[c.names[i]] = c.per_class_accuracy[i];
   return {{"names", c.names},
           {"confusion_matrix", c.confusion_matrix},
-          {"per_class_accuracy", accuracy}};
+          {"per_class_accuracy", by_class(c.names, c.per_class_accuracy)},
+          {"precision", by_class(c.names, c.precision)},
+          {"f1", by_class(c.names, c.f1)},
+          {"macro_precision", c.macro_precision},
+          {"macro_recall", c.macro_recall},
+          {"macro_f1", c.macro_f1}};
 }
 
 ClassRecord classes_from(const Json& j) {
-  ClassRecord c{j.value("names", std::vector<std::string>{}),
-                j.value("confusion_matrix", std::vector<std::vector<int64_t>>{}),
-                {}};
-  const Json accuracy = j.value("per_class_accuracy", Json::object());
-  for (const auto& name : c.names) c.per_class_accuracy.push_back(accuracy.value(name, 0.0));
+  ClassRecord c;
+  c.names = j.value("names", std::vector<std::string>{});
+  c.confusion_matrix = j.value("confusion_matrix", std::vector<std::vector<int64_t>>{});
+  c.per_class_accuracy = from_by_class(j, "per_class_accuracy", c.names);
+  c.precision = from_by_class(j, "precision", c.names);
+  c.f1 = from_by_class(j, "f1", c.names);
+  c.macro_precision = j.value("macro_precision", 0.0);
+  c.macro_recall = j.value("macro_recall", 0.0);
+  c.macro_f1 = j.value("macro_f1", 0.0);
   return c;
 }
 

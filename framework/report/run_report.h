@@ -65,7 +65,9 @@ struct DataRecord {
 struct ClassRecord {
   std::vector<std::string> names;
   std::vector<std::vector<int64_t>> confusion_matrix;
-  std::vector<double> per_class_accuracy;  // in the order of `names`
+  std::vector<double> per_class_accuracy;  // in the order of `names`: each class's recall
+  std::vector<double> precision, f1;       // in the order of `names` (scikit-learn's, 0/0 = 0)
+  double macro_precision = 0, macro_recall = 0, macro_f1 = 0;  // unweighted means over classes
 };
 
 /// The run's summary: the last epoch's figures and the run's totals.

@@ -14,6 +14,7 @@
 #include "framework/data/dataset.h"
 #include "framework/experiment/experiment.h"
 #include "framework/metrics/loss.h"
+#include "framework/metrics/metric.h"
 #include "framework/report/curves.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/ema.h"
@@ -32,18 +33,19 @@ using report::RunStatus;
 
 namespace {
 
-// The last evaluation's confusion matrix and per-class accuracy, named by class.
+// The last evaluation's confusion matrix and per-class figures, named by class.
 report::ClassRecord class_record(const at::Tensor& confusion,
                                  const std::vector<std::string>& names) {
-  report::ClassRecord record{names, {}, {}};
+  report::ClassRecord record;
+  record.names = names;
   auto counts = confusion.accessor<int64_t, 2>();
-  for (int64_t t = 0; t < confusion.size(0); ++t) {
-    std::vector<int64_t> row(counts[t].data(), counts[t].data() + confusion.size(1));
-    int64_t total = 0;
-    for (int64_t c : row) total += c;
-    record.per_class_accuracy.push_back(total ? double(row[t]) / double(total) : 0.0);
-    record.confusion_matrix.push_back(std::move(row));
-  }
+  for (int64_t t = 0; t < confusion.size(0); ++t)
+    record.confusion_matrix.emplace_back(counts[t].data(), counts[t].data() + confusion.size(1));
+  const metrics::ClassScores scores = metrics::class_scores(confusion);
+  record.per_class_accuracy = scores.recall;
+  record.precision = scores.precision, record.f1 = scores.f1;
+  record.macro_precision = scores.macro_precision, record.macro_recall = scores.macro_recall;
+  record.macro_f1 = scores.macro_f1;
   return record;
 }
 

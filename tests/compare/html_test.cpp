@@ -106,6 +106,27 @@ TEST_CASE("a seed group's curves are its runs' mean, with their least and greate
   CHECK(curves.find("\"test_acc_min\":0.7,\"test_acc_max\":0.9") != std::string::npos);
 }
 
+TEST_CASE("the page draws every per-epoch metric some run recorded, live before EMA") {
+  compare::RunRow a;
+  a.label = "a";
+  a.status = "completed";
+  a.config = {{"train.seed", 0}};
+  report::EpochRecord e = testing::epoch_record(1, 1.0, 0.5);
+  e.set("val_acc", 0.4), e.set("val_loss", 1.2), e.set("test_top5_acc", 0.9);
+  e.set("ema_val_acc", 0.45), e.set("lr", 0.1);
+  a.epochs = {e};
+  compare::RunRow b = a;
+  b.label = "b";
+  b.epochs = {testing::epoch_record(1, 0.9, 0.6)};
+  const std::string page = compare::render_html({a, b}, compare::Options{}, "all");
+  const size_t from = page.find("\"curve_metrics\":");
+  REQUIRE(from != std::string::npos);
+  const std::string list = page.substr(from, page.find(']', from) - from + 1);
+  CHECK(list ==
+        "\"curve_metrics\":[\"train_loss\",\"val_loss\",\"test_loss\",\"val_acc\",\"test_acc\","
+        "\"ema_val_acc\",\"test_top5_acc\"]");
+}
+
 TEST_CASE("dlx compare --html writes a page that a headless Chromium renders") {
   TwoRuns runs;
   CHECK(runs.output.find("wrote " + runs.page.string()) != std::string::npos);
@@ -123,7 +144,9 @@ TEST_CASE("dlx compare --html writes a page that a headless Chromium renders") {
               headless(browser) + profile.path().string() + " --dump-dom " + url + " 2>/dev/null",
               dom) == 0);
   CHECK(dom.find("data-rendered=\"yes\"") != std::string::npos);  // the script ran to its end
-  CHECK(testing::count_of(dom, "class=\"uplot") == 4);  // three curves, and the metric vs lr
+  // A chart per recorded metric (train and test loss and accuracy), and the metric against lr.
+  CHECK(testing::count_of(dom, "class=\"uplot") == 5);
+  CHECK(testing::count_of(dom, "class=\"legend-run") == 2);  // one legend for every chart
   CHECK(testing::count_of(dom, "data-key=\"train.optimizer.lr\"") == 1);
   CHECK(testing::count_of(dom, "<canvas") >= 4);
   CHECK(testing::count_of(dom, "0.05") >= 1);             // the runs, by their key

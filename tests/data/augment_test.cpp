@@ -139,6 +139,7 @@ TEST_CASE("random_resized_crop of the whole image at ratio 1 is the image; small
   // A crop of at most 30% of the area spans fewer values than the whole image.
   for (int64_t i = 0; i < 4; ++i) {
     const float span = (zoomed[i][0].max() - zoomed[i][0].min()).item<float>();
+    MESSAGE(zoomed[i][0]);
     CHECK(span < (x[i][0].max() - x[i][0].min()).item<float>() * 0.8);
   }
 }

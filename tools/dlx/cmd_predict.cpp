@@ -2,9 +2,14 @@
 // and the accuracy over those rows (the second seed's table); or, with --files, on image files.
 #include <fmt/format.h>
 
+#include <ATen/ops/zeros.h>
+
+#include <algorithm>
 #include <iostream>
 
 #include "framework/core/files.h"
+#include "framework/metrics/metric.h"
+#include "framework/report/run_report.h"
 #include "framework/train/predict.h"
 #include "tools/dlx/commands.h"
 
@@ -25,6 +30,33 @@ int print_file_predictions(const std::string& folder, const std::vector<std::str
   }
   return 0;
 }
+
+// Per class over the predicted rows: support, precision, recall and F1 (scikit-learn's
+// classification_report), then their macro means.
+void print_class_table(const std::vector<train::Prediction>& rows,
+                       const std::vector<std::string>& names) {
+  const auto n = int64_t(names.size());
+  auto index = [&](const std::string& name) {
+    return int64_t(std::find(names.begin(), names.end(), name) - names.begin());
+  };
+  at::Tensor confusion = at::zeros({n, n}, at::kLong);
+  for (const auto& r : rows) {
+    const int64_t t = index(r.truth), p = index(r.predicted);
+    if (t < n && p < n) confusion[t][p] += 1;
+  }
+  const metrics::ClassScores s = metrics::class_scores(confusion);
+  const at::Tensor support = confusion.sum(1);
+  size_t width = 5;
+  for (const auto& name : names) width = std::max(width, name.size());
+  std::cout << fmt::format("\n{:<{}}  {:>7}  {:>9}  {:>6}  {:>6}\n", "class", width, "support",
+                           "precision", "recall", "f1");
+  for (int64_t c = 0; c < n; ++c)
+    std::cout << fmt::format("{:<{}}  {:>7}  {:>9.3f}  {:>6.3f}  {:>6.3f}\n", names[c], width,
+                             support[c].item<int64_t>(), s.precision[c], s.recall[c], s.f1[c]);
+  std::cout << fmt::format("{:<{}}  {:>7}  {:>9.3f}  {:>6.3f}  {:>6.3f}\n", "macro", width,
+                           rows.size(), s.macro_precision, s.macro_recall, s.macro_f1);
+}
+
 }  // namespace
 
 void add_predict_command(CLI::App& app, Command& chosen) {
@@ -45,11 +77,15 @@ void add_predict_command(CLI::App& app, Command& chosen) {
                   "data was");
   cmd->add_option("--top", *top, "with --files: the K most likely classes (default 1)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  auto per_class = std::make_shared<bool>(false);
+  cmd->add_flag("--per-class", *per_class,
+                "also print each class's support, precision, recall and F1 over the rows (with "
+                "--n as large as the split: over the whole split)");
   auto image = std::make_shared<std::string>();
   cmd->add_option("--image", *image,
                   "also write the examples in a grid, titled true/predicted (SVG)");
-  cmd->callback([folder, options, image, files, top, &chosen] {
-    chosen = [folder, options, image, files, top] {
+  cmd->callback([folder, options, image, files, top, per_class, &chosen] {
+    chosen = [folder, options, image, files, top, per_class] {
       if (!files->empty()) return print_file_predictions(*folder, *files, *top, options->device);
       auto rows = train::predict_run(*folder, *options);
       std::cout << fmt::format("{:>5}  {:<12}  {}\n", "index", "true_label", "predicted_label");
@@ -61,6 +97,10 @@ void add_predict_command(CLI::App& app, Command& chosen) {
       if (!rows.empty()) {
         std::cout << fmt::format("accuracy over these {} rows: {:.3f} ({}/{})\n", rows.size(),
                                  double(right) / double(rows.size()), right, rows.size());
+      }
+      if (*per_class) {
+        const report::RunReport run = report::read_run_report(*folder);
+        print_class_table(rows, run.data ? run.data->class_names : std::vector<std::string>{});
       }
       if (!image->empty()) {
         write_file_atomic(*image, train::predictions_svg(rows));
