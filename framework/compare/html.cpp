@@ -89,8 +89,7 @@ Json curves_json(const Comparison& c, const std::vector<std::string>& drawn) {
         }
         if (have < runs.size()) continue;
         point[metric] = sum / double(runs.size());
-        if (runs.size() > 1)
-          point[metric + "_min"] = lo, point[metric + "_max"] = hi;
+        if (runs.size() > 1) point[metric + "_min"] = lo, point[metric + "_max"] = hi;
       }
       points.push_back(point);
     }

@@ -43,7 +43,12 @@ const std::vector<Choice<SelectKind>>& Choices<SelectKind>::all() {
       {SelectKind::kAuto, "auto", "val_acc when there is validation, else the last epoch"},
       {SelectKind::kLast, "last", "the last epoch"},
       {SelectKind::kValAcc, "val_acc", "the epoch of highest validation accuracy"},
-      {SelectKind::kValLoss, "val_loss", "the epoch of lowest validation loss"}};
+      {SelectKind::kValLoss, "val_loss", "the epoch of lowest validation loss"},
+      {SelectKind::kEma, "ema", "train.ema's average at the last epoch"},
+      {SelectKind::kEmaValAcc, "ema_val_acc",
+       "train.ema's average at the epoch of its highest validation accuracy"},
+      {SelectKind::kEmaValLoss, "ema_val_loss",
+       "train.ema's average at the epoch of its lowest validation loss"}};
   return table;
 }
 

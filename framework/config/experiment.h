@@ -20,7 +20,7 @@ enum class CacheKind { kAuto, kMemory, kNone };
 enum class OptimizerKind { kSgd, kAdam, kAdamW };
 enum class SchedulerKind { kNone, kStep, kMultistep, kCosine };
 enum class InitKind { kDefault, kXavierUniform, kXavierNormal, kKaimingUniform, kKaimingNormal };
-enum class SelectKind { kAuto, kLast, kValAcc, kValLoss };
+enum class SelectKind { kAuto, kLast, kValAcc, kValLoss, kEma, kEmaValAcc, kEmaValLoss };
 enum class PrecisionKind { kFp32, kBf16, kFp16 };
 
 template <>

@@ -153,8 +153,7 @@ void check_args(const Reader& r, const AugmentSpec& a) {
   } else if (a.kind == AugmentKind::kRandomErasing) {
     check_range(r, "scale", a.erasing.scale, 1.0);
     check_range(r, "ratio", a.erasing.ratio, 0);
-  } else if (a.kind == AugmentKind::kRandAugment &&
-             a.rand.magnitude >= a.rand.num_magnitude_bins) {
+  } else if (a.kind == AugmentKind::kRandAugment && a.rand.magnitude >= a.rand.num_magnitude_bins) {
     throw r.invalid("magnitude", "an integer in [0, " +
                                      std::to_string(a.rand.num_magnitude_bins - 1) +
                                      "] (below num_magnitude_bins)");

@@ -1,11 +1,9 @@
 #include "framework/data/augment.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/ops/affine_grid_generator.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/empty.h>
-#include <ATen/ops/grid_sampler_2d.h>
 #include <ATen/ops/upsample_bilinear2d.h>
 #include <ATen/ops/where.h>
 
@@ -124,24 +122,26 @@ Box resized_crop_box(const config::RandomResizedCropSpec& s, Draws& draws, int64
   return {std::floor((double(H) - h) / 2), std::floor((double(W) - w) / 2), h, w};
 }
 
+// Each image's box cut out, then resized (bilinear, no antialias) as torchvision's
+// F.resized_crop does on a tensor: the box's own edge pixels are repeated at its border, where a
+// sampling grid over the whole image would blend in the pixels around the box.
 at::Tensor random_resized_crop(const at::Tensor& x, const config::RandomResizedCropSpec& s,
                                Draws& draws, const DrawPosition& at) {
   const int64_t H = x.size(2), W = x.size(3), b = x.size(0);
   const Size2 size = s.size.empty() ? Size2{H, W} : s.size;
-  at::Tensor theta = at::empty({at.global, 2, 3}, at::kFloat);
-  auto t = theta.accessor<float, 3>();
-  for (int64_t i = 0; i < at.global; ++i) {
-    const Box box = resized_crop_box(s, draws, H, W);
-    // The box in the normalised coordinates of grid_sample (align_corners false).
-    t[i][0][0] = float(box.w / double(W)), t[i][0][1] = 0;
-    t[i][0][2] = float((2 * box.left + box.w) / double(W) - 1);
-    t[i][1][0] = 0, t[i][1][1] = float(box.h / double(H));
-    t[i][1][2] = float((2 * box.top + box.h) / double(H) - 1);
+  std::vector<Box> boxes(size_t(at.global));
+  for (auto& box : boxes) box = resized_crop_box(s, draws, H, W);
+  const std::vector<Box> mine = own_rows(boxes, at, b);
+  at::Tensor out = at::empty({b, x.size(1), size.h, size.w}, x.options());
+  for (int64_t i = 0; i < b; ++i) {
+    const Box& box = mine[size_t(i)];
+    const at::Tensor crop = x.narrow(0, i, 1)
+                                .narrow(2, int64_t(box.top), int64_t(box.h))
+                                .narrow(3, int64_t(box.left), int64_t(box.w));
+    out.narrow(0, i, 1).copy_(
+        at::upsample_bilinear2d(crop, {size.h, size.w}, /*align_corners=*/false));
   }
-  theta = theta.narrow(0, at.first, b).to(x.device(), x.scalar_type());
-  at::Tensor grid =
-      at::affine_grid_generator(theta, {b, x.size(1), size.h, size.w}, /*align_corners=*/false);
-  return at::grid_sampler_2d(x, grid, /*bilinear*/ 0, /*zeros*/ 0, /*align_corners=*/false);
+  return out;
 }
 
 }  // namespace

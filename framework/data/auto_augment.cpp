@@ -40,7 +40,8 @@ std::vector<double> linspace(double from, double to, int64_t bins) {
 
 // 8 - round(bin / ((bins - 1) / parts)): from 8 bits down to 8 - parts.
 std::vector<double> posterize_bits(int64_t bins, double parts) {
-  return floats(8 - (at::arange(bins, at::kLong) / (double(bins - 1) / parts)).round().to(at::kInt));
+  return floats(8 -
+                (at::arange(bins, at::kLong) / (double(bins - 1) / parts)).round().to(at::kInt));
 }
 
 // TrivialAugmentWide's space.
@@ -139,19 +140,19 @@ std::vector<double> plus_one(const std::vector<double>& m) {
 }  // namespace
 
 const char* op_name(AutoOp op) {
-  static const char* const names[] = {
-      "Identity",   "ShearX",  "ShearY",   "TranslateX", "TranslateY",
-      "Rotate",     "Brightness", "Color", "Contrast",   "Sharpness",
-      "Posterize",  "Solarize", "AutoContrast", "Equalize", "Invert"};
+  static const char* const names[] = {"Identity",     "ShearX",    "ShearY",     "TranslateX",
+                                      "TranslateY",   "Rotate",    "Brightness", "Color",
+                                      "Contrast",     "Sharpness", "Posterize",  "Solarize",
+                                      "AutoContrast", "Equalize",  "Invert"};
   return names[int(op)];
 }
 
 const std::vector<AutoOp>& all_ops() {
   static const std::vector<AutoOp> ops{
-      AutoOp::kIdentity,   AutoOp::kShearX,    AutoOp::kShearY,       AutoOp::kTranslateX,
-      AutoOp::kTranslateY, AutoOp::kRotate,    AutoOp::kBrightness,   AutoOp::kColor,
-      AutoOp::kContrast,   AutoOp::kSharpness, AutoOp::kPosterize,    AutoOp::kSolarize,
-      AutoOp::kAutoContrast, AutoOp::kEqualize, AutoOp::kInvert};
+      AutoOp::kIdentity,     AutoOp::kShearX,    AutoOp::kShearY,     AutoOp::kTranslateX,
+      AutoOp::kTranslateY,   AutoOp::kRotate,    AutoOp::kBrightness, AutoOp::kColor,
+      AutoOp::kContrast,     AutoOp::kSharpness, AutoOp::kPosterize,  AutoOp::kSolarize,
+      AutoOp::kAutoContrast, AutoOp::kEqualize,  AutoOp::kInvert};
   return ops;
 }
 
@@ -209,9 +210,8 @@ at::Tensor trivial_augment(const at::Tensor& x, const config::TrivialAugmentSpec
   return apply_drawn(x, global, at, s.interpolation, s.fill);
 }
 
-std::vector<std::vector<DrawnOp>> rand_augment_draws(const config::RandAugmentSpec& s,
-                                                     Draws& draws, int64_t global, int64_t h,
-                                                     int64_t w) {
+std::vector<std::vector<DrawnOp>> rand_augment_draws(const config::RandAugmentSpec& s, Draws& draws,
+                                                     int64_t global, int64_t h, int64_t w) {
   const std::vector<OpSpace> space = rand_space(s.num_magnitude_bins, h, w, /*for_auto=*/false);
   // Image by image, each image's ops in order.
   std::vector<std::vector<Drawn>> rounds(size_t(s.num_ops), std::vector<Drawn>(size_t(global)));
@@ -242,32 +242,31 @@ using Policy = std::array<PolicyOp, 2>;
 
 const std::vector<Policy>& policies(config::AutoAugmentPolicy which) {
   using O = AutoOp;
-  static const std::vector<Policy> imagenet{
-      {{{O::kPosterize, 0.4, 8}, {O::kRotate, 0.6, 9}}},
-      {{{O::kSolarize, 0.6, 5}, {O::kAutoContrast, 0.6, -1}}},
-      {{{O::kEqualize, 0.8, -1}, {O::kEqualize, 0.6, -1}}},
-      {{{O::kPosterize, 0.6, 7}, {O::kPosterize, 0.6, 6}}},
-      {{{O::kEqualize, 0.4, -1}, {O::kSolarize, 0.2, 4}}},
-      {{{O::kEqualize, 0.4, -1}, {O::kRotate, 0.8, 8}}},
-      {{{O::kSolarize, 0.6, 3}, {O::kEqualize, 0.6, -1}}},
-      {{{O::kPosterize, 0.8, 5}, {O::kEqualize, 1.0, -1}}},
-      {{{O::kRotate, 0.2, 3}, {O::kSolarize, 0.6, 8}}},
-      {{{O::kEqualize, 0.6, -1}, {O::kPosterize, 0.4, 6}}},
-      {{{O::kRotate, 0.8, 8}, {O::kColor, 0.4, 0}}},
-      {{{O::kRotate, 0.4, 9}, {O::kEqualize, 0.6, -1}}},
-      {{{O::kEqualize, 0.0, -1}, {O::kEqualize, 0.8, -1}}},
-      {{{O::kInvert, 0.6, -1}, {O::kEqualize, 1.0, -1}}},
-      {{{O::kColor, 0.6, 4}, {O::kContrast, 1.0, 8}}},
-      {{{O::kRotate, 0.8, 8}, {O::kColor, 1.0, 2}}},
-      {{{O::kColor, 0.8, 8}, {O::kSolarize, 0.8, 7}}},
-      {{{O::kSharpness, 0.4, 7}, {O::kInvert, 0.6, -1}}},
-      {{{O::kShearX, 0.6, 5}, {O::kEqualize, 1.0, -1}}},
-      {{{O::kColor, 0.4, 0}, {O::kEqualize, 0.6, -1}}},
-      {{{O::kEqualize, 0.4, -1}, {O::kSolarize, 0.2, 4}}},
-      {{{O::kSolarize, 0.6, 5}, {O::kAutoContrast, 0.6, -1}}},
-      {{{O::kInvert, 0.6, -1}, {O::kEqualize, 1.0, -1}}},
-      {{{O::kColor, 0.6, 4}, {O::kContrast, 1.0, 8}}},
-      {{{O::kEqualize, 0.8, -1}, {O::kEqualize, 0.6, -1}}}};
+  static const std::vector<Policy> imagenet{{{{O::kPosterize, 0.4, 8}, {O::kRotate, 0.6, 9}}},
+                                            {{{O::kSolarize, 0.6, 5}, {O::kAutoContrast, 0.6, -1}}},
+                                            {{{O::kEqualize, 0.8, -1}, {O::kEqualize, 0.6, -1}}},
+                                            {{{O::kPosterize, 0.6, 7}, {O::kPosterize, 0.6, 6}}},
+                                            {{{O::kEqualize, 0.4, -1}, {O::kSolarize, 0.2, 4}}},
+                                            {{{O::kEqualize, 0.4, -1}, {O::kRotate, 0.8, 8}}},
+                                            {{{O::kSolarize, 0.6, 3}, {O::kEqualize, 0.6, -1}}},
+                                            {{{O::kPosterize, 0.8, 5}, {O::kEqualize, 1.0, -1}}},
+                                            {{{O::kRotate, 0.2, 3}, {O::kSolarize, 0.6, 8}}},
+                                            {{{O::kEqualize, 0.6, -1}, {O::kPosterize, 0.4, 6}}},
+                                            {{{O::kRotate, 0.8, 8}, {O::kColor, 0.4, 0}}},
+                                            {{{O::kRotate, 0.4, 9}, {O::kEqualize, 0.6, -1}}},
+                                            {{{O::kEqualize, 0.0, -1}, {O::kEqualize, 0.8, -1}}},
+                                            {{{O::kInvert, 0.6, -1}, {O::kEqualize, 1.0, -1}}},
+                                            {{{O::kColor, 0.6, 4}, {O::kContrast, 1.0, 8}}},
+                                            {{{O::kRotate, 0.8, 8}, {O::kColor, 1.0, 2}}},
+                                            {{{O::kColor, 0.8, 8}, {O::kSolarize, 0.8, 7}}},
+                                            {{{O::kSharpness, 0.4, 7}, {O::kInvert, 0.6, -1}}},
+                                            {{{O::kShearX, 0.6, 5}, {O::kEqualize, 1.0, -1}}},
+                                            {{{O::kColor, 0.4, 0}, {O::kEqualize, 0.6, -1}}},
+                                            {{{O::kEqualize, 0.4, -1}, {O::kSolarize, 0.2, 4}}},
+                                            {{{O::kSolarize, 0.6, 5}, {O::kAutoContrast, 0.6, -1}}},
+                                            {{{O::kInvert, 0.6, -1}, {O::kEqualize, 1.0, -1}}},
+                                            {{{O::kColor, 0.6, 4}, {O::kContrast, 1.0, 8}}},
+                                            {{{O::kEqualize, 0.8, -1}, {O::kEqualize, 0.6, -1}}}};
   static const std::vector<Policy> cifar10{
       {{{O::kInvert, 0.1, -1}, {O::kContrast, 0.2, 6}}},
       {{{O::kRotate, 0.7, 2}, {O::kTranslateX, 0.3, 9}}},
@@ -294,32 +293,31 @@ const std::vector<Policy>& policies(config::AutoAugmentPolicy which) {
       {{{O::kAutoContrast, 0.9, -1}, {O::kSolarize, 0.8, 3}}},
       {{{O::kEqualize, 0.8, -1}, {O::kInvert, 0.1, -1}}},
       {{{O::kTranslateY, 0.7, 9}, {O::kAutoContrast, 0.9, -1}}}};
-  static const std::vector<Policy> svhn{
-      {{{O::kShearX, 0.9, 4}, {O::kInvert, 0.2, -1}}},
-      {{{O::kShearY, 0.9, 8}, {O::kInvert, 0.7, -1}}},
-      {{{O::kEqualize, 0.6, -1}, {O::kSolarize, 0.6, 6}}},
-      {{{O::kInvert, 0.9, -1}, {O::kEqualize, 0.6, -1}}},
-      {{{O::kEqualize, 0.6, -1}, {O::kRotate, 0.9, 3}}},
-      {{{O::kShearX, 0.9, 4}, {O::kAutoContrast, 0.8, -1}}},
-      {{{O::kShearY, 0.9, 8}, {O::kInvert, 0.4, -1}}},
-      {{{O::kShearY, 0.9, 5}, {O::kSolarize, 0.2, 6}}},
-      {{{O::kInvert, 0.9, -1}, {O::kAutoContrast, 0.8, -1}}},
-      {{{O::kEqualize, 0.6, -1}, {O::kRotate, 0.9, 3}}},
-      {{{O::kShearX, 0.9, 4}, {O::kSolarize, 0.3, 3}}},
-      {{{O::kShearY, 0.8, 8}, {O::kInvert, 0.7, -1}}},
-      {{{O::kEqualize, 0.9, -1}, {O::kTranslateY, 0.6, 6}}},
-      {{{O::kInvert, 0.9, -1}, {O::kEqualize, 0.6, -1}}},
-      {{{O::kContrast, 0.3, 3}, {O::kRotate, 0.8, 4}}},
-      {{{O::kInvert, 0.8, -1}, {O::kTranslateY, 0.0, 2}}},
-      {{{O::kShearY, 0.7, 6}, {O::kSolarize, 0.4, 8}}},
-      {{{O::kInvert, 0.6, -1}, {O::kRotate, 0.8, 4}}},
-      {{{O::kShearY, 0.3, 7}, {O::kTranslateX, 0.9, 3}}},
-      {{{O::kShearX, 0.1, 6}, {O::kInvert, 0.6, -1}}},
-      {{{O::kSolarize, 0.7, 2}, {O::kTranslateY, 0.6, 7}}},
-      {{{O::kShearY, 0.8, 4}, {O::kInvert, 0.8, -1}}},
-      {{{O::kShearX, 0.7, 9}, {O::kTranslateY, 0.8, 3}}},
-      {{{O::kShearY, 0.8, 5}, {O::kAutoContrast, 0.7, -1}}},
-      {{{O::kShearX, 0.7, 2}, {O::kInvert, 0.1, -1}}}};
+  static const std::vector<Policy> svhn{{{{O::kShearX, 0.9, 4}, {O::kInvert, 0.2, -1}}},
+                                        {{{O::kShearY, 0.9, 8}, {O::kInvert, 0.7, -1}}},
+                                        {{{O::kEqualize, 0.6, -1}, {O::kSolarize, 0.6, 6}}},
+                                        {{{O::kInvert, 0.9, -1}, {O::kEqualize, 0.6, -1}}},
+                                        {{{O::kEqualize, 0.6, -1}, {O::kRotate, 0.9, 3}}},
+                                        {{{O::kShearX, 0.9, 4}, {O::kAutoContrast, 0.8, -1}}},
+                                        {{{O::kShearY, 0.9, 8}, {O::kInvert, 0.4, -1}}},
+                                        {{{O::kShearY, 0.9, 5}, {O::kSolarize, 0.2, 6}}},
+                                        {{{O::kInvert, 0.9, -1}, {O::kAutoContrast, 0.8, -1}}},
+                                        {{{O::kEqualize, 0.6, -1}, {O::kRotate, 0.9, 3}}},
+                                        {{{O::kShearX, 0.9, 4}, {O::kSolarize, 0.3, 3}}},
+                                        {{{O::kShearY, 0.8, 8}, {O::kInvert, 0.7, -1}}},
+                                        {{{O::kEqualize, 0.9, -1}, {O::kTranslateY, 0.6, 6}}},
+                                        {{{O::kInvert, 0.9, -1}, {O::kEqualize, 0.6, -1}}},
+                                        {{{O::kContrast, 0.3, 3}, {O::kRotate, 0.8, 4}}},
+                                        {{{O::kInvert, 0.8, -1}, {O::kTranslateY, 0.0, 2}}},
+                                        {{{O::kShearY, 0.7, 6}, {O::kSolarize, 0.4, 8}}},
+                                        {{{O::kInvert, 0.6, -1}, {O::kRotate, 0.8, 4}}},
+                                        {{{O::kShearY, 0.3, 7}, {O::kTranslateX, 0.9, 3}}},
+                                        {{{O::kShearX, 0.1, 6}, {O::kInvert, 0.6, -1}}},
+                                        {{{O::kSolarize, 0.7, 2}, {O::kTranslateY, 0.6, 7}}},
+                                        {{{O::kShearY, 0.8, 4}, {O::kInvert, 0.8, -1}}},
+                                        {{{O::kShearX, 0.7, 9}, {O::kTranslateY, 0.8, 3}}},
+                                        {{{O::kShearY, 0.8, 5}, {O::kAutoContrast, 0.7, -1}}},
+                                        {{{O::kShearX, 0.7, 2}, {O::kInvert, 0.1, -1}}}};
   switch (which) {
     case config::AutoAugmentPolicy::kImagenet:
       return imagenet;

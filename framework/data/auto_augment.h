@@ -51,9 +51,8 @@ struct DrawnOp {
 
 /// RandAugment's draws for the global batch of images of h x w: num_ops rounds, each with one op
 /// per image, applied round after round.
-std::vector<std::vector<DrawnOp>> rand_augment_draws(const config::RandAugmentSpec& s,
-                                                     Draws& draws, int64_t global, int64_t h,
-                                                     int64_t w);
+std::vector<std::vector<DrawnOp>> rand_augment_draws(const config::RandAugmentSpec& s, Draws& draws,
+                                                     int64_t global, int64_t h, int64_t w);
 
 at::Tensor trivial_augment(const at::Tensor& x, const config::TrivialAugmentSpec& s, Draws& draws,
                            const DrawPosition& at);

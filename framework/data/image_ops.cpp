@@ -69,8 +69,8 @@ at::Tensor affine_grid(const std::array<double, 6>& m, int64_t h, int64_t w, c10
 at::Tensor fill_image(const config::Fill& fill, const at::Tensor& x) {
   const int64_t c = x.size(1);
   if (fill.values.size() != 1 && int64_t(fill.values.size()) != c)
-    throw RuntimeError("fill has " + std::to_string(fill.values.size()) +
-                       " values for images of " + std::to_string(c) + " channels");
+    throw RuntimeError("fill has " + std::to_string(fill.values.size()) + " values for images of " +
+                       std::to_string(c) + " channels");
   std::vector<double> v = fill.values;
   v.resize(size_t(c), v[0]);
   return at::tensor(v, at::kDouble).to(x.device(), x.scalar_type()).view({1, c, 1, 1});
@@ -220,8 +220,7 @@ at::Tensor autocontrast(const at::Tensor& x) {
 at::Tensor equalize(const at::Tensor& x) {
   const int64_t b = x.size(0), c = x.size(1), n = x.size(2) * x.size(3);
   const at::Tensor u = levels(x).view({b * c, n});
-  const at::Tensor hist =
-      at::zeros({b * c, 256}, u.options()).scatter_add_(1, u, at::ones_like(u));
+  const at::Tensor hist = at::zeros({b * c, 256}, u.options()).scatter_add_(1, u, at::ones_like(u));
   // The step: the pixels of all levels but the highest present, in 255 parts.
   const at::Tensor top = std::get<0>(u.max(1, /*keepdim=*/true));
   const at::Tensor step = (n - hist.gather(1, top)).div(255, "floor");

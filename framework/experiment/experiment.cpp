@@ -16,11 +16,26 @@ void check_names(const config::ExperimentSpec& spec) {
   metrics::criterion(spec.train.early_stopping.metric, key, spec.locate(key));
 }
 
+// Keeping or judging the EMA's weights needs train.ema.
+void check_ema(const config::ExperimentSpec& spec) {
+  if (spec.train.ema.on()) return;
+  const std::string select = config::choice_name(spec.train.select);
+  std::string key, name;
+  if (select.rfind("ema", 0) == 0) key = "train.select", name = select;
+  const auto stop = metrics::parse_metric(spec.train.early_stopping.metric);
+  if (stop && stop->ema) key = "train.early_stopping.metric", name = stop->name();
+  if (key.empty()) return;
+  throw ConfigError::plain(spec.locate(key), key,
+                           name + " is of train.ema's average: set train.ema.decay (e.g. 0.9999)");
+}
+
 // Choosing or stopping on a validation metric needs a validation split.
 void check_validation(const config::ExperimentSpec& spec) {
   if (data::has_validation(spec.data)) return;
-  const bool select_val = spec.train.select == config::SelectKind::kValAcc ||
-                          spec.train.select == config::SelectKind::kValLoss;
+  const auto select = spec.train.select;
+  const bool select_val =
+      select == config::SelectKind::kValAcc || select == config::SelectKind::kValLoss ||
+      select == config::SelectKind::kEmaValAcc || select == config::SelectKind::kEmaValLoss;
   const auto& stop = spec.train.early_stopping;
   std::string key, name;
   if (select_val) key = "train.select", name = config::choice_name(spec.train.select);
@@ -90,6 +105,7 @@ config::ExperimentSpec load(const std::filesystem::path& path,
   // would change the run's identity (its non-default values).
   if (!data.images_decided) spec.model.input = data.input;
   check_validation(spec);
+  check_ema(spec);
   return spec;
 }
 

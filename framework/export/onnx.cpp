@@ -12,6 +12,7 @@
 #include "framework/nn/groups.h"
 #include "framework/report/run_report.h"
 #include "framework/train/checkpoint.h"
+#include "framework/train/ema.h"
 
 namespace dlx::onnx_export {
 
@@ -252,7 +253,9 @@ std::filesystem::path checkpoint_to_export(const std::filesystem::path& folder, 
                        ": missing (the run keeps a best epoch only when train.select names a "
                        "metric); --weights last exports checkpoint.pt");
   const std::filesystem::path chosen = weights == Weights::kLast ? train::last_weights_file(folder)
-                                                                 : train::kept_weights_file(folder);
+                                       : weights == Weights::kEma
+                                           ? train::ema_weights_file(folder)
+                                           : train::kept_weights_file(folder);
   if (!std::filesystem::exists(chosen))
     throw RuntimeError(chosen.string() +
                        ": missing, so the run has no weights to export (it saves them after "

@@ -43,7 +43,8 @@ bool has_exporter(const std::string& type);
 void check_onnx(const std::string& model);
 
 /// Which of a run's checkpoints to export.
-enum class Weights { kKept, kBest, kLast };  // kept: best when there is one, else last
+// kept: best when there is one, else last; ema: train.ema's average (checkpoint_ema.pt)
+enum class Weights { kKept, kBest, kLast, kEma };
 
 struct RunExportOptions {
   Weights weights = Weights::kKept;

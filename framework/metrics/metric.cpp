@@ -126,10 +126,12 @@ const std::vector<std::string>& splits() {
 }
 
 std::optional<MetricKey> parse_metric(const std::string& name) {
+  const bool ema = name.rfind("ema_", 0) == 0;
+  const std::string figure = ema ? name.substr(4) : name;
   for (const auto& split : splits()) {
-    if (name.rfind(split + "_", 0) != 0) continue;
-    if (const MetricEntry* m = find_metric(name.substr(split.size() + 1)))
-      return MetricKey{split, m};
+    if (figure.rfind(split + "_", 0) != 0 || (ema && split == "train")) continue;
+    if (const MetricEntry* m = find_metric(figure.substr(split.size() + 1)))
+      return MetricKey{split, m, ema};
   }
   return std::nullopt;
 }

@@ -69,12 +69,13 @@ const std::vector<std::string>& splits();
 struct MetricKey {
   std::string split;
   const MetricEntry* metric = nullptr;
-  std::string name() const { return split + "_" + metric->name; }
+  bool ema = false;  // of train.ema's averaged weights: "ema_val_acc"
+  std::string name() const { return (ema ? "ema_" : "") + split + "_" + metric->name; }
   bool higher_is_better() const { return metric->higher_is_better; }
   bool needs_validation() const { return split == "val"; }
 };
 
-/// The figure `name` names ("val_acc"), or nullopt.
+/// The figure `name` names ("val_acc", "ema_test_loss"), or nullopt.
 std::optional<MetricKey> parse_metric(const std::string& name);
 
 /// The figures a run may be judged by (early stopping, halving): each metric on the validation

@@ -15,8 +15,11 @@ std::optional<metrics::MetricKey> selection_metric(config::SelectKind select, bo
       return std::nullopt;
     case config::SelectKind::kValAcc:
     case config::SelectKind::kValLoss:
+    case config::SelectKind::kEmaValAcc:
+    case config::SelectKind::kEmaValLoss:
       return metrics::parse_metric(config::choice_name(select));
     case config::SelectKind::kLast:
+    case config::SelectKind::kEma:
       break;
   }
   return std::nullopt;
@@ -43,7 +46,12 @@ std::optional<int64_t> best_epoch(const std::vector<report::EpochRecord>& epochs
 
 Judge::Judge(const config::TrainSpec& spec, bool has_validation)
     : select_metric_(selection_metric(spec.select, has_validation)),
-      select_by_(select_metric_ ? select_metric_->name() : "last"),
+      keeps_ema_(spec.select == config::SelectKind::kEma ||
+                 spec.select == config::SelectKind::kEmaValAcc ||
+                 spec.select == config::SelectKind::kEmaValLoss),
+      select_by_(select_metric_ ? select_metric_->name()
+                 : keeps_ema_   ? "ema"
+                                : "last"),
       stopping_(spec.early_stopping) {}
 
 std::optional<int64_t> Judge::selected(const std::vector<report::EpochRecord>& epochs) const {

@@ -174,8 +174,8 @@ void Session::prepare_steps(nn::Network& net, Loop& loop, bool resuming) {
   const config::TrainSpec& t = spec_.train;
   StepRecipe& r = loop.recipe;
   std::vector<std::string> names = t.metrics;
-  if (const auto stop = metrics::parse_metric(t.early_stopping.metric))
-    names.push_back(stop->metric->name);
+  const auto stop = metrics::parse_metric(t.early_stopping.metric);
+  if (stop && stop->metric->name != "loss") names.push_back(stop->metric->name);
   r.metrics = metrics::recorded_metrics(names, loop.dataset.classes(), "train.metrics",
                                         spec_.locate("train.metrics"));
   r.mix = t.mix, r.classes = loop.dataset.classes(), r.seed = uint64_t(t.seed);
@@ -371,8 +371,11 @@ const report::EpochRecord& Session::record_epoch(nn::Network& net, Loop& loop,
   if (writes()) loop.metrics->append(record);
   out_ << epoch_line(record, spec_.train.epochs, device) << std::endl;
   report.test_classes = class_record(test.confusion, d.class_names);
-  if (writes() && judge_.keeps_best() && judge_.last_is_selected(report.epochs))
+  if (writes() && judge_.keeps_best() && judge_.last_is_selected(report.epochs)) {
+    if (judge_.keeps_ema() && loop.ema) loop.ema->swap(net);
     save_weights(best_weights_file(folder), net);
+    if (judge_.keeps_ema() && loop.ema) loop.ema->swap(net);
+  }
   return record;
 }
 

@@ -139,7 +139,6 @@ TEST_CASE("random_resized_crop of the whole image at ratio 1 is the image; small
   // A crop of at most 30% of the area spans fewer values than the whole image.
   for (int64_t i = 0; i < 4; ++i) {
     const float span = (zoomed[i][0].max() - zoomed[i][0].min()).item<float>();
-    MESSAGE(zoomed[i][0]);
     CHECK(span < (x[i][0].max() - x[i][0].min()).item<float>() * 0.8);
   }
 }
@@ -185,7 +184,8 @@ TEST_CASE("batches are normalised per channel after scaling; only training batch
   CHECK(at::equal(mirrored.images, plain.images.flip({3})));
 }
 
-TEST_CASE("the new augmentations draw from (seed, epoch, step) only; a rank's rows are the batch's") {
+TEST_CASE(
+    "the new augmentations draw from (seed, epoch, step) only; a rank's rows are the batch's") {
   const at::Tensor x = pictures(12, 3, 10, 12);
   for (const auto& a : every_new_kind()) {
     CAPTURE(config::choice_name(a.kind));
@@ -199,8 +199,8 @@ TEST_CASE("the new augmentations draw from (seed, epoch, step) only; a rank's ro
   for (bool random : {false, true}) {
     const std::vector<AugmentSpec> list{crop(8, 0), erasing(1, random)};
     const at::Tensor y = data::augment_normalized(x, list, position(3, 12));
-    CHECK(at::equal(data::augment(x, list, position(3, 12)), data::augment(x, {crop(8, 0)},
-                                                                           position(3, 12))));
+    CHECK(at::equal(data::augment(x, list, position(3, 12)),
+                    data::augment(x, {crop(8, 0)}, position(3, 12))));
     CHECK_FALSE(at::equal(y, x));
     CHECK(at::equal(y, data::augment_normalized(x, list, position(3, 12))));
     const data::DrawPosition rank1{5, 2, 3, 5, 12};
@@ -230,9 +230,12 @@ TEST_CASE("rand_augment applies num_ops drawn ops to each image, in order") {
   const auto rounds = data::rand_augment_draws(spec, draws, 6, 9, 11);
   REQUIRE(rounds.size() == 3);
   const at::Tensor y = data::augment(
-      x, {entry(AugmentKind::kRandAugment, [&](auto& s) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(s)>, config::RandAugmentSpec>) s = spec;
-      })},
+      x,
+      {entry(AugmentKind::kRandAugment,
+             [&](auto& s) {
+               if constexpr (std::is_same_v<std::decay_t<decltype(s)>, config::RandAugmentSpec>)
+                 s = spec;
+             })},
       at);
   for (int64_t i = 0; i < 6; ++i) {
     at::Tensor one = x.narrow(0, i, 1);

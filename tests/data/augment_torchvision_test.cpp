@@ -123,11 +123,11 @@ nlohmann::json fill_json(const Fill& fill, int64_t channels) {
 // against torchvision's _apply_op one magnitude at a time.
 void add_op(Cases& cases, AutoOp op, const std::vector<double>& magnitudes,
             Interpolation interpolation = Interpolation::kNearest, const Fill& colour = {}) {
-  const bool uint8 =
-      op == AutoOp::kPosterize || op == AutoOp::kSolarize || op == AutoOp::kEqualize;
+  const bool uint8 = op == AutoOp::kPosterize || op == AutoOp::kSolarize || op == AutoOp::kEqualize;
   for (const std::string image : {"rgb", "grey"}) {
     const at::Tensor x = cases.image(image);
-    const Fill fill = x.size(0) == 1 && colour.values.size() == 3 ? Fill{{colour.values[0]}} : colour;
+    const Fill fill =
+        x.size(0) == 1 && colour.values.size() == 3 ? Fill{{colour.values[0]}} : colour;
     const int64_t n = int64_t(magnitudes.size());
     const at::Tensor batch = x.unsqueeze(0).expand({n, -1, -1, -1}).contiguous();
     const at::Tensor got = data::apply_op(batch, op, magnitudes, interpolation, fill);
@@ -181,8 +181,7 @@ TEST_CASE("every augmentation op agrees with torchvision 0.14's function with it
   add_op(cases, AutoOp::kRotate, {30, -47.3}, Interpolation::kBilinear);
   add_op(cases, AutoOp::kRotate, {21, -66}, Interpolation::kBilinear, Fill{{1, 0, 0.5}});
   add_op(cases, AutoOp::kRotate, {12.5}, Interpolation::kNearest, Fill{{0.7}});
-  for (AutoOp op :
-       {AutoOp::kBrightness, AutoOp::kColor, AutoOp::kContrast, AutoOp::kSharpness})
+  for (AutoOp op : {AutoOp::kBrightness, AutoOp::kColor, AutoOp::kContrast, AutoOp::kSharpness})
     add_op(cases, op, {0.9, -0.9, 0.33, -0.5, 0.99});
   add_op(cases, AutoOp::kPosterize, {8, 6, 4, 2, 1});
   add_op(cases, AutoOp::kSolarize, {255, 246.5, 127.5, 8.2, 0});
@@ -197,9 +196,8 @@ TEST_CASE("every augmentation op agrees with torchvision 0.14's function with it
     const at::Tensor x = cases.image(image).unsqueeze(0);
     const int64_t c = x.size(1);
     // RandomRotation's angle, with its default fill 0 blended through the mask.
-    for (const auto& [angle, interpolation] :
-         std::vector<std::pair<double, Interpolation>>{{17.5, Interpolation::kBilinear},
-                                                      {-40, Interpolation::kNearest}}) {
+    for (const auto& [angle, interpolation] : std::vector<std::pair<double, Interpolation>>{
+             {17.5, Interpolation::kBilinear}, {-40, Interpolation::kNearest}}) {
       const auto m = data::inverse_affine_matrix({0, 0}, -angle, {0, 0}, 1, {0, 0});
       cases.add("random_rotation", image,
                 {{"op", "rotate"},
@@ -211,10 +209,11 @@ TEST_CASE("every augmentation op agrees with torchvision 0.14's function with it
     }
     cases.add("vertical_flip", image, {{"op", "vflip"}}, x[0].flip({1}));
     cases.add("random_erasing", image,
-              {{"op", "erase"}, {"args", {{"top", 5}, {"left", 9}, {"h", 11}, {"w", 20}, {"value", -0.75}}}},
+              {{"op", "erase"},
+               {"args", {{"top", 5}, {"left", 9}, {"h", 11}, {"w", 20}, {"value", -0.75}}}},
               data::erase(x, {{5, 9, 11, 20}}, -0.75)[0]);
-    for (const auto& [resize, crop] : std::vector<std::pair<int64_t, int64_t>>{
-             {32, 28}, {45, 40}, {30, 0}, {0, 24}, {20, 25}}) {
+    for (const auto& [resize, crop] :
+         std::vector<std::pair<int64_t, int64_t>>{{32, 28}, {45, 40}, {30, 0}, {0, 24}, {20, 25}}) {
       at::Tensor y = resize ? data::resize_shorter(x, resize) : x;
       if (crop) y = data::center_crop(y, {crop, crop});
       cases.add("val_resize+val_crop", image,

@@ -288,6 +288,7 @@ train:
   clip_grad_norm: 1.0
   ema: {decay: 0.9, steps: 4, adjust: false}
   metrics: [top2_acc, macro_f1]
+  select: ema
   seed: 11
   device: cpu
   threads: 1
@@ -313,7 +314,14 @@ TEST_CASE("a run with the whole recipe records its figures and resumes to the sa
   }
   CHECK_FALSE(last.contains("train_macro_f1"));
   CHECK(last["test_top2_acc"].get<double>() >= last["test_acc"].get<double>());
-  CHECK(fs::exists(train::ema_weights_file(whole.folder)));
+  // select: ema keeps the average as the run's model.
+  CHECK(report["final"]["selected_by"] == "ema");
+  const auto average = train::read_weights(train::ema_weights_file(whole.folder));
+  const auto live = train::read_weights(whole.folder / "checkpoint.pt");
+  const auto kept = train::read_weights(train::kept_weights_file(whole.folder));
+  CHECK(at::equal(kept.at("conv0.weight"), average.at("conv0.weight")));
+  CHECK(at::equal(kept.at("batchnorm0.running_mean"), average.at("batchnorm0.running_mean")));
+  CHECK_FALSE(at::equal(kept.at("conv0.weight"), live.at("conv0.weight")));
 
   train::RunOptions pausing = options;
   pausing.stop_after = 1;

@@ -19,11 +19,12 @@ int export_onnx(const std::string& folder, const std::string& file, const std::s
   static const std::map<std::string, onnx_export::Weights> by_name{
       {"kept", onnx_export::Weights::kKept},
       {"best", onnx_export::Weights::kBest},
-      {"last", onnx_export::Weights::kLast}};
+      {"last", onnx_export::Weights::kLast},
+      {"ema", onnx_export::Weights::kEma}};
   const auto w = by_name.find(weights);
   if (w == by_name.end())
-    throw ConfigError({"--weights"}, "", "best, last or kept", "'" + weights + "'",
-                      did_you_mean(weights, {"best", "last", "kept"}));
+    throw ConfigError({"--weights"}, "", "best, last, kept or ema", "'" + weights + "'",
+                      did_you_mean(weights, {"best", "last", "kept", "ema"}));
   options.weights = w->second;
   if (batch != "dynamic") {
     try {
@@ -59,8 +60,9 @@ void add_export_command(CLI::App& app, Command& chosen) {
   cmd->add_option("FILE", *file, "the .onnx file to write")->required();
   cmd->add_option("--opset", *opset, "ONNX operator set, 11 to 17 (default 13)");
   cmd->add_option("--weights", *weights,
-                  "best (checkpoint_best.pt), last (checkpoint.pt), or kept (default: best when "
-                  "the run kept one, else last)");
+                  "best (checkpoint_best.pt), last (checkpoint.pt), ema (checkpoint_ema.pt, "
+                  "train.ema's average), or kept (default: best when the run kept one, else "
+                  "last)");
   cmd->add_option("--batch", *batch, "a fixed batch size, or dynamic (default)");
   cmd->add_flag("--probabilities", *probabilities,
                 "a second output, \"probabilities\": the softmax of the logits");
