@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ostream>
 
 #include "framework/core/error.h"
@@ -27,6 +28,12 @@ int64_t common_epochs(const HalvingSpec& spec, const std::vector<Plan>& plans) {
                                    std::to_string(plans[0].epochs) + ", " + p.point->label +
                                    " has " + std::to_string(p.epochs));
     }
+    const std::string& m = metrics::parse_metric(spec.metric)->metric->name;
+    if (m != "acc" && m != "loss" &&
+        std::find(p.metrics.begin(), p.metrics.end(), m) == p.metrics.end())
+      throw ConfigError::plain({p.point->file.string()}, "sweep.halving.metric",
+                               spec.metric + " is recorded only when train.metrics names " + m +
+                                   " (" + p.point->label + " does not)");
     if (metrics::parse_metric(spec.metric)->needs_validation() && !p.has_validation) {
       throw ConfigError::plain(
           {p.point->file.string()}, "sweep.halving.metric",

@@ -32,6 +32,7 @@ Plan decide(const Point& point, const fs::path& folder) {
   plan.identity = config::config_identity(config::resolved_json(spec));
   plan.epochs = spec.train.epochs;
   plan.has_validation = data::has_validation(spec.data);
+  plan.metrics = spec.train.metrics;
   if (!fs::exists(folder)) return plan;
   report::RunReport report;
   try {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "framework/config/sweep_points.h"
 
@@ -14,9 +15,10 @@ enum class Action { kSkip, kRun, kResume };
 struct Plan {
   const Point* point = nullptr;
   std::filesystem::path folder;
-  std::string identity;         // config_identity() of the point's resolved config
-  int64_t epochs = 0;           // train.epochs
-  bool has_validation = false;  // whether its data has a validation split
+  std::string identity;              // config_identity() of the point's resolved config
+  int64_t epochs = 0;                // train.epochs
+  bool has_validation = false;       // whether its data has a validation split
+  std::vector<std::string> metrics;  // train.metrics: recorded besides acc and loss
   Action action = Action::kRun;
   std::string note;  // why, for the terminal
 };

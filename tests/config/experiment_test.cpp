@@ -156,8 +156,9 @@ TEST_CASE("a key a newer dlx adds with its old behaviour as default leaves the i
 }
 
 TEST_CASE("every named choice has a name, and the names are the registries' full lists") {
-  CHECK(choice_names<SelectKind>() ==
-        std::vector<std::string>{"auto", "last", "val_acc", "val_loss"});
+  CHECK(choice_names<SelectKind>() == std::vector<std::string>{"auto", "last", "val_acc",
+                                                               "val_loss", "ema", "ema_val_acc",
+                                                               "ema_val_loss"});
   CHECK(choice_names<OptimizerKind>() == std::vector<std::string>{"sgd", "adam", "adamw"});
   CHECK(choice_names<PrecisionKind>() == std::vector<std::string>{"fp32", "bf16", "fp16"});
   CHECK(choice_names<SchedulerKind>() ==
@@ -179,12 +180,41 @@ TEST_CASE("every shipped experiment loads and its network builds") {
                    data::encode_png(at::full({1, 28, 28}, 20 * c, at::kByte)));
   for (const auto& entry :
        std::filesystem::directory_iterator(testing::source_dir() / "experiments")) {
+    if (entry.is_directory()) continue;  // recipes/: bases, loaded below
     CAPTURE(entry.path());
     ExperimentSpec spec = load_experiment(entry.path());
     if (spec.data.dataset == "folder") spec.data.root = images.path().string();
     CHECK_FALSE(spec.name.empty());
     CHECK(experiment::build_network(spec).parameters() > 0);
   }
+}
+
+TEST_CASE(
+    "every recipe in experiments/recipes is a base that an experiment loads and trains from") {
+  testing::TempDir dir;
+  size_t recipes = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(testing::source_dir() / "experiments" / "recipes")) {
+    CAPTURE(entry.path());
+    const auto file = dir.write("uses-recipe.yaml", "base: " + entry.path().string() + R"(
+name: uses-recipe
+model:
+  layers:
+    - conv2d: {out_channels: 4, kernel_size: 3}
+    - adaptive_avgpool2d: {output_size: 1}
+    - flatten
+    - dense: {units: 10}
+data: {dataset: fashion-mnist}
+)");
+    const ExperimentSpec spec = load_experiment(file);
+    CHECK(spec.train.mix.on());
+    CHECK(spec.train.scheduler.warmup_epochs == 5);
+    CHECK(spec.train.metrics == std::vector<std::string>{"top5_acc"});
+    CHECK(spec.data.val_crop == config::Size2{224, 224});
+    CHECK(experiment::build_network(spec).parameters() > 0);
+    ++recipes;
+  }
+  CHECK(recipes == 2);
 }
 
 TEST_CASE("a config holding bytes that are not UTF-8 still has an identity") {
