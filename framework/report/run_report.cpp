@@ -324,9 +324,10 @@ FinalRecord RunReport::summarize(double wall_seconds, std::optional<int64_t> sel
     if (!selected || e.epoch != *selected) continue;
     f.selected_epoch = e.epoch;
     f.selected_by = selected_by;
-    if (selected_by == "val_acc") f.selected_value = e.val_acc;
-    if (selected_by == "val_loss") f.selected_value = e.val_loss;
-    f.selected_test_acc = e.test_acc;
+    // The kept weights' own figures: the EMA's when selection keeps the average.
+    const bool ema = selected_by.rfind("ema", 0) == 0;
+    if (selected_by != "ema") f.selected_value = e.value(selected_by);
+    f.selected_test_acc = ema ? e.value("ema_test_acc") : e.test_acc;
   }
   return f;
 }

@@ -316,6 +316,7 @@ TEST_CASE("a run with the whole recipe records its figures and resumes to the sa
   CHECK(last["test_top2_acc"].get<double>() >= last["test_acc"].get<double>());
   // select: ema keeps the average as the run's model.
   CHECK(report["final"]["selected_by"] == "ema");
+  CHECK(report["final"]["selected_test_acc"] == last["ema_test_acc"]);
   const auto average = train::read_weights(train::ema_weights_file(whole.folder));
   const auto live = train::read_weights(whole.folder / "checkpoint.pt");
   const auto kept = train::read_weights(train::kept_weights_file(whole.folder));
