@@ -142,7 +142,12 @@ std::vector<RunRow> group_by_seed(const std::vector<RunRow>& rows) {
       for (const auto& m : members) {
         if (m->status != row.status) row.status = "mixed";
       }
-      for (const auto& metric : report::final_columns()) {
+      // Every figure the group's first run has: the summary columns and the last epoch's
+      // (test_top5_acc, ema_val_acc, ...).
+      std::vector<std::string> figures;
+      for (const auto& [name, value] : row.final.items())
+        if (value.is_number()) figures.push_back(name);
+      for (const auto& metric : figures) {
         std::vector<double> values;
         for (const auto& m : members) {
           if (m->final.contains(metric) && m->final[metric].is_number())
@@ -154,7 +159,8 @@ std::vector<RunRow> group_by_seed(const std::vector<RunRow>& rows) {
         for (double v : values)
           var += (v - mean) * (v - mean) / std::max<size_t>(1, values.size() - 1);
         row.final[metric] = mean;
-        if (metric != "best_epoch") row.spread[metric] = std::sqrt(var);
+        if (metric != "best_epoch" && metric != "selected_epoch" && metric != "epoch")
+          row.spread[metric] = std::sqrt(var);
       }
     }
     out.push_back(row);
@@ -191,6 +197,17 @@ std::string default_metric(const std::vector<RunRow>& rows) {
   return "test_acc";
 }
 
+std::string judging_metric(const std::vector<RunRow>& rows, const std::string& asked) {
+  if (asked.empty()) return default_metric(rows);
+  // A metric without its split ("top5_acc") is judged as the default is: on validation where
+  // the runs have it, else on test.
+  if (metrics::parse_metric(asked) || !metrics::find_metric(asked)) return asked;
+  const std::string val = "val_" + asked;
+  for (const auto& r : rows)
+    if (r.final.contains(val) && r.final[val].is_number()) return val;
+  return "test_" + asked;
+}
+
 std::string search_line(const Comparison& c) {
   int64_t trained = 0, full = 0;
   for (const auto& r : c.rows) {
@@ -206,9 +223,14 @@ std::string search_line(const Comparison& c) {
 }
 
 namespace {
-std::vector<std::string> shown_metrics(const std::vector<RunRow>& rows) {
+// The summary columns the runs have, and the judging metric when it is none of them.
+std::vector<std::string> shown_metrics(const std::vector<RunRow>& rows, const std::string& metric) {
   std::vector<std::string> shown;
-  for (const auto& m : report::final_columns()) {
+  std::vector<std::string> columns = report::final_columns();
+  if (std::find(columns.begin(), columns.end(), metric) == columns.end() &&
+      metrics::parse_metric(metric))
+    columns.insert(columns.begin() + 2, metric);
+  for (const auto& m : columns) {
     for (const auto& r : rows) {
       if (r.final.contains(m) && !r.final[m].is_null()) {
         shown.push_back(m);
@@ -235,7 +257,7 @@ Comparison prepare(std::vector<RunRow> rows, const Options& options) {
     });
   }
   if (options.top > 0 && int(rows.size()) > options.top) rows.resize(options.top);
-  const std::string metric = options.metric.empty() ? default_metric(rows) : options.metric;
+  const std::string metric = judging_metric(rows, options.metric);
   int best = -1;
   for (size_t i = 0; i < rows.size(); ++i) {
     Json v = value_of(rows[i], metric);
@@ -243,7 +265,7 @@ Comparison prepare(std::vector<RunRow> rows, const Options& options) {
     Json b = best < 0 ? Json() : value_of(rows[best], metric);
     if (best < 0 || (lower_is_better(metric) ? v < b : v > b)) best = int(i);
   }
-  std::vector<std::string> metrics = shown_metrics(rows);
+  std::vector<std::string> metrics = shown_metrics(rows, metric);
   return Comparison{std::move(rows), std::move(keys), std::move(metrics), metric, best};
 }
 

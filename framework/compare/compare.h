@@ -56,6 +56,11 @@ struct Comparison {
   std::string metric;                // what the best run was judged by
   int best = -1;                     // index into rows, or -1
 };
+/// What the best run is judged by: `asked` ("val_top5_acc"; a bare metric, "top5_acc", on
+/// validation where the runs have it, else on test), or by default val_acc where the runs have
+/// it, else test_acc.
+std::string judging_metric(const std::vector<RunRow>& rows, const std::string& asked);
+
 Comparison prepare(std::vector<RunRow> rows, const Options& options);
 
 /// What "best" means unless --metric says: validation accuracy where the runs have it (choosing

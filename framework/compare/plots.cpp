@@ -66,7 +66,7 @@ report::Chart metric_against(const std::vector<RunRow>& rows, const std::string&
 
 std::vector<fs::path> write_plots(const std::vector<RunRow>& rows, const fs::path& folder,
                                   const std::string& metric) {
-  const std::string judged = metric.empty() ? default_metric(rows) : metric;
+  const std::string judged = judging_metric(rows, metric);
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) throw RuntimeError(folder.string() + ": cannot create: " + ec.message());

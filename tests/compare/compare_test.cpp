@@ -85,6 +85,30 @@ TEST_CASE("runs that differ only in seed are grouped as mean ± std with their c
   CHECK(table.find("train.seed") == std::string::npos);
 }
 
+TEST_CASE("--metric top5_acc judges by any recorded figure, averaged over seeds, and shows it") {
+  std::vector<compare::RunRow> rows{
+      row("lr=0.1,seed=0", 0.1, 0, 0.70, 0.9), row("lr=0.1,seed=1", 0.1, 1, 0.74, 0.8),
+      row("lr=0.3,seed=0", 0.3, 0, 0.80, 0.6), row("lr=0.3,seed=1", 0.3, 1, 0.80, 0.6)};
+  // The better top-1 run is the worse top-5 one.
+  const double top5[] = {0.95, 0.97, 0.90, 0.92};
+  for (size_t i = 0; i < rows.size(); ++i) rows[i].final["test_top5_acc"] = top5[i];
+  CHECK(compare::judging_metric(rows, "top5_acc") == "test_top5_acc");
+  rows[0].final["val_top5_acc"] = 0.9;
+  CHECK(compare::judging_metric(rows, "top5_acc") == "val_top5_acc");
+  CHECK(compare::judging_metric(rows, "") == "test_acc");
+  rows[0].final.erase("val_top5_acc");
+  compare::Options o;
+  o.format = "json";
+  o.metric = "top5_acc";
+  const Json table = Json::parse(compare::render(rows, o));
+  REQUIRE(table.size() == 2);
+  CHECK(table[0]["best"] == true);
+  CHECK(table[0]["final"]["test_top5_acc"].get<double>() == doctest::Approx(0.96));
+  CHECK(table[1]["final"]["test_top5_acc"].get<double>() == doctest::Approx(0.91));
+  o.format = "table";
+  CHECK(compare::render(rows, o).find("test_top5_acc") != std::string::npos);
+}
+
 TEST_CASE("every format carries the same rows") {
   compare::Options o;
   o.group_seeds = false;
