@@ -13,7 +13,6 @@
 
 #include "framework/core/error.h"
 #include "framework/core/files.h"
-#include "framework/metrics/metric.h"
 
 namespace dlx::train {
 
@@ -156,13 +155,13 @@ EpochState load_train_state(const fs::path& folder, torch::optim::Optimizer& opt
     s.epoch = int64_t(read_number(archive, "epoch"));
     s.steps = int64_t(read_number(archive, "steps"));
     s.loss_sum = read_number(archive, "loss_sum");
-    for (const auto& m : metrics::builtin_metrics()) {
-      if (!m.batch_sum) continue;
-      // States from before the metric registry hold acc's sum as "correct".
-      const std::string older = m.name == "acc" ? "correct" : "";
-      s.metric_sums[m.name] = read_number(archive, "metric_sum_" + m.name,
-                                          older.empty() ? 0.0 : read_number(archive, older, 0.0));
-    }
+    // Every metric's sum the state holds (train.metrics' too: top5_acc); states from before the
+    // metric registry hold acc's as "correct".
+    s.metric_sums["acc"] = read_number(archive, "correct", 0.0);
+    const std::string prefix = "metric_sum_";
+    for (const auto& key : archive.keys())
+      if (key.rfind(prefix, 0) == 0)
+        s.metric_sums[key.substr(prefix.size())] = read_number(archive, key);
     s.examples = int64_t(read_number(archive, "examples"));
     s.seconds = read_number(archive, "seconds");
     s.data_seconds = read_number(archive, "data_seconds");

@@ -38,6 +38,7 @@ data:
 train:
   epochs: 3
   optimizer: {type: sgd, lr: 0.02, momentum: 0.9}
+  metrics: [top2_acc]
   seed: 3
   device: cpu
   threads: 1
@@ -97,6 +98,7 @@ void check_same_result(const fs::path& a, const fs::path& b) {
   }
   const Json epochs = epochs_without_times(a);
   CHECK(epochs[0].contains("val_acc"));
+  CHECK(epochs[0].contains("train_top2_acc"));  // its sum is resumed mid-epoch too
   CHECK(epochs == epochs_without_times(b));
 }
 
