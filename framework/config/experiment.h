@@ -316,7 +316,8 @@ struct SchedulerSpec {
             at_least(0));
     v.field("warmup_start_factor", warmup_start_factor,
             "the warm-up's first lr as a share of lr, rising linearly to lr (torchvision's "
-            "--lr-warmup-decay); 0: lr/warmup_epochs, rising by as much each epoch",
+            "--lr-warmup-decay); 0: per epoch lr/warmup_epochs rising by as much each epoch "
+            "(d2l's), per step from 0",
             in_range(0, 1));
     v.field("per_step", per_step,
             "set the lr before every optimizer update from the fractional epoch (timm's "
@@ -364,8 +365,7 @@ struct MixSpec {
             "cutmix: a box of the next image pasted in, its area from Beta(alpha, alpha) "
             "(--cutmix-alpha, timm's --cutmix); 0 = off",
             non_negative());
-    v.field("prob", prob, "the chance that a batch is mixed (timm's --mixup-prob)",
-            in_range(0, 1));
+    v.field("prob", prob, "the chance that a batch is mixed (timm's --mixup-prob)", in_range(0, 1));
     v.field("switch_prob", switch_prob,
             "with both alphas on: the chance of cutmix rather than mixup (timm's "
             "--mixup-switch-prob)",
@@ -375,9 +375,9 @@ struct MixSpec {
 
 /// An exponential moving average of the weights (torchvision's ExponentialMovingAverage).
 struct EmaSpec {
-  double decay = 0;     // the average's share kept at each update; 0 = no EMA
-  int64_t steps = 32;   // optimizer updates between the average's updates
-  bool adjust = true;   // torchvision's: 1 - decay times world * batch * steps / epochs
+  double decay = 0;    // the average's share kept at each update; 0 = no EMA
+  int64_t steps = 32;  // optimizer updates between the average's updates
+  bool adjust = true;  // torchvision's: 1 - decay times world * batch * steps / epochs
 
   bool on() const { return decay > 0; }
 
@@ -388,8 +388,8 @@ struct EmaSpec {
             "0.99998); 0 = no EMA",
             Check<double>{[](const double& d) { return d == 0 || (d > 0 && d < 1); },
                           "a number in (0, 1), or 0 for none"});
-    v.field("steps", steps,
-            "optimizer updates between updates of the average (--model-ema-steps)", at_least(1));
+    v.field("steps", steps, "optimizer updates between updates of the average (--model-ema-steps)",
+            at_least(1));
     v.field("adjust", adjust,
             "torchvision's adjustment: 1 - decay scaled by batch size x ranks x steps / epochs "
             "(at most 1)");
