@@ -354,6 +354,23 @@ std::string class_token(GraphWriter& g, const LayerNode& n) {
   return g.node("Concat", n.path + "/joined", {token, n.x}, {integer("axis", 1)});
 }
 
+// q, k and v of a packed projection (-1, t, 3 heads hd), each (-1, heads, t, hd).
+std::array<std::string, 3> split_heads(GraphWriter& g, const std::string& p, const std::string& qkv,
+                                       int64_t t, int64_t heads, int64_t hd) {
+  const std::string split = g.node(
+      "Transpose", p + "/heads",
+      {g.node("Reshape", p + "/split", {qkv, int64s(g, p + "/qkv_shape", {-1, t, 3, heads, hd})})},
+      {ints("perm", {2, 0, 3, 1, 4})});
+  // Gather with a one-element index keeps a leading dimension of 1: squeezed by the reshapes.
+  auto part = [&](int64_t i, const std::string& what) {
+    return g.node("Reshape", p + "/" + what,
+                  {g.node("Gather", p + "/" + what + "_1",
+                          {split, int64s(g, p + "/" + what + "_index", {i})}, {integer("axis", 0)}),
+                   int64s(g, p + "/" + what + "_shape", {-1, heads, t, hd})});
+  };
+  return {part(0, "q"), part(1, "k"), part(2, "v")};
+}
+
 std::string attention(GraphWriter& g, const LayerNode& n) {
   const auto& m = as<nn::MultiheadAttentionImpl>(n);
   const int64_t t = n.input[0], d = n.input[1], heads = m.heads(), hd = d / heads;
@@ -364,22 +381,7 @@ std::string attention(GraphWriter& g, const LayerNode& n) {
              {n.x, g.weight(p + ".in_proj_weight", m.in_proj_weight.t().contiguous())});
   if (m.in_proj_bias.defined())
     qkv = g.node("Add", p + "/qkv_bias", {qkv, g.weight(p + ".in_proj_bias", m.in_proj_bias)});
-  const std::string split = g.node(
-      "Transpose", p + "/heads",
-      {g.node("Reshape", p + "/split", {qkv, int64s(g, p + "/split_shape", {0, t, 3, heads, hd})})},
-      {ints("perm", {2, 0, 3, 1, 4})});
-  auto part = [&](int64_t i, const char* what) {
-    return g.node("Gather", p + "/" + what, {split, int64s(g, p + "/" + what + "_index", {i})},
-                  {integer("axis", 0)});
-  };
-  // Gather with a one-element index keeps a leading dimension of 1: squeezed by the reshapes.
-  const std::vector<int64_t> head_shape{-1, heads, t, hd};
-  auto squeeze = [&](const std::string& x, const char* what) {
-    return g.node("Reshape", p + "/" + what + "_squeezed",
-                  {x, int64s(g, p + "/" + what + "_shape", head_shape)});
-  };
-  const std::string q = squeeze(part(0, "q"), "q"), k = squeeze(part(1, "k"), "k"),
-                    v = squeeze(part(2, "v"), "v");
+  const auto [q, k, v] = split_heads(g, p, qkv, t, heads, hd);
   const std::string kt = g.node("Transpose", p + "/kt", {k}, {ints("perm", {0, 1, 3, 2})});
   const std::string scores = g.node("Div", p + "/scores",
                                     {g.node("MatMul", p + "/qk", {q, kt}),
@@ -409,8 +411,21 @@ std::string roll(GraphWriter& g, const std::string& name, const std::string& x, 
                 {integer("axis", axis)});
 }
 
-// The bias each head adds to its scores, 1 x heads x N x N: the table's rows picked by the
-// index (V2: the table is cpb_mlp of the coordinates, then 16 sigmoid).
+// A relative position bias, heads x N x N: the rows of `table` (one per relative position, a
+// column per head) that the buffer `index` picks for each pair of tokens.
+std::string position_bias(GraphWriter& g, const std::string& p, const std::string& table,
+                          const at::Tensor& index, int64_t t, int64_t heads) {
+  const std::string rows =
+      g.node("Gather", p + "/bias_rows", {table, g.weight(p + ".relative_position_index", index)},
+             {integer("axis", 0)});
+  return g.node(
+      "Transpose", p + "/bias_heads",
+      {g.node("Reshape", p + "/bias_square", {rows, int64s(g, p + "/square", {t, t, heads})})},
+      {ints("perm", {2, 0, 1})});
+}
+
+// The bias each head adds to its scores in a window, heads x N x N (V2: the table is cpb_mlp of
+// the coordinates, then 16 sigmoid).
 std::string window_position_bias(GraphWriter& g, const LayerNode& n, nn::WindowAttentionImpl& m) {
   const std::string p = n.path;
   const int64_t heads = m.options().heads, t = m.options().window.h * m.options().window.w;
@@ -428,14 +443,7 @@ std::string window_position_bias(GraphWriter& g, const LayerNode& n, nn::WindowA
   } else {
     table = g.weight(p + ".relative_position_bias_table", m.relative_position_bias_table);
   }
-  const std::string rows =
-      g.node("Gather", p + "/bias_rows",
-             {table, g.weight(p + ".relative_position_index", m.relative_position_index)},
-             {integer("axis", 0)});
-  const std::string bias = g.node(
-      "Transpose", p + "/bias_heads",
-      {g.node("Reshape", p + "/bias_square", {rows, int64s(g, p + "/square", {t, t, heads})})},
-      {ints("perm", {2, 0, 1})});
+  const std::string bias = position_bias(g, p, table, m.relative_position_index, t, heads);
   if (!m.options().cosine) return bias;
   return g.node("Mul", p + "/bias",
                 {g.node("Sigmoid", p + "/bias_sigmoid", {bias}), scalar(g, p + "/sixteen", 16)});
@@ -482,18 +490,7 @@ std::string window_attention(GraphWriter& g, const LayerNode& n) {
     }
     qkv = g.node("Add", p + "/qkv_biased", {qkv, bias});
   }
-  const std::string split = g.node(
-      "Transpose", p + "/heads",
-      {g.node("Reshape", p + "/split", {qkv, int64s(g, p + "/qkv_shape", {-1, t, 3, heads, hd})})},
-      {ints("perm", {2, 0, 3, 1, 4})});
-  auto part = [&](int64_t i, const char* what) {
-    return g.node("Reshape", p + "/" + what,
-                  {g.node("Gather", p + "/" + what + "_1",
-                          {split, int64s(g, p + "/" + what + "_index", {i})}, {integer("axis", 0)}),
-                   int64s(g, p + "/" + what + "_shape", {-1, heads, t, hd})});
-  };
-  std::string q = part(0, "q"), k = part(1, "k");
-  const std::string v = part(2, "v");
+  auto [q, k, v] = split_heads(g, p, qkv, t, heads, hd);
   std::string scores;
   if (o.cosine) {
     q = unit_rows(g, p + "/q_unit", q);
@@ -560,6 +557,54 @@ std::string patch_merge(GraphWriter& g, const LayerNode& n) {
   return g.node("Concat", p, {at(0, 0), at(1, 0), at(0, 1), at(1, 1)}, {integer("axis", -1)});
 }
 
+// MaxViT's partition or departition: the sides split, one transpose, the result's shape.
+std::string partition(GraphWriter& g, const LayerNode& n) {
+  const auto& m = as<nn::PartitionImpl>(n);
+  auto batched = [](std::vector<int64_t> dims) {
+    dims.insert(dims.begin(), -1);
+    return dims;
+  };
+  const std::string split =
+      g.node("Reshape", n.path + "/split",
+             {n.x, int64s(g, n.path + "/split_shape", batched(m.split(n.input)))});
+  return g.node("Reshape", n.path,
+                {g.node("Transpose", n.path + "/moved", {split}, {ints("perm", m.order())}),
+                 int64s(g, n.path + "/shape", batched(m.output(n.input)))});
+}
+
+// torchvision's RelativePositionalMultiHeadAttention with every partition as one batch of t
+// tokens: keys scaled by the width's D^-1/2, the position bias added before the softmax.
+std::string relative_attention(GraphWriter& g, const LayerNode& n) {
+  auto& m = const_cast<nn::RelativeAttentionImpl&>(as<nn::RelativeAttentionImpl>(n));
+  const std::string p = n.path;
+  const int64_t t = n.input[n.input.size() - 2], d = n.input.back(), heads = m.heads();
+  const std::string x =
+      g.node("Reshape", p + "/partitions", {n.x, int64s(g, p + "/partitions_shape", {-1, t, d})});
+  const std::string qkv =
+      linear(g, p + "/to_qkv", x, p + ".to_qkv", m.to_qkv->weight, m.to_qkv->bias);
+  const auto [q, k, v] = split_heads(g, p, qkv, t, heads, d / heads);
+  const std::string k_scaled =
+      g.node("Mul", p + "/k_scaled", {k, scalar(g, p + "/scale", float(std::pow(d, -0.5)))});
+  const std::string scores = g.node(
+      "Add", p + "/scores_biased",
+      {g.node("MatMul", p + "/qk",
+              {q, g.node("Transpose", p + "/kt", {k_scaled}, {ints("perm", {0, 1, 3, 2})})}),
+       position_bias(g, p,
+                     g.weight(p + ".relative_position_bias_table", m.relative_position_bias_table),
+                     m.relative_position_index, t, heads)});
+  const std::string weights = g.node("Softmax", p + "/softmax", {scores}, {integer("axis", 3)});
+  const std::string mixed =
+      g.node("Reshape", p + "/mixed",
+             {g.node("Transpose", p + "/mixed_t", {g.node("MatMul", p + "/av", {weights, v})},
+                     {ints("perm", {0, 2, 1, 3})}),
+              int64s(g, p + "/mixed_shape", {-1, t, d})});
+  std::vector<int64_t> shape{-1};
+  shape.insert(shape.end(), n.input.begin(), n.input.end());
+  return g.node("Reshape", p,
+                {linear(g, p + "/merge", mixed, p + ".merge", m.merge->weight, m.merge->bias),
+                 int64s(g, p + "/shape", shape)});
+}
+
 }  // namespace
 
 const std::map<std::string, LayerExporter>& layer_exporters() {
@@ -607,6 +652,9 @@ const std::map<std::string, LayerExporter>& layer_exporters() {
       {"multihead_attention", attention},
       {"window_attention", window_attention},
       {"patch_merge", patch_merge},
+      {"partition", partition},
+      {"departition", partition},
+      {"relative_attention", relative_attention},
       {"select_token",
        [](GraphWriter& g, const LayerNode& n) {
          const int64_t index = as<nn::SelectTokenImpl>(n).index();

@@ -1,6 +1,8 @@
-// Swin's layer types (torchvision's swin_transformer.py): window_attention, self-attention inside
-// shifted windows of a channels-last image, and patch_merge, its 2 x 2 downsampling. Each follows
-// torchvision's function step for step, so that its weights give torchvision's outputs.
+// The layer types of windowed attention. Swin's (torchvision's swin_transformer.py):
+// window_attention, self-attention inside shifted windows of a channels-last image, and
+// patch_merge, its 2 x 2 downsampling. MaxViT's (maxvit.py): partition and departition, an image
+// cut into windows or a grid and put back, and relative_attention within each partition. Each
+// follows torchvision's function step for step, so that its weights give torchvision's outputs.
 #include <torch/nn/functional/normalization.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
@@ -176,6 +178,85 @@ torch::Tensor PatchMergeImpl::forward(const torch::Tensor& input) {
   return torch::cat({at(0, 0), at(1, 0), at(0, 1), at(1, 1)}, -1);
 }
 
+std::vector<int64_t> PartitionImpl::order() const {
+  if (!inverse_)
+    return kind_ == Partitioning::kWindow ? std::vector<int64_t>{0, 2, 4, 3, 5, 1}
+                                          : std::vector<int64_t>{0, 3, 5, 2, 4, 1};
+  return kind_ == Partitioning::kWindow ? std::vector<int64_t>{0, 5, 1, 3, 2, 4}
+                                        : std::vector<int64_t>{0, 5, 3, 1, 4, 2};
+}
+
+std::vector<int64_t> PartitionImpl::split(at::IntArrayRef in) const {
+  if (inverse_) {
+    const int64_t s = side(in[2]);
+    return {in[0], in[1], s, s, in[3]};
+  }
+  const int64_t c = in[0], rows = in[1] / size_, cols = in[2] / size_, s = size_;
+  if (kind_ == Partitioning::kWindow) return {c, rows, s, cols, s};
+  return {c, s, rows, s, cols};
+}
+
+std::vector<int64_t> PartitionImpl::output(at::IntArrayRef in) const {
+  if (inverse_) {
+    const int64_t s = side(in[2]);
+    return {in[3], in[0] * s, in[1] * s};
+  }
+  return {in[1] / size_, in[2] / size_, size_ * size_, in[0]};
+}
+
+int64_t PartitionImpl::side(int64_t tokens) {
+  return int64_t(std::lround(std::sqrt(double(tokens))));
+}
+
+torch::Tensor PartitionImpl::forward(const torch::Tensor& x) {
+  const at::IntArrayRef example = x.sizes().slice(1);
+  auto batched = [&](std::vector<int64_t> dims) {
+    dims.insert(dims.begin(), x.size(0));
+    return dims;
+  };
+  return x.view(batched(split(example))).permute(order()).reshape(batched(output(example)));
+}
+
+RelativeAttentionImpl::RelativeAttentionImpl(int64_t width, int64_t head_dim, int64_t tokens)
+    : heads_(width / head_dim), tokens_(tokens) {
+  const int64_t s = PartitionImpl::side(tokens);
+  relative_position_bias_table =
+      register_parameter("relative_position_bias_table",
+                         torch::empty({(2 * s - 1) * (2 * s - 1), heads_}).normal_(0, 0.02));
+  relative_position_index =
+      register_buffer("relative_position_index", position_index(Pair(s)).view({tokens, tokens}));
+  to_qkv = register_module("to_qkv", linear(width, 3 * width, true));
+  merge = register_module("merge", linear(width, width, true));
+}
+
+torch::Tensor RelativeAttentionImpl::position_bias() {
+  return relative_position_bias_table.index_select(0, relative_position_index.view(-1))
+      .view({tokens_, tokens_, heads_})
+      .permute({2, 0, 1})
+      .contiguous()
+      .unsqueeze(0);
+}
+
+torch::Tensor RelativeAttentionImpl::forward(const torch::Tensor& x) {
+  const int64_t d = x.size(-1);
+  const std::vector<int64_t> lead(x.sizes().begin(), x.sizes().end() - 2);
+  auto shaped = [&](std::vector<int64_t> tail) {
+    std::vector<int64_t> dims = lead;
+    dims.insert(dims.end(), tail.begin(), tail.end());
+    return dims;
+  };
+  // (..., P, D) to (..., heads, P, D / heads).
+  auto per_head = [&](const torch::Tensor& t) {
+    return t.reshape(shaped({tokens_, heads_, d / heads_})).transpose(-2, -3);
+  };
+  const auto qkv = to_qkv->forward(x).chunk(3, -1);
+  const torch::Tensor q = per_head(qkv[0]), k = per_head(qkv[1]) * std::pow(double(d), -0.5);
+  const torch::Tensor attn =
+      torch::softmax(torch::matmul(q, k.transpose(-2, -1)) + position_bias(), -1);
+  const torch::Tensor out = torch::matmul(attn, per_head(qkv[2])).transpose(-2, -3);
+  return merge->forward(out.reshape(shaped({tokens_, d})));
+}
+
 namespace {
 
 using config::at_least;
@@ -239,6 +320,92 @@ BuiltLayer build_patch_merge(const NoArgs&, const BuildInput& in) {
           Shape{(in.shape[0] + 1) / 2, (in.shape[1] + 1) / 2, 4 * in.shape[2]}, 0};
 }
 
+struct PartitionArgs {
+  std::string type;
+  int64_t size = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v.required("type", type,
+               "window: each partition a size x size block of neighbours; grid: size x size "
+               "pixels spread evenly over the image (MaxViT's partition_type)",
+               config::one_of({"window", "grid"}));
+    v.required("size", size, "the partition's side in pixels (MaxViT's partition_size)",
+               at_least(1));
+  }
+};
+
+Partitioning partitioning(const std::string& type) {
+  return type == "grid" ? Partitioning::kGrid : Partitioning::kWindow;
+}
+
+BuiltLayer build_partition(const PartitionArgs& a, const BuildInput& in) {
+  require_image(in, "partition");
+  if (in.shape[1] % a.size != 0 || in.shape[2] % a.size != 0)
+    throw shape_error(in, "partition size " + count(a.size) + " must divide the image's " +
+                              count(in.shape[1]) + "x" + count(in.shape[2]) +
+                              " pixels (a MaxViT needs every stage's side to be a multiple)");
+  Partition m(partitioning(a.type), a.size, false);
+  return {torch::nn::AnyModule(m), m->output(in.shape), 0};
+}
+
+struct DepartitionArgs {
+  std::string type;
+
+  template <class V>
+  void visit(V& v) {
+    v.required("type", type, "how the image was partitioned: the `partition` layer's type",
+               config::one_of({"window", "grid"}));
+  }
+};
+
+void require_partitions(const BuildInput& in, const char* type) {
+  if (in.shape.size() != 4)
+    throw shape_error(in, std::string(type) +
+                              " needs partitions (N, rows, columns, tokens, C), as after "
+                              "`partition`, but the input is " +
+                              (in.shape.size() == 3 ? "an image or channels-last" : "not"));
+  const int64_t s = PartitionImpl::side(in.shape[2]);
+  if (s * s != in.shape[2])
+    throw shape_error(in, std::string(type) + " needs a square partition, but its " +
+                              count(in.shape[2]) + " tokens are no square number");
+}
+
+BuiltLayer build_departition(const DepartitionArgs& a, const BuildInput& in) {
+  require_partitions(in, "departition");
+  Partition m(partitioning(a.type), 0, true);
+  return {torch::nn::AnyModule(m), m->output(in.shape), 0};
+}
+
+struct RelativeAttentionArgs {
+  int64_t head_dim = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v.required("head_dim", head_dim, "features per head; the heads are the width / head_dim",
+               at_least(1));
+  }
+};
+
+BuiltLayer build_relative_attention(const RelativeAttentionArgs& a, const BuildInput& in) {
+  if (in.shape.size() != 2 && in.shape.size() != 4)
+    throw shape_error(in,
+                      "relative_attention needs tokens (N, T, D) or partitions (N, rows, "
+                      "columns, T, D), as after `partition`, but the input is an image");
+  const int64_t tokens = in.shape[in.shape.size() - 2], d = in.shape.back();
+  const int64_t s = PartitionImpl::side(tokens);
+  if (s * s != tokens)
+    throw shape_error(
+        in, "relative_attention needs a square of tokens, but there are " + count(tokens));
+  if (d % a.head_dim != 0)
+    throw shape_error(in, "head_dim " + count(a.head_dim) + " must divide the " + count(d) +
+                              " features (the last dimension)");
+  // Per token: the three projections and the merge (4 D^2), then scores and the weighted sum
+  // over the partition's tokens (2 T D).
+  const int64_t macs = numel(in.shape) / d * (4 * d * d + 2 * tokens * d);
+  return {torch::nn::AnyModule(RelativeAttention(d, a.head_dim, tokens)), in.shape, macs};
+}
+
 }  // namespace
 
 void register_window_layers(LayerRegistry& r) {
@@ -248,6 +415,15 @@ void register_window_layers(LayerRegistry& r) {
   r.add(make_layer<NoArgs, build_patch_merge>(
       "patch_merge", "patch_merge",
       "each 2x2 neighbourhood's channels side by side: H x W x C to H/2 x W/2 x 4C (Swin)"));
+  r.add(make_layer<PartitionArgs, build_partition>(
+      "partition", "partition",
+      "an image cut into size x size partitions of tokens: C x H x W to H/s x W/s x s^2 x C "
+      "(MaxViT)"));
+  r.add(make_layer<DepartitionArgs, build_departition>(
+      "departition", "departition", "partitions put back into an image: the inverse of partition"));
+  r.add(make_layer<RelativeAttentionArgs, build_relative_attention>(
+      "relative_attention", "attn",
+      "self-attention among a partition's tokens with a relative position bias (MaxViT)"));
 }
 
 }  // namespace dlx::nn

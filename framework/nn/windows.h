@@ -1,7 +1,8 @@
-// The modules of Swin's windows (torchvision's swin_transformer.py): self-attention inside
-// shifted windows of a channels-last image, with a learned relative position bias, and the
-// merging of 2 x 2 neighbourhoods. Parameters and buffers are named as torchvision names them.
-// In a header so that the ONNX export can read them.
+// The modules of windowed attention. Swin's (torchvision's swin_transformer.py): self-attention
+// inside shifted windows of a channels-last image, with a learned relative position bias, and the
+// merging of 2 x 2 neighbourhoods. MaxViT's (maxvit.py): an image cut into windows or a grid of
+// partitions, relative-position attention within each, and the image put back. Parameters and
+// buffers are named as torchvision names them. In a header so that the ONNX export can read them.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -63,7 +64,58 @@ class PatchMergeImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PatchMerge);
 
-/// Registers window_attention and patch_merge (called by register_builtin_layers).
+/// MaxViT's two ways of cutting an image into partitions of size x size pixels: `window`, each
+/// partition a block of neighbours; `grid`, each partition pixels spread over the whole image at a
+/// stride of (H / size, W / size) (torchvision's partition_op of grid_size / size, then its swap).
+enum class Partitioning { kWindow, kGrid };
+
+/// (N, C, H, W) to (N, H / size, W / size, size^2, C): partitions in rows and columns, each with
+/// its size x size pixels as tokens; with `inverse`, back (the partition side from the tokens).
+class PartitionImpl : public torch::nn::Module {
+ public:
+  PartitionImpl(Partitioning kind, int64_t size, bool inverse)
+      : kind_(kind), size_(size), inverse_(inverse) {}
+  torch::Tensor forward(const torch::Tensor& x);
+  Partitioning kind() const { return kind_; }
+  bool inverse() const { return inverse_; }
+  /// One example's dimensions split so that one permutation (`order`, batch first) arranges
+  /// them, and the example's shape after it.
+  std::vector<int64_t> split(at::IntArrayRef example) const;
+  std::vector<int64_t> order() const;
+  std::vector<int64_t> output(at::IntArrayRef example) const;
+  /// The side of a square partition of `tokens` tokens.
+  static int64_t side(int64_t tokens);
+
+ private:
+  Partitioning kind_;
+  int64_t size_;  // the partition's side; from the tokens when inverse
+  bool inverse_;
+};
+TORCH_MODULE(Partition);
+
+/// torchvision's RelativePositionalMultiHeadAttention (MaxViT): self-attention among the P = s^2
+/// tokens of each partition, (..., P, D) to (..., P, D), with a learned bias per relative
+/// position of two tokens in the s x s square. Its keys, not its queries, are scaled, by D^-1/2
+/// (the width, not a head's), as torchvision's are.
+class RelativeAttentionImpl : public torch::nn::Module {
+ public:
+  RelativeAttentionImpl(int64_t width, int64_t head_dim, int64_t tokens);
+  torch::Tensor forward(const torch::Tensor& x);
+  /// 1 x heads x P x P.
+  torch::Tensor position_bias();
+  int64_t heads() const { return heads_; }
+
+  torch::nn::Linear to_qkv{nullptr}, merge{nullptr};
+  torch::Tensor relative_position_bias_table;  // (2s - 1)^2 x heads
+  torch::Tensor relative_position_index;       // buffer: P x P rows of the table
+
+ private:
+  int64_t heads_, tokens_;
+};
+TORCH_MODULE(RelativeAttention);
+
+/// Registers window_attention, patch_merge, partition, departition and relative_attention
+/// (called by register_builtin_layers).
 void register_window_layers(LayerRegistry& registry);
 
 }  // namespace dlx::nn

@@ -128,9 +128,10 @@ layers:
   - dense: {units: 5}
 )";
 
-// A gate, layer and group norm, channel shuffle, tokens and attention (ViT), and a channels-last
-// stretch (ConvNeXt's block): layers whose ONNX forms OpenCV 4.6's importer cannot follow (its
-// Reshape and element-wise layers do not broadcast over the batch).
+// A gate, layer and group norm, channel shuffle, tokens and attention (ViT), a channels-last
+// stretch (ConvNeXt's block), Swin's windows and MaxViT's partitions: layers whose ONNX forms
+// OpenCV 4.6's importer cannot follow (its Reshape and element-wise layers do not broadcast over
+// the batch).
 const char* kEveryTokenLayer = R"(
 input: [3, 8, 8]
 layers:
@@ -151,6 +152,13 @@ layers:
   - patch_merge
   - dense: {units: 12, flatten: false}
   - permute: {dims: [2, 0, 1]}
+  - partition: {type: window, size: 2}
+  - layernorm: {over: last}
+  - relative_attention: {head_dim: 4}
+  - departition: {type: window}
+  - partition: {type: grid, size: 2}
+  - relative_attention: {head_dim: 6}
+  - departition: {type: grid}
   - conv2d: {out_channels: 16, kernel_size: 2, stride: 2, patches: true}
   - tokens
   - class_token

@@ -55,7 +55,10 @@ TEST_CASE("the registry holds exactly the built-in layers, in order") {
                                                                  "multihead_attention",
                                                                  "select_token",
                                                                  "window_attention",
-                                                                 "patch_merge"});
+                                                                 "patch_merge",
+                                                                 "partition",
+                                                                 "departition",
+                                                                 "relative_attention"});
 }
 
 TEST_CASE("every layer's inferred shape and parameter count match LibTorch's") {
@@ -131,6 +134,12 @@ TEST_CASE("every layer's inferred shape and parameter count match LibTorch's") {
       {"window_attention: {heads: 2, window: 4, cosine: true}", {5, 7, 16}, {5, 7, 16}, 3650},
       {"patch_merge", {5, 7, 16}, {3, 4, 64}, 0},
       {"dense: {units: 8, flatten: false}", {5, 7, 16}, {5, 7, 8}, 136},
+      {"partition: {type: window, size: 3}", {16, 6, 9}, {2, 3, 9, 16}, 0},
+      {"partition: {type: grid, size: 3}", {16, 6, 9}, {2, 3, 9, 16}, 0},
+      {"departition: {type: grid}", {2, 3, 9, 16}, {16, 6, 9}, 0},
+      // to_qkv 16 x 48 + 48, merge 16 x 16 + 16, a (2 * 3 - 1)^2 x 4 table.
+      {"relative_attention: {head_dim: 4}", {2, 3, 9, 16}, {2, 3, 9, 16}, 1188},
+      {"relative_attention: {head_dim: 8}", {9, 16}, {9, 16}, 1138},
   };
   for (const auto& c : cases) {
     CAPTURE(c.item);

@@ -181,3 +181,28 @@ TEST_CASE("layernorm runs under bf16 autocast and stays close to float32") {
   }
   check_close(mixed, reference, 0.05);
 }
+
+TEST_CASE(
+    "partition puts MaxViT's windows and grid cells where torchvision's do; departition undoes "
+    "it") {
+  const at::Tensor x = at::rand({2, 3, 6, 9});  // partitions of 3: 2 rows and 3 columns of them
+  for (const char* type : {"window", "grid"}) {
+    CAPTURE(type);
+    const std::string kind = type;
+    nn::Network net = testing::one_layer("partition: {type: " + kind + ", size: 3}", {3, 6, 9});
+    const at::Tensor parts = run(net, x);
+    REQUIRE(parts.sizes() == at::IntArrayRef{2, 2, 3, 9, 3});
+    // Partition (i, j), token (a, b): a block of neighbours, or pixels 2 rows and 3 columns apart.
+    for (int64_t i : {0, 1})
+      for (int64_t j : {0, 2})
+        for (int64_t a : {0, 2})
+          for (int64_t b : {1, 2}) {
+            const int64_t y = kind == "window" ? i * 3 + a : a * 2 + i;
+            const int64_t z = kind == "window" ? j * 3 + b : b * 3 + j;
+            CHECK(at::equal(parts.select(1, i).select(1, j).select(1, a * 3 + b),
+                            x.select(2, y).select(2, z)));
+          }
+    nn::Network back = testing::one_layer("departition: {type: " + kind + "}", {2, 3, 9, 3});
+    CHECK(at::equal(run(back, parts), x));
+  }
+}

@@ -38,6 +38,8 @@ def build(name, classes=1000, image_size=None):
         kwargs.update(aux_logits=False, init_weights=False)
     if name.startswith("vit_") and image_size is not None:
         kwargs["image_size"] = image_size
+    if name.startswith("maxvit_") and image_size is not None:
+        kwargs["input_size"] = (image_size, image_size)
     return torchvision.models.get_model(name, **kwargs)
 
 

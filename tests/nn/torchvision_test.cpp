@@ -64,6 +64,8 @@ const std::vector<Family>& families() {
       {"densenet", "densenet.*", 64, true},
       {"googlenet", "googlenet", 64},
       {"inception", "inception_v3", 96},
+      // torchvision's partitions of 7 need every block's side to be a multiple of 7.
+      {"maxvit", "maxvit_t", 224, true},
   };
   return all;
 }
@@ -280,6 +282,7 @@ DLX_TORCHVISION_FAMILY("vit_large")
 DLX_TORCHVISION_FAMILY("vit_huge")
 DLX_TORCHVISION_FAMILY("swin")
 DLX_TORCHVISION_FAMILY("swin_large")
+DLX_TORCHVISION_FAMILY("maxvit")
 DLX_TORCHVISION_FAMILY("shufflenet")
 DLX_TORCHVISION_FAMILY("squeezenet")
 DLX_TORCHVISION_FAMILY("densenet")
