@@ -154,6 +154,15 @@ bool stops(Sums& sums, int64_t steps, const distributed::GradientSync::Flags& fl
   return between_updates && stop_signal.load() != 0;
 }
 
+// Gradients dropped rather than zeroed (PyTorch 2's zero_grad(set_to_none=True)): the backward
+// pass then writes each one instead of adding it to zeros, and nothing fills them with zeros first.
+// Every reader of a gradient (the optimizers, clipping, loss scaling, the gradient sync) skips
+// or fills an undefined one.
+void drop_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params()) p.mutable_grad().reset();
+}
+
 }  // namespace
 
 // Without .item(): no step waits on the device.
@@ -198,7 +207,7 @@ EpochResult train_epoch(nn::Network& network, torch::optim::Optimizer& optimizer
     }
     data_seconds += seconds_since(fetch);
     const UpdateSlot slot(s.steps, recipe.accumulate, count);
-    if (slot.first) optimizer.zero_grad();
+    if (slot.first) drop_gradients(optimizer);
     distributed::GradientSync::Flags flags;
     const auto [loss, logits, counted] =
         forward_backward(network, loss_of, batch, recipe, slot, s, batches.global_size(),
