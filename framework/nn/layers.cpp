@@ -2,6 +2,7 @@
 // and its module, and the one table that registers them all.
 #include "framework/nn/layers.h"
 
+#include <ATen/core/grad_mode.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/dropout.h>
@@ -12,6 +13,7 @@
 #include "framework/nn/layer_kit.h"
 #include "framework/nn/modules.h"
 #include "framework/nn/pair.h"
+#include "framework/nn/precision.h"
 #include "framework/nn/windows.h"
 
 namespace dlx::config {
@@ -63,6 +65,37 @@ torch::Tensor activate(Activation activation, const torch::Tensor& x) {
       break;
   }
   return x;
+}
+
+Conv2dActImpl::Conv2dActImpl(torch::nn::Conv2dOptions options, Activation activation,
+                             Padding2d padding)
+    : torch::nn::Conv2dImpl(std::move(options)), activation_(activation), padding_(padding) {
+  const auto& o = this->options;
+  large_depthwise_ = o.groups() > 1 && o.groups() == o.in_channels() &&
+                     ((*o.kernel_size())[0] > 3 || (*o.kernel_size())[1] > 3);
+}
+
+torch::Tensor Conv2dActImpl::forward(const torch::Tensor& x) {
+  if (!float32_under_cpu_autocast(x))
+    return activate(activation_, torch::nn::Conv2dImpl::forward(x));
+  const auto half = autocast_dtype(c10::DeviceType::CPU);
+  torch::Tensor out;
+  {
+    AutocastOff off(c10::DeviceType::CPU);
+    out = torch::nn::Conv2dImpl::forward(x.to(torch::kFloat));
+  }
+  return activate(activation_, out.to(half));
+}
+
+// oneDNN's bfloat16 backward of a depthwise convolution with a window over 3x3 (MobileNetV3's and
+// EfficientNet's 5x5, ConvNeXt's 7x7) is 2-4x slower than its float32 backward on a Zen 4 with
+// AVX512-BF16, while its 3x3 one and every bfloat16 forward are faster than float32's (measured
+// 2026-12-04, docs/performance.md). So while gradients are recorded such a convolution computes in
+// float32 and hands bfloat16 on, which also makes it more exact; evaluation stays in bfloat16.
+bool Conv2dActImpl::float32_under_cpu_autocast(const torch::Tensor& x) const {
+  return large_depthwise_ && x.is_cpu() && at::GradMode::is_enabled() &&
+         (weight.requires_grad() || x.requires_grad()) && autocast_enabled(c10::DeviceType::CPU) &&
+         autocast_dtype(c10::DeviceType::CPU) == torch::kBFloat16;
 }
 
 namespace {

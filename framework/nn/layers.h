@@ -48,17 +48,18 @@ struct Padding2d {
 
 class Conv2dActImpl : public torch::nn::Conv2dImpl {
  public:
-  Conv2dActImpl(torch::nn::Conv2dOptions options, Activation activation, Padding2d padding)
-      : torch::nn::Conv2dImpl(std::move(options)), activation_(activation), padding_(padding) {}
-  torch::Tensor forward(const torch::Tensor& x) {
-    return activate(activation_, torch::nn::Conv2dImpl::forward(x));
-  }
+  Conv2dActImpl(torch::nn::Conv2dOptions options, Activation activation, Padding2d padding);
+  torch::Tensor forward(const torch::Tensor& x);
   Activation activation() const { return activation_; }
   const Padding2d& padding() const { return padding_; }
 
  private:
+  /// Whether this convolution trains in float32 under the CPU's bfloat16 autocast (see forward).
+  bool float32_under_cpu_autocast(const torch::Tensor& x) const;
+
   Activation activation_;
   Padding2d padding_;
+  bool large_depthwise_;
 };
 TORCH_MODULE(Conv2dAct);
 

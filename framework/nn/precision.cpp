@@ -63,6 +63,22 @@ Autocast::~Autocast() {
   set_dtype(type_, was_dtype_);
 }
 
+bool autocast_enabled(c10::DeviceType type) {
+  return enabled(type);
+}
+
+c10::ScalarType autocast_dtype(c10::DeviceType type) {
+  return dtype(type);
+}
+
+AutocastOff::AutocastOff(c10::DeviceType type) : type_(type), was_enabled_(enabled(type)) {
+  set_enabled(type_, false);
+}
+
+AutocastOff::~AutocastOff() {
+  set_enabled(type_, was_enabled_);
+}
+
 bool cpu_has_bf16() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;

@@ -28,6 +28,24 @@ class Autocast {
   c10::ScalarType was_dtype_ = c10::ScalarType::BFloat16;
 };
 
+/// Whether autocast is on for `type` in this thread, and the dtype it casts to there.
+bool autocast_enabled(c10::DeviceType type);
+c10::ScalarType autocast_dtype(c10::DeviceType type);
+
+/// Autocast off for `type` within this scope, as Python's torch.autocast(enabled=False) inside an
+/// autocast region; the previous state comes back at the end of the scope.
+class AutocastOff {
+ public:
+  explicit AutocastOff(c10::DeviceType type);
+  ~AutocastOff();
+  AutocastOff(const AutocastOff&) = delete;
+  AutocastOff& operator=(const AutocastOff&) = delete;
+
+ private:
+  c10::DeviceType type_;
+  bool was_enabled_;
+};
+
 /// Whether this CPU has bfloat16 arithmetic (AVX512-BF16 or AMX-BF16), from /proc/cpuinfo's flags.
 /// Without it, bf16 autocast on the CPU is emulated and slower than float32.
 bool cpu_has_bf16();

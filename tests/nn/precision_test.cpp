@@ -8,6 +8,7 @@
 #include <ATen/ops/rand.h>
 
 #include "framework/nn/builder.h"
+#include "framework/nn/layers.h"
 #include "framework/nn/precision.h"
 #include "framework/train/environment.h"
 #include "tests/helpers.h"
@@ -26,6 +27,13 @@ nn::Network small_net(PrecisionKind precision) {
   nn::Network net = testing::small_conv_net();
   net.precision = precision;
   return net;
+}
+
+// A depthwise convolution of 8 channels with a k x k window, its weights drawn from the seed.
+nn::Conv2dAct depthwise(int64_t k) {
+  torch::manual_seed(3);
+  auto options = torch::nn::Conv2dOptions(8, 8, k).groups(8).padding(k / 2);
+  return nn::Conv2dAct(options, nn::Activation::kNone, nn::Padding2d{k / 2, k / 2, k / 2, k / 2});
 }
 
 }  // namespace
@@ -88,4 +96,36 @@ TEST_CASE("bf16 is used where the CPU computes it, else the run says so and uses
   CHECK(note.empty() == nn::cpu_has_bf16());
   if (!note.empty()) CHECK(note.find("training in fp32") != std::string::npos);
   CHECK(train::usable_precision(PrecisionKind::kFp32, c10::kCPU) == PrecisionKind::kFp32);
+}
+
+TEST_CASE("under bf16, a depthwise convolution over 3x3 trains in float32 and evaluates in bf16") {
+  at::Tensor x = at::rand({2, 8, 12, 12});
+  nn::Conv2dAct large = depthwise(5);
+  at::Tensor exact = large->forward(x);  // float32 throughout, no autocast
+  exact.sum().backward();
+  at::Tensor exact_grad = large->weight.grad().clone();
+  large->weight.mutable_grad() = at::Tensor();
+
+  nn::Autocast bf16(PrecisionKind::kBf16, c10::kCPU);
+  at::Tensor trained = large->forward(x);
+  CHECK(dtype(trained) == "BFloat16");  // handed on as autocast would
+  CHECK(at::equal(trained, exact.to(at::kBFloat16)));
+  trained.sum().backward();
+  CHECK(dtype(large->weight.grad()) == "Float");
+  CHECK(at::allclose(large->weight.grad(), exact_grad, /*rtol=*/1e-5, /*atol=*/1e-5));
+
+  torch::NoGradGuard evaluation;
+  at::Tensor evaluated = large->forward(x);
+  CHECK(at::equal(evaluated, at::conv2d(x, large->weight, large->bias, 1, 2, 1, 8)));
+  CHECK_FALSE(at::equal(evaluated, exact.to(at::kBFloat16)));  // bf16 inputs: not the same sums
+}
+
+TEST_CASE("under bf16, a 3x3 depthwise convolution trains in bf16, as autocast does") {
+  at::Tensor x = at::rand({2, 8, 12, 12});
+  nn::Conv2dAct small = depthwise(3);
+  at::Tensor exact = small->forward(x);
+  nn::Autocast bf16(PrecisionKind::kBf16, c10::kCPU);
+  at::Tensor trained = small->forward(x);
+  CHECK(at::equal(trained, at::conv2d(x, small->weight, small->bias, 1, 1, 1, 8)));
+  CHECK_FALSE(at::equal(trained, exact.to(at::kBFloat16)));
 }
