@@ -57,7 +57,8 @@ const std::vector<Choice<PrecisionKind>>& Choices<PrecisionKind>::all() {
       {PrecisionKind::kFp32, "fp32", "float32 throughout"},
       {PrecisionKind::kBf16, "bf16",
        "bfloat16 autocast, as torch.autocast: fast where the CPU has AVX512-BF16 or AMX, and on "
-       "GPUs from Ampere on; elsewhere dlx says so and trains in fp32"},
+       "GPUs from Ampere on; elsewhere dlx says so and trains in fp32. On the CPU, depthwise "
+       "convolutions with windows over 3x3 train in float32 (faster there)"},
       {PrecisionKind::kFp16, "fp16",
        "float16 autocast on a CUDA GPU, with dynamic loss scaling as torch.cuda.amp.GradScaler "
        "(steps whose gradients overflow are skipped and counted); on the CPU dlx says so and "
