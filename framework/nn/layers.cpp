@@ -78,13 +78,13 @@ Conv2dActImpl::Conv2dActImpl(torch::nn::Conv2dOptions options, Activation activa
 torch::Tensor Conv2dActImpl::forward(const torch::Tensor& x) {
   if (!float32_under_cpu_autocast(x))
     return activate(activation_, torch::nn::Conv2dImpl::forward(x));
-  const auto half = autocast_dtype(c10::DeviceType::CPU);
+  const auto handed_on = autocast_dtype(c10::DeviceType::CPU);
   torch::Tensor out;
   {
     AutocastOff off(c10::DeviceType::CPU);
     out = torch::nn::Conv2dImpl::forward(x.to(torch::kFloat));
   }
-  return activate(activation_, out.to(half));
+  return activate(activation_, out.to(handed_on));
 }
 
 // oneDNN's bfloat16 backward of a depthwise convolution with a window over 3x3 (MobileNetV3's and

@@ -1,6 +1,7 @@
 // Mixed precision for a forward pass, as Python's torch.autocast does it: inside an Autocast's
 // scope, the ops LibTorch's autocast lists (convolutions, matrix products) run in bfloat16 (or
-// float16) on cached copies of the float32 weights. The weights, their gradients and the
+// float16) on cached copies of the float32 weights (one exception on the CPU: Conv2dActImpl's
+// large depthwise convolutions, nn/layers.cpp). The weights, their gradients and the
 // optimizer's state stay float32, so checkpoints are unchanged; the loss is computed on float32
 // logits.
 #pragma once
